@@ -1,0 +1,56 @@
+"""The Pulumi program: stack settings + declarations → components. `__main__.py` only calls `run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from components.knative_service import KnativeService, KnativeServiceArgs
+from components.serverless_function import ServerlessFunction, ServerlessFunctionArgs
+from components.specs import Declaration, DeclarationErrors, load_declarations
+from stackconf import CONFIG_NAMESPACE, StackConfigError, StackSettings, settings_from_config
+from stackconf.settings import to_camel
+
+
+def settings_from_pulumi_config() -> StackSettings:
+    """Read every `guardrails:*` key the engine passes to the program (objects arrive as JSON strings)."""
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    raw: dict[str, str] = {}
+    for name in StackSettings.model_fields:
+        key = to_camel(name)
+        value = config.get(key)
+        if value is not None:
+            raw[f"{CONFIG_NAMESPACE}:{key}"] = value
+    return settings_from_config(raw, f"stacks/Pulumi.{pulumi.get_stack()}.yaml")
+
+
+def instantiate(declarations: list[Declaration], settings: StackSettings, project_dir: Path) -> dict[str, dict]:
+    """Create one component per declaration of an enabled platform; returns what the stack exports."""
+    exported: dict[str, dict] = {}
+    for decl in declarations:
+        if decl.kind not in settings.platforms:
+            pulumi.log.info(f"{decl.source}: {decl.kind} {decl.name!r} skipped: platform {decl.kind} is not enabled "
+                            f"in this stack (guardrails:platforms = {settings.platforms})")
+            continue
+        if decl.kind == "knative":
+            component = KnativeService(decl.name, KnativeServiceArgs(
+                spec=decl.spec, environment=settings.environment, default_namespace=settings.namespace,
+                default_tags=settings.default_tags, source=decl.source))
+            exported[decl.name] = {"kind": "knative", "namespace": component.namespace, "source": decl.source}
+        else:
+            ServerlessFunction(decl.name, ServerlessFunctionArgs(
+                spec=decl.spec, environment=settings.environment, project_dir=project_dir,
+                default_tags=settings.default_tags, source=decl.source))
+            exported[decl.name] = {"kind": "lambda", "source": decl.source}
+    return exported
+
+
+def run(project_dir: Path) -> None:
+    try:
+        settings = settings_from_pulumi_config()
+        declarations = load_declarations(project_dir, pulumi.get_stack(), settings)
+    except (DeclarationErrors, StackConfigError) as exc:
+        # RunError: the engine prints the message (no traceback) and registers nothing.
+        raise pulumi.RunError(str(exc)) from None
+    pulumi.export("services", instantiate(declarations, settings, project_dir))

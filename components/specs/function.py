@@ -1,0 +1,193 @@
+"""AWS Lambda function declarations (`kind: Function`), our own format. The JSON Schema in
+`schemas/function-spec.schema.json` is generated from these models: `python -m components.specs.function`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from components.specs.annotations import AnnotationKeys, check_annotations
+from components.specs.errors import DeclarationError, format_path
+from components.specs.images import image_problem
+from components.specs.yaml_source import SourceDocument
+
+API_VERSION = "serverless-guardrails.dev/v1alpha1"
+KIND = "Function"
+# CloudWatch Logs accepts only these retention values.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)
+
+
+_DLQ_ARN = r"^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class Code(_Strict):
+    """Exactly one of `path` (a folder in the repo, zipped) or `image` (a container image pinned by digest)."""
+
+    path: str | None = Field(None, description="Folder relative to the repository root; zipped at deploy time")
+    image: str | None = Field(None, description="Container image reference pinned by digest (@sha256:...)")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Code:
+        if (self.path is None) == (self.image is None):
+            raise ValueError("set exactly one of code.path (zip from a folder) or code.image (image by digest)")
+        if self.image is not None:
+            if problem := image_problem(self.image):
+                raise ValueError(problem)
+            if "@sha256:" not in self.image:
+                raise ValueError(f"code.image must be pinned by digest (…@sha256:<64 hex>), found {self.image!r}")
+        if self.path is not None and (self.path.startswith("/") or ".." in self.path.split("/")):
+            raise ValueError(f"code.path must be relative to the repository root without '..', found {self.path!r}")
+        return self
+
+
+class IamStatement(_Strict):
+    effect: Literal["Allow", "Deny"] = "Allow"
+    actions: Annotated[list[Annotated[str, Field(pattern=r"^([a-z0-9-]+:[A-Za-z0-9*]+|\*)$")]], Field(min_length=1)]
+    resources: Annotated[list[str], Field(min_length=1)]
+    conditions: dict[str, dict[str, Any]] | None = None
+
+
+class Vpc(_Strict):
+    subnet_ids: Annotated[list[str], Field(min_length=1)]
+    security_group_ids: Annotated[list[str], Field(min_length=1)]
+
+
+class LambdaCanary(_Strict):
+    """Weighted alias routing: `weight` of traffic to the new version, the rest to `stableVersion`."""
+
+    stable_version: Annotated[str, Field(pattern=r"^[0-9]+$")]
+    weight: Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class FunctionBody(_Strict):
+    description: str | None = Field(None, max_length=256)
+    runtime: str | None = Field(None, description="Lambda runtime id, e.g. python3.12 (omit for container images)")
+    handler: str | None = Field(None, description="module.function for zip packages")
+    code: Code
+    memory_mib: Annotated[int, Field(ge=128, le=10240)] = 512
+    timeout_seconds: Annotated[int, Field(ge=1, le=900)] = 30
+    architecture: Literal["x86_64", "arm64"] = "arm64"
+    ephemeral_storage_mib: Annotated[int, Field(ge=512, le=10240)] = 512
+    environment: dict[Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9_]*$")], str] = {}
+    reserved_concurrency: Annotated[int, Field(ge=0)] | None = None
+    provisioned_concurrency: Annotated[int, Field(ge=0)] = 0
+    tracing: Literal["Active", "PassThrough"] = "Active"
+    dead_letter_target: Annotated[str, Field(pattern=_DLQ_ARN)] | None = None
+    kms_key_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:kms:")] | None = None
+    vpc: Vpc | None = None
+    log_retention_days: int = 30
+    log_kms_key_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:kms:")] | None = None
+    log_level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] = "INFO"
+    iam_statements: list[IamStatement] = []
+    trigger: Literal["http", "queue", "event", "timer", "storage", "orchestration", "other"] = "http"
+    canary: LambdaCanary | None = None
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be one of CloudWatch's values {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
+
+    @model_validator(mode="after")
+    def _zip_needs_runtime(self) -> FunctionBody:
+        if self.code.path is not None and (not self.runtime or not self.handler):
+            raise ValueError("a zip package (code.path) needs both runtime and handler")
+        if self.code.image is not None and (self.runtime or self.handler):
+            raise ValueError("a container image (code.image) takes no runtime/handler (set them in the image)")
+        return self
+
+
+class FunctionMetadata(_Strict):
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9-_]{1,64}$")]
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+
+
+class FunctionDeclaration(_Strict):
+    api_version: Literal["serverless-guardrails.dev/v1alpha1"]
+    kind: Literal["Function"]
+    metadata: FunctionMetadata
+    spec: FunctionBody
+
+
+class FunctionSpec(BaseModel):
+    """What the ServerlessFunction component needs from a validated declaration."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    body: FunctionBody
+    annotations: dict[str, str]
+    cost_center: str | None
+    project_id: str | None
+    owner: str | None
+    data_classification: str | None
+    pci_scope: bool
+    compliance_scope: list[str]
+
+
+def parse_function(
+    doc: SourceDocument, keys: AnnotationKeys, levels: list[str], project_dir: Path
+) -> tuple[FunctionSpec | None, list[DeclarationError]]:
+    errors: list[DeclarationError] = []
+    try:
+        decl = FunctionDeclaration.model_validate(doc.data)
+    except ValidationError as exc:
+        for e in exc.errors():
+            path = [p for p in e["loc"]]
+            message = e["msg"].removeprefix("Value error, ")
+            if e["type"] == "extra_forbidden":
+                message = "unknown field (a typo?); see components/specs/schemas/function-spec.schema.json"
+            elif "input" in e and not isinstance(e["input"], dict | list):
+                message += f" (found {e['input']!r})"
+            errors.append(DeclarationError(doc.file, doc.line_of(path), format_path(path), message))
+        return None, errors
+    for key, problem in check_annotations(decl.metadata.annotations, keys, levels):
+        path = ["metadata", "annotations", key]
+        errors.append(DeclarationError(doc.file, doc.line_of(path), format_path(path), problem))
+    if decl.spec.code.path is not None and not (project_dir / decl.spec.code.path).is_dir():
+        path = ["spec", "code", "path"]
+        errors.append(DeclarationError(doc.file, doc.line_of(path), format_path(path),
+                                       f"folder {decl.spec.code.path!r} does not exist in the repository"))
+    if errors:
+        return None, errors
+    ann = decl.metadata.annotations
+    scope = [p.strip() for p in ann.get(keys.security_key("compliance-scope"), "").split(",") if p.strip()]
+    pci = ann.get(keys.security_key("pci-scope")) == "true"
+    if pci and "pci" not in scope:
+        scope.append("pci")
+    return FunctionSpec(
+        name=decl.metadata.name,
+        body=decl.spec,
+        annotations=dict(ann),
+        cost_center=ann.get(keys.finops_key("cost-center")),
+        project_id=ann.get(keys.finops_key("project-id")),
+        owner=ann.get(keys.finops_key("owner")),
+        data_classification=ann.get(keys.data_classification()),
+        pci_scope=pci,
+        compliance_scope=scope,
+    ), []
+
+
+def json_schema() -> dict[str, Any]:
+    schema = FunctionDeclaration.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "serverless-guardrails Function declaration"
+    return schema
+
+
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "function-spec.schema.json"
+
+if __name__ == "__main__":
+    SCHEMA_PATH.write_text(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")
+    print(f"wrote {SCHEMA_PATH}")

@@ -1,0 +1,42 @@
+"""Container image references: grammar check and placeholder detection."""
+
+from __future__ import annotations
+
+import re
+
+# docker/distribution reference grammar (simplified but strict enough to catch typos and templates).
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)"
+_REFERENCE = re.compile(
+    rf"^(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+_PLACEHOLDER = re.compile(r"\{[^}]*\}|<[^>]*>|\$\{[^}]*\}|\$\(")
+
+
+def image_problem(image: object) -> str | None:
+    """Why an image reference cannot be deployed, or None."""
+    if not isinstance(image, str) or not image.strip():
+        return "image must be a non-empty string such as registry/repo:tag@sha256:<digest>"
+    if image.startswith("ko://"):
+        return f"image {image!r} is a ko build path; run `ko resolve` and declare the built image reference"
+    if placeholder := _PLACEHOLDER.search(image):
+        return f"image {image!r} contains the placeholder {placeholder.group(0)!r}; replace it with a real reference"
+    if not _REFERENCE.match(image):
+        return f"image {image!r} is not a valid image reference (registry/repo[:tag][@sha256:<64 hex>])"
+    return None
+
+
+def split_image(image: str) -> tuple[str, str, str | None, str | None]:
+    """(registry, repository path, tag, digest); Docker Hub short names resolve to docker.io (library/ for one part)."""
+    match = _REFERENCE.match(image)
+    if not match:
+        raise ValueError(f"not an image reference: {image!r}")
+    domain, path = match.group("domain"), match.group("path")
+    # A first component is a registry only if it looks like a host (has . or :, or is localhost).
+    if domain and not ("." in domain or ":" in domain or domain == "localhost"):
+        path, domain = f"{domain}/{path}", None
+    registry = domain or "docker.io"
+    if registry == "docker.io" and "/" not in path:
+        path = f"library/{path}"
+    return registry, path, match.group("tag"), match.group("digest")

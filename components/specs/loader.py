@@ -1,0 +1,143 @@
+"""Load every declaration in `services/` (and the stack's overlays), all errors of all files together.
+
+If any declaration is invalid, `DeclarationErrors` is raised and the caller registers nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from components.specs import function, knative
+from components.specs.annotations import AnnotationKeys
+from components.specs.errors import DeclarationError, DeclarationErrors
+from components.specs.overlays import merge_patch, overlay_key
+from components.specs.yaml_source import SourceDocument, load_documents
+from stackconf import StackSettings
+
+OVERLAYS_DIR = "overlays"
+SUPPORTED = f"{knative.API_VERSION} {knative.KIND}, {function.API_VERSION} {function.KIND}"
+
+
+@dataclass(frozen=True)
+class Declaration:
+    kind: Literal["knative", "lambda"]
+    name: str
+    file: str  # relative to the project directory
+    line: int
+    spec: knative.KnativeServiceSpec | function.FunctionSpec
+    overlays: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def declaration_files(services_dir: Path) -> list[Path]:
+    files = [p for p in services_dir.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()]
+    return sorted(p for p in files if OVERLAYS_DIR not in p.relative_to(services_dir).parts)
+
+
+def load_declarations(project_dir: Path, stack: str, settings: StackSettings) -> list[Declaration]:
+    project_dir = Path(project_dir)
+    services_dir = project_dir / settings.services_dir
+    if not services_dir.is_dir():
+        raise DeclarationErrors([DeclarationError(settings.services_dir, None, "", "declarations folder not found")])
+    keys = AnnotationKeys(settings.annotation_domain)
+    levels = settings.data_classification.levels
+    errors: list[DeclarationError] = []
+
+    overlays, overlay_errors = _read_overlays(project_dir, services_dir / OVERLAYS_DIR / stack)
+    errors.extend(overlay_errors)
+    used_overlays: set[tuple[str, str, str]] = set()
+    declarations: list[Declaration] = []
+    for path in declaration_files(services_dir):
+        rel = path.relative_to(project_dir).as_posix()
+        docs, file_errors = _read(path, rel)
+        errors.extend(file_errors)
+        for doc in docs:
+            decl, doc_errors = _parse(doc, keys, levels, project_dir, overlays, used_overlays)
+            errors.extend(doc_errors)
+            if decl is not None:
+                declarations.append(decl)
+
+    for key, doc in overlays.items():
+        if key not in used_overlays:
+            errors.append(DeclarationError(doc.file, doc.line, "metadata.name",
+                                           f"overlay targets {key[1]} {key[2]!r}, which no declaration defines"))
+    errors.extend(_duplicates(declarations))
+    if errors:
+        raise DeclarationErrors(errors)
+    return declarations
+
+
+def _read(path: Path, rel: str) -> tuple[list[SourceDocument], list[DeclarationError]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return [], [DeclarationError(rel, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+    except OSError as exc:
+        return [], [DeclarationError(rel, None, "", f"cannot read: {exc.strerror}")]
+    return load_documents(text, rel)
+
+
+def _read_overlays(project_dir: Path, folder: Path) -> tuple[dict, list[DeclarationError]]:
+    overlays: dict[tuple[str, str, str], SourceDocument] = {}
+    errors: list[DeclarationError] = []
+    if not folder.is_dir():
+        return overlays, errors
+    for path in sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml")):
+        docs, file_errors = _read(path, path.relative_to(project_dir).as_posix())
+        errors.extend(file_errors)
+        for doc in docs:
+            key = overlay_key(doc.data) if isinstance(doc.data, dict) else None
+            if key is None:
+                errors.append(DeclarationError(doc.file, doc.line, "metadata.name",
+                                               "an overlay needs apiVersion, kind and metadata.name of its target"))
+            elif key in overlays:
+                first = overlays[key].file
+                errors.append(DeclarationError(doc.file, doc.line, "metadata.name",
+                                               f"second overlay for {key[1]} {key[2]!r} (first in {first})"))
+            else:
+                overlays[key] = doc
+    return overlays, errors
+
+
+def _parse(doc, keys, levels, project_dir, overlays, used_overlays):
+    if not isinstance(doc.data, dict):
+        found = type(doc.data).__name__
+        return None, [DeclarationError(doc.file, doc.line, "", f"a declaration must be a mapping, found {found}; "
+                                                               f"supported: {SUPPORTED}")]
+    applied: tuple[str, ...] = ()
+    key = overlay_key(doc.data)
+    if key is not None and key in overlays:
+        used_overlays.add(key)
+        doc = replace(doc, data=merge_patch(doc.data, overlays[key].data))
+        applied = (overlays[key].file,)
+    api, kind = doc.data.get("apiVersion"), doc.data.get("kind")
+    if api == knative.API_VERSION and kind == knative.KIND:
+        spec, errors = knative.parse_knative_service(doc, keys, levels)
+        decl_kind = "knative"
+    elif api == function.API_VERSION and kind == function.KIND:
+        spec, errors = function.parse_function(doc, keys, levels, project_dir)
+        decl_kind = "lambda"
+    else:
+        return None, [DeclarationError(doc.file, doc.line, "apiVersion",
+                                       f"unsupported apiVersion/kind {api!r}/{kind!r}; supported: {SUPPORTED}")]
+    if spec is None:
+        return None, errors
+    return Declaration(decl_kind, spec.name, doc.file, doc.line, spec, applied), errors
+
+
+def _duplicates(declarations: list[Declaration]) -> list[DeclarationError]:
+    seen: dict[tuple[str, str], Declaration] = {}
+    errors = []
+    for decl in declarations:
+        key = (decl.kind, decl.name)
+        if key in seen:
+            errors.append(DeclarationError(decl.file, decl.line, "metadata.name",
+                                           f"{decl.name!r} is declared twice (also at {seen[key].source})"))
+        else:
+            seen[key] = decl
+    return errors
