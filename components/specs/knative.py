@@ -119,15 +119,12 @@ def parse_knative_service(doc: SourceDocument, keys: AnnotationKeys, levels: lis
     for path, message in schema_errors({k: v for k, v in manifest.items() if k != "metadata"}):
         err(path, message)
 
-    template = _get(manifest, "spec", "template") or {}
-    template_meta = template.get("metadata") or {}
-    if isinstance(template_meta, dict):
-        for key, problem in check_annotations(template_meta.get("annotations") or {}, keys, levels):
-            err(["spec", "template", "metadata", "annotations", key], problem)
-    annotations = metadata.get("annotations") or {}
-    if isinstance(annotations, dict):
-        for key, problem in check_annotations(annotations, keys, levels):
-            err(["metadata", "annotations", key], problem)
+    # Type errors were reported by the schema above; the semantic checks below look only at well-typed parts.
+    template_annotations = _mapping(_get(manifest, "spec", "template", "metadata", "annotations"))
+    for key, problem in check_annotations(template_annotations, keys, levels):
+        err(["spec", "template", "metadata", "annotations", key], problem)
+    for key, problem in check_annotations(_mapping(metadata.get("annotations")), keys, levels):
+        err(["metadata", "annotations", key], problem)
 
     containers = _get(manifest, "spec", "template", "spec", "containers")
     if isinstance(containers, list):
@@ -216,6 +213,10 @@ def _build_spec(manifest: dict[str, Any], keys: AnnotationKeys, err: Any) -> Kna
         min_scale=min_scale,
         max_scale=max_scale,
     )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _get(data: Any, *path: str) -> Any:

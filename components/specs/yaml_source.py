@@ -1,4 +1,8 @@
-"""Read YAML declaration files keeping line numbers, so errors can point at the right line."""
+"""Read YAML declaration files keeping line numbers, so errors can point at the right line.
+
+libyaml (PyYAML's C parser) builds the node tree once; data and line numbers both come from it. This is ~20×
+faster than a round-trip parser, which matters with hundreds of declarations.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+import yaml
 
 from components.specs.errors import DeclarationError
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -21,58 +25,79 @@ class SourceDocument:
     index: int  # position in a multi-document file
     line: int  # 1-based line where the document starts
     data: Any  # plain dicts/lists/scalars
-    node: Any  # the ruamel node (for line look-ups)
+    node: Any  # the yaml node tree (for line look-ups)
 
     def line_of(self, path: Sequence[str | int]) -> int:
         """Best line for a field path: the deepest node on the path that exists."""
         node, line = self.node, self.line
         for part in path:
-            try:
-                if isinstance(node, CommentedMap) and part in node:
-                    line = node.lc.key(part)[0] + 1
-                    node = node[part]
-                elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-                    line = node.lc.item(part)[0] + 1
-                    node = node[part]
-                else:
+            if isinstance(node, yaml.MappingNode):
+                match = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part),
+                             None)
+                if match is None:
                     break
-            except (AttributeError, KeyError, TypeError, IndexError):
+                line, node = match[0].start_mark.line + 1, match[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
                 break
         return line
 
 
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, bool | int | float | str) or node is None:
-        # ruamel scalar subclasses (ScalarFloat, ...) become plain Python values.
-        for t in (bool, int, float, str):
-            if isinstance(node, t):
-                return t(node)
-        return node
-    return str(node)  # timestamps and other tagged scalars: keep their text
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)  # timestamps, binary and other tagged scalars: keep their text
+
+
+def _duplicate_keys(node: Any, file: str) -> list[DeclarationError]:
+    errors: list[DeclarationError] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode):
+                    line = key.start_mark.line + 1
+                    if key.value in seen:
+                        errors.append(DeclarationError(file, line, "", f"not valid YAML: duplicate key "
+                                                                       f"{key.value!r} (first at line {seen[key.value]})"))
+                    else:
+                        seen[key.value] = line
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return errors
 
 
 def load_documents(text: str, file: str) -> tuple[list[SourceDocument], list[DeclarationError]]:
-    """Parse every document of a file. Errors carry the file and the line of the syntax problem."""
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
+    """Parse every document of a file. Errors carry the file and the line of the problem."""
     docs: list[SourceDocument] = []
+    loader = _Loader(text)
     try:
-        for index, node in enumerate(yaml.load_all(text)):
+        index = 0
+        while loader.check_node():
+            node = loader.get_node()
             if node is None:
-                continue  # an empty document (e.g. a trailing `---`)
-            line = (node.lc.line + 1) if hasattr(node, "lc") and node.lc.line is not None else 1
-            docs.append(SourceDocument(file=file, index=index, line=line, data=_plain(node), node=node))
-    except MarkedYAMLError as exc:
+                continue
+            if errors := _duplicate_keys(node, file):
+                return [], errors
+            data = loader.construct_document(node)
+            if data is not None:  # an empty document (e.g. a trailing `---`) declares nothing
+                docs.append(SourceDocument(file, index, node.start_mark.line + 1, _plain(data), node))
+            index += 1
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        return [], [DeclarationError(file, line, "", f"not valid YAML: {problem}")]
-    except YAMLError as exc:
-        return [], [DeclarationError(file, None, "", f"not valid YAML: {exc}")]
-    except (ValueError, TypeError, RecursionError) as exc:  # e.g. an anchor bomb or odd tags
+        return [], [DeclarationError(file, line, "", f"not valid YAML: {exc.problem or exc.context or exc}")]
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
         return [], [DeclarationError(file, None, "", f"not valid YAML: {exc.__class__.__name__}: {exc}")]
+    finally:
+        loader.dispose()
     return docs, []

@@ -17,7 +17,7 @@ import pulumi
 import pulumi.runtime
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.settings import SETTINGS
+from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -33,8 +33,13 @@ class _StateMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         # Preview: no id and only the inputs come back, like a create in `pulumi preview`.
-        resource_id = None if self.preview else f"{args.name}-id"
-        return resource_id, dict(args.inputs)
+        if self.preview:
+            return None, dict(args.inputs)
+        # Update: the mocked cloud fills in what it computes (ARNs, a published version).
+        state = {"arn": f"arn:mock:{args.typ}:{args.name}", **args.inputs}
+        if args.typ == "aws:lambda/function:Function":
+            state.setdefault("version", "2")
+        return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         return {}
@@ -142,9 +147,23 @@ def run_program(
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(engine_config(config), [k for k, v in config.items() if isinstance(v, dict)
                                                           and set(v) == {"secure"}])
+    ROOT.set(None)  # a fresh root Stack resource per run (runs may follow each other in one process)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     main = Path(project_dir) / "__main__.py"
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
+    except pulumi.RunError as exc:  # the program's own clear message (e.g. invalid declarations)
+        raise ProgramFailed(str(exc), monitor.records) from exc
+    except Exception as exc:
+        raise ProgramFailed(f"the program crashed: {exc.__class__.__name__}: {exc}", monitor.records) from exc
     return attach_sources(monitor.records)
+
+
+class ProgramFailed(Exception):
+    """The program stopped with an error; `registered` is what it had registered until then."""
+
+    def __init__(self, message: str, registered: list[PlannedResource]) -> None:
+        super().__init__(message)
+        self.registered = registered
