@@ -1,0 +1,12 @@
+"""Entry point the Pulumi CLI (or preflight's CrossGuard driver) runs: serve the guardrails pack over gRPC."""
+
+import sys
+from pathlib import Path
+
+# The pack is not an installed package; make `guardrails_pack` importable from this directory.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from guardrails_pack.pack import pack_arguments  # noqa: E402
+from pulumi_policy import PolicyPack  # noqa: E402
+
+PolicyPack(**pack_arguments())

@@ -1,0 +1,43 @@
+"""lam.in-vpc: functions touching confidential or restricted data run inside a VPC."""
+
+from collections.abc import Iterator
+
+from guardrails_pack.aws_helpers import (
+    LAMBDA_FUNCTION,
+    as_list,
+    classification_of,
+    get_path,
+    is_unknown,
+    props_of,
+)
+from guardrails_pack.context import ResourceContext
+from guardrails_pack.control import ResourceControl
+
+
+def check(ctx: ResourceContext) -> Iterator[str]:
+    props = props_of(ctx)
+    data = classification_of(ctx.resource_type, props, ctx.annotation_domain)
+    if not (data.sensitive or data.unknown):
+        return  # public/internal functions may use the Lambda-managed network
+    subnets = get_path(props, "vpcConfig.subnetIds")
+    groups = get_path(props, "vpcConfig.securityGroupIds")
+    for field_name, value in (("vpcConfig.subnetIds", subnets), ("vpcConfig.securityGroupIds", groups)):
+        if is_unknown(value):
+            continue  # created in the same update: set
+        if not as_list(value, field_name):
+            yield (f"the function handles {data.level or 'unclassified (unknown)'} data but {field_name} is "
+                   "empty: attach it to private subnets and a security group")
+
+
+CONTROL = ResourceControl(
+    id="lam.in-vpc",
+    description="Lambda functions that handle confidential or restricted data run inside a VPC "
+    "(vpcConfig with subnets and security groups), so their egress is controlled.",
+    severity="low",
+    remediation_steps="Add `vpcConfig: {subnetIds: [...private subnets...], securityGroupIds: [...]}` and the "
+    "AWSLambdaVPCAccessExecutionRole policy; reach AWS APIs through VPC endpoints.",
+    url="https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html",
+    peer_ids=("CKV_AWS_117", "aws-config:lambda-inside-vpc"),
+    resource_types=(LAMBDA_FUNCTION,),
+    check=check,
+)

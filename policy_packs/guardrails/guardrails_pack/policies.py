@@ -1,0 +1,205 @@
+"""Turn controls into pulumi-policy policies, wrapped so that a control can never crash or silently pass.
+
+* An exception from a control (wrong types, missing containers, a bug) becomes a violation naming the
+  control, at the policy's own enforcement level: fail closed.
+* pulumi-policy turns `UnknownValueError` into an *advisory* "can't run policy during preview" diagnostic,
+  even for a mandatory policy. We catch it first and report a violation at the policy's level instead, so
+  a control whose inputs are unknown is visible and, where it is mandatory, blocks.
+* Missing or invalid `settings` in the policy config is reported the same way (a pack that guessed
+  defaults would pass what the stack forbids).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyComplianceFramework,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError
+
+from guardrails_pack.config import PolicyConfigError, fallback_settings, settings_from_policy_config
+from guardrails_pack.context import ResourceContext, StackContext, StackResource
+from guardrails_pack.control import Control, ResourceControl, StackControl, StackViolation
+from guardrails_pack.runtime import control_defaults, error_message, plain, unknown_message
+from stackconf import StackSettings
+
+SEVERITY = {
+    "low": Severity.LOW,
+    "medium": Severity.MEDIUM,
+    "high": Severity.HIGH,
+    "critical": Severity.CRITICAL,
+}
+ENFORCEMENT = {level.value: level for level in EnforcementLevel}
+
+FRAMEWORK_REFERENCES = {
+    "GDPR": ("2016/679", "https://eur-lex.europa.eu/eli/reg/2016/679/oj"),
+    "HIPAA": ("45 CFR 164", "https://www.hhs.gov/hipaa/for-professionals/security/index.html"),
+    "PCI-DSS": ("4.0.1", "https://www.pcisecuritystandards.org/document_library/"),
+}
+
+# Every policy accepts the stack settings object; controls may add their own options.
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "stackconf.StackSettings dump (model_dump(mode='json')); see docs/policy-pack.md",
+}
+
+
+def _framework(name: str | None) -> PolicyComplianceFramework | None:
+    if name is None:
+        return None
+    version, reference = FRAMEWORK_REFERENCES[name]
+    return PolicyComplianceFramework(name=name, version=version, reference=reference)
+
+
+def _config_schema(control: Control) -> PolicyConfigSchema:
+    properties: dict[str, dict[str, Any]] = {"settings": dict(SETTINGS_SCHEMA)}
+    for key, spec in control.config_schema.items():
+        properties[key] = dict(spec)
+    return PolicyConfigSchema(properties=properties)
+
+
+def _options(config: Mapping[str, Any], control: Control) -> dict[str, Any]:
+    return {k: config[k] for k in control.config_schema if k in config}
+
+
+_settings_cache: dict[str, StackSettings | None] = {}
+
+
+def resolve_settings(config: Mapping[str, Any]) -> StackSettings:
+    """Settings from the policy config, else (plain `pulumi preview --policy-pack`) from PULUMI_STACK."""
+    if "settings" in config and config["settings"] is not None:
+        return settings_from_policy_config(config["settings"])
+    if "fallback" not in _settings_cache:
+        _settings_cache["fallback"] = fallback_settings()
+    settings = _settings_cache["fallback"]
+    if settings is None:
+        raise PolicyConfigError(
+            "no stack settings: pass `--policy-pack-config` written by `preflight policy-config --stack <stack>` "
+            "or run under a stack (PULUMI_STACK) whose stacks/Pulumi.<stack>.yaml exists"
+        )
+    return settings
+
+
+def _report(report_violation: ReportViolation, control: Control, messages: Iterable[str | StackViolation]) -> None:
+    for item in messages:
+        if isinstance(item, StackViolation):
+            report_violation(f"[{control.id}] {item.message}", item.urn)
+        else:
+            report_violation(f"[{control.id}] {item}", None)
+
+
+def _guarded(control: Control, report_violation: ReportViolation, run: Callable[[], list[Any]]) -> None:
+    try:
+        messages = run()
+    except UnknownValueError as exc:
+        report_violation(unknown_message(control, exc), None)
+        return
+    except Exception as exc:  # noqa: BLE001 - fail closed: report, never crash the analyzer, never pass
+        report_violation(error_message(control, exc), None)
+        return
+    _report(report_violation, control, messages)
+
+
+def resource_policy(control: ResourceControl) -> ResourceValidationPolicy:
+    types = frozenset(control.resource_types)
+    defaults = control_defaults(control)
+
+    def context(args: ResourceValidationArgs) -> ResourceContext:
+        config = args.get_config()
+        return ResourceContext(
+            resource_type=args.resource_type, props=args.props, name=args.name, urn=args.urn,
+            settings=resolve_settings(config), config=_options(config, control), defaults=defaults,
+        )
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if args.resource_type not in types:
+            return
+        # Materialise the generator inside the guard so an exception half-way is still caught.
+        _guarded(control, report_violation, lambda: list(control.check(context(args))))
+
+    remediate_fn = None
+    if control.remediate is not None:
+        remediate_hook = control.remediate
+
+        def remediate_fn(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
+            if args.resource_type not in types:
+                return None
+            # Remediations must not crash the analyzer; a failing remediation leaves props unchanged and
+            # the validation (which still runs) reports the violation.
+            try:
+                return remediate_hook(context(args))
+            except UnknownValueError:
+                raise  # pulumi-policy reports "can't run remediation during preview" itself
+            except Exception:  # noqa: BLE001
+                return None
+
+    return ResourceValidationPolicy(
+        name=control.name,
+        description=control.description,
+        validate=validate,
+        remediate=remediate_fn,
+        config_schema=_config_schema(control),
+        severity=SEVERITY[control.severity],
+        framework=_framework(control.framework),
+        tags=list(control.peer_ids),
+        remediation_steps=control.remediation_steps,
+        url=control.url,
+        display_name=control.id,
+    )
+
+
+def stack_policy(control: StackControl) -> StackValidationPolicy:
+    defaults = control_defaults(control)
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        def run() -> list[Any]:
+            config = args.get_config()
+            resources = [StackResource(type=r.resource_type, name=r.name, urn=r.urn, props=r.props)
+                         for r in args.resources]
+            ctx = StackContext(resources=resources, settings=resolve_settings(config),
+                               config=_options(config, control), defaults=defaults)
+            return list(control.check(ctx))
+
+        _guarded(control, report_violation, run)
+
+    return StackValidationPolicy(
+        name=control.name,
+        description=control.description,
+        validate=validate,
+        config_schema=_config_schema(control),
+        severity=SEVERITY[control.severity],
+        framework=_framework(control.framework),
+        tags=list(control.peer_ids),
+        remediation_steps=control.remediation_steps,
+        url=control.url,
+        display_name=control.id,
+    )
+
+
+def build_policies(controls: Iterable[Control]) -> list[ResourceValidationPolicy | StackValidationPolicy]:
+    return [resource_policy(c) if isinstance(c, ResourceControl) else stack_policy(c) for c in controls]
+
+
+def initial_config_for_pack(raw: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any] | None:
+    """`policy_config_for_stack` output -> PolicyPack(initial_config=...) (enforcement as the enum)."""
+    if raw is None:
+        return None
+    out: dict[str, Any] = {}
+    for name, entry in raw.items():
+        value = dict(entry)
+        value["enforcementLevel"] = ENFORCEMENT[value["enforcementLevel"]]
+        out[name] = value
+    return out
+
+
+__all__ = ["build_policies", "initial_config_for_pack", "plain", "resolve_settings"]

@@ -1,0 +1,1 @@
+# marker: the policy lives in ../../protocol_pack/__main__.py

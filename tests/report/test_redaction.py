@@ -1,0 +1,103 @@
+"""Secrets never reach any report output, whichever way they were planted in the document."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from preflight.report import (
+    prepare_report,
+    redact_document,
+    render_html,
+    render_markdown,
+    render_sarif,
+    render_terminal,
+)
+from preflight.values import SECRET_SIG, SPECIAL_SIG_KEY, UNKNOWN, UNKNOWN_SENTINEL, Secret
+
+DB_PASSWORD = "hunter2-Zq8vLx0pA"
+API_TOKEN = "sk-live-9f8e7d6c5b4a"
+WIRE_SECRET = "wire-format-secret-42"
+
+
+def all_outputs(doc: dict[str, Any]) -> dict[str, str]:
+    buffer = io.StringIO()
+    render_terminal(doc, Console(file=buffer, width=200, force_terminal=True))
+    return {
+        "terminal": buffer.getvalue(),
+        "markdown": render_markdown(doc),
+        "sarif": json.dumps(render_sarif(doc)),
+        "html": render_html(doc),
+    }
+
+
+@pytest.fixture()
+def planted(sample: dict[str, Any]) -> dict[str, Any]:
+    """The sample with secrets in every place a renderer reads (and in some it does not)."""
+    # A policy that quoted the value it complained about: the message is a plain string, the value a Secret
+    # elsewhere (as the engine hands it). The plaintext must be masked in the message too.
+    sample["violations"][0]["message"] = f"env var DB_PASSWORD is set inline to {DB_PASSWORD}; use a secret ref"
+    sample["violations"][0]["remediation_steps"] = Secret(DB_PASSWORD)
+    sample["remediations"][0]["diff"] += f"+password: {DB_PASSWORD}\n"
+    sample["predictions"]["invoice-parser"]["workload"]["api_token"] = Secret({"token": API_TOKEN})
+    sample["predictions"]["invoice-parser"]["recommendation"] = {
+        "summary": f"rotate {API_TOKEN} before scaling",
+        "patch": f"-token: {API_TOKEN}\n+token: ${{secret}}\n",
+    }
+    sample["supply_chain"][1]["reason"] = {SPECIAL_SIG_KEY: SECRET_SIG, "value": WIRE_SECRET}
+    sample["supply_chain"][2]["signer"] = f"ci ({WIRE_SECRET})"
+    sample["gate"]["reasons"].append(f"stack-config: guardrails:token {API_TOKEN} is set in plain text")
+    sample["overrides"][0]["reason"] = f"approved with token {DB_PASSWORD}"
+    sample["errors"].append(f"guardrails/env-no-plaintext-secrets: saw {DB_PASSWORD}")
+    return sample
+
+
+def test_no_secret_in_any_output(planted: dict[str, Any]) -> None:
+    outputs = all_outputs(planted)
+    for name, text in outputs.items():
+        for secret in (DB_PASSWORD, API_TOKEN, WIRE_SECRET):
+            assert secret not in text, f"{secret!r} leaked into the {name} output"
+        assert "[secret]" in text, f"the {name} output does not show where a secret was"
+
+
+def test_redacted_document_has_no_secret_and_keeps_the_rest(planted: dict[str, Any]) -> None:
+    clean = prepare_report(planted)
+    dumped = json.dumps(clean)
+    for secret in (DB_PASSWORD, API_TOKEN, WIRE_SECRET):
+        assert secret not in dumped
+    assert clean["violations"][0]["message"] == "env var DB_PASSWORD is set inline to [secret]; use a secret ref"
+    assert clean["violations"][0]["remediation_steps"] == "[secret]"
+    assert clean["supply_chain"][1]["reason"] == "[secret]"
+    assert clean["predictions"]["invoice-parser"]["workload"]["api_token"] == "[secret]"
+    assert clean["violations"][1] == planted["violations"][1]  # untouched parts stay as they were
+
+
+def test_unknowns_become_markers() -> None:
+    value = {"arn": UNKNOWN, "wire": UNKNOWN_SENTINEL, "nested": [f"x-{UNKNOWN_SENTINEL}"]}
+    assert redact_document(value) == {"arn": "<unknown>", "wire": "<unknown>", "nested": [f"x-{UNKNOWN_SENTINEL}"]}
+
+
+def test_short_secrets_are_replaced_but_not_masked_in_prose() -> None:
+    # Masking a 2-character secret everywhere would shred unrelated text; the Secret itself is still replaced.
+    doc = {"flag": Secret("on"), "message": "turn logging on"}
+    assert redact_document(doc) == {"flag": "[secret]", "message": "turn logging on"}
+
+
+def test_secret_inside_a_key_is_masked() -> None:
+    doc = {"token": Secret(API_TOKEN), "labels": {f"seen-{API_TOKEN}": "x"}}
+    assert API_TOKEN not in json.dumps(redact_document(doc))
+
+
+def test_validation_cache_never_skips_a_changed_document(sample: dict[str, Any]) -> None:
+    from preflight.report import ReportValidationError
+
+    render_markdown(sample)  # valid: remembered by content hash
+    sample["violations"][0]["severity"] = "urgent"
+    with pytest.raises(ReportValidationError, match="urgent"):
+        render_markdown(sample)
+    with pytest.raises(ReportValidationError, match="urgent"):
+        render_html(sample)
