@@ -52,3 +52,5 @@ class EngineResult:
     remediations: list[Remediation] = field(default_factory=list)
     # Problems that must block the gate (pack crash, timeout, policy raised, ...): "pack/policy: what happened"
     errors: list[str] = field(default_factory=list)
+    # (pack, policy) -> the pack's metadata for that policy (crossguard.PolicyMeta), for the reports
+    policies: dict[tuple[str, str], Any] = field(default_factory=dict)

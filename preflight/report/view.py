@@ -66,12 +66,24 @@ class Contribution:
     value: float
 
 
+def flat_contributions(contributions: dict[str, Any]) -> dict[str, float]:
+    """Multi-output models give {target: {feature: value}}; show them as "target: feature"."""
+    flat: dict[str, float] = {}
+    for key, value in contributions.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}: {feature}": v for feature, v in value.items() if feature != BIAS_KEY})
+        else:
+            flat[key] = value
+    return flat
+
+
 def top_contributions(contributions: dict[str, float] | None, limit: int = TOP_CONTRIBUTIONS) -> list[Contribution]:
     """The features that moved the prediction most (by absolute value), the bias term left out."""
     if not contributions:
         return []
     ranked = sorted(
-        (Contribution(feature, value) for feature, value in contributions.items() if feature != BIAS_KEY),
+        (Contribution(feature, value) for feature, value in flat_contributions(contributions).items()
+         if feature != BIAS_KEY and not feature.endswith(f".{BIAS_KEY}")),
         key=lambda c: (-abs(c.value), c.feature),
     )
     return ranked[:limit]

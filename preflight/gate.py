@@ -1,0 +1,47 @@
+"""The gate: may `up` go ahead? Fail closed — anything preflight could not check blocks."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+BLOCKING = "mandatory"
+
+
+@dataclass
+class Gate:
+    decision: str  # pass | block
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"decision": self.decision, "reasons": list(self.reasons)}
+
+
+def decide(violations: list[dict[str, Any]], errors: list[str], risk_blocks: list[str] | None = None) -> Gate:
+    """Block on mandatory violations, on any error (a pack that crashed, a missing model...) and on risk limits."""
+    reasons = [f"engine error: {e}" for e in errors]
+    mandatory = [v for v in violations if v["enforcement"] == BLOCKING]
+    for v in mandatory:
+        where = f" ({v['file']}:{v['line']})" if v.get("file") else ""
+        target = v.get("resource_name") or "stack"
+        reasons.append(f"mandatory policy {v['policy']} on {target}{where}: {v['message']}")
+    reasons.extend(risk_blocks or [])
+    return Gate("block" if reasons else "pass", reasons)
+
+
+def override_record(reason: str) -> dict[str, str]:
+    """Who/when/why of an override; never silent, always in the report."""
+    if not reason or not reason.strip():
+        raise ValueError("--override needs a reason, e.g. --override \"INC-123: hotfix approved by on-call\"")
+    who = os.environ.get("GITHUB_ACTOR") or os.environ.get("USER") or _login()
+    return {"reason": reason.strip(), "who": who, "when": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,81 @@
+"""Assemble preflight's report document (schemas/preflight-report.schema.json) from what each stage produced."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from preflight.engine.base import EngineResult, PolicyFinding
+from preflight.values import redact
+
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+def violation(finding: PolicyFinding, result: EngineResult, remediated: set[tuple[str, str]]) -> dict[str, Any]:
+    by_urn = {r.urn: r for r in result.resources}
+    resource = by_urn.get(finding.resource_urn or "")
+    meta = result.policies.get((finding.pack, finding.policy))
+    severity = finding.severity or getattr(meta, "severity", None)
+    enforcement = finding.enforcement
+    if finding.resource_urn and (finding.policy, finding.resource_urn) in remediated:
+        enforcement = "remediate"  # the engine applies the fix during `up`; preflight shows it as a diff
+    return {
+        "policy": finding.policy,
+        "pack": finding.pack,
+        # A pack that gives no severity is treated as high rather than silently low.
+        "severity": severity if severity in SEVERITIES else "high",
+        "enforcement": enforcement,
+        "resource_urn": finding.resource_urn,
+        "resource_name": resource.name if resource else None,
+        "message": finding.message,
+        "file": resource.source_file if resource else None,
+        "line": resource.source_line if resource else None,
+        "peer_ids": list(getattr(meta, "tags", ()) or ()),
+        "remediation_steps": getattr(meta, "remediation_steps", None) or None,
+        "url": getattr(meta, "url", None) or None,
+        "framework": getattr(meta, "framework", None) or None,
+    }
+
+
+def violations(result: EngineResult) -> list[dict[str, Any]]:
+    remediated = {(r.policy, r.resource_urn) for r in result.remediations}
+    out = [violation(f, result, remediated) for f in result.findings if f.enforcement != "disabled"]
+    order = {s: i for i, s in enumerate(reversed(SEVERITIES))}
+    return sorted(out, key=lambda v: (order[v["severity"]], v["policy"], v["resource_name"] or ""))
+
+
+def build_report(
+    *,
+    project: str,
+    stack: str,
+    environment: str,
+    result: EngineResult,
+    violation_list: list[dict[str, Any]],
+    predictions: dict[str, Any],
+    supply_chain: list[dict[str, Any]],
+    gate: dict[str, Any],
+    overrides: list[dict[str, str]],
+    errors: list[str],
+) -> dict[str, Any]:
+    items = [
+        {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "file": r.source_file,
+         "line": r.source_line}
+        for r in result.resources
+    ]
+    return redact({
+        "schema_version": "1",
+        "project": project,
+        "stack": stack,
+        "environment": environment,
+        "engine": result.engine,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "resources": {"count": len(items), "items": items},
+        "violations": violation_list,
+        "remediations": [{"policy": r.policy, "resource_urn": r.resource_urn, "diff": r.diff}
+                         for r in result.remediations],
+        "predictions": predictions,
+        "supply_chain": supply_chain,
+        "gate": gate,
+        "overrides": overrides,
+        "errors": errors,
+    })

@@ -1,0 +1,28 @@
+"""Run the real `preflight` command on throw-away projects (the repo's program, stacks, packs and models)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.foundation.helpers import REPO, make_project
+
+
+def full_project(root: Path, services: dict[str, str]) -> Path:
+    project = make_project(root, services)
+    for name in ("policy_packs", "models", "functions"):
+        (project / name).symlink_to(REPO / name, target_is_directory=True)
+    return project
+
+
+def preflight(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "160"}
+    return subprocess.run([sys.executable, "-m", "preflight", *args, "--project-dir", str(project)],
+                          capture_output=True, text=True, timeout=timeout, env=env, cwd=project)
+
+
+def report(project: Path, stack: str = "local") -> dict:
+    return json.loads((project / "out" / f"preflight-{stack}.json").read_text())

@@ -1,0 +1,145 @@
+"""preflight end to end on the `local` stack: good and bad services, the gate, overrides, bad input, pack crash."""
+
+from __future__ import annotations
+
+import json
+
+from tests.preflight.helpers import REPO, full_project, preflight, report
+
+GOOD = """\
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: ranker
+  labels:
+    networking.knative.dev/visibility: cluster-local
+  annotations:
+    finops.apexlogic.com/cost-center: "AI-Product-X"
+    finops.apexlogic.com/project-id: "project-nova"
+    finops.apexlogic.com/owner: "ml-platform"
+    security.apexlogic.com/data-classification: "internal"
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/min-scale: "0"
+        autoscaling.knative.dev/max-scale: "5"
+    spec:
+      serviceAccountName: ranker
+      containerConcurrency: 50
+      timeoutSeconds: 60
+      containers:
+        - image: ghcr.io/apexlogic/ranker:2.0.0@sha256:{digest}
+          resources:
+            requests: {{cpu: "500m", memory: "512Mi"}}
+            limits: {{cpu: "1", memory: "512Mi"}}
+          securityContext:
+            runAsNonRoot: true
+            allowPrivilegeEscalation: {escalation}
+            privileged: {privileged}
+            readOnlyRootFilesystem: true
+            capabilities: {{drop: [ALL]}}
+            seccompProfile: {{type: RuntimeDefault}}
+"""
+
+
+def service(*, privileged: bool) -> str:
+    return GOOD.format(digest="b" * 64, escalation="false", privileged=str(privileged).lower())
+
+
+def test_bad_service_blocks_with_file_and_line(tmp_path):
+    project = full_project(tmp_path, {"ranker.yaml": service(privileged=True)})
+    run = preflight(project, "preview", "--stack", "local", "--json", "--quiet")
+    assert run.returncode == 1, run.stderr
+    doc = json.loads(run.stdout)
+    assert doc["gate"]["decision"] == "block"
+    privileged = [v for v in doc["violations"] if v["policy"] == "pod-no-privileged"]
+    assert len(privileged) == 1
+    v = privileged[0]
+    assert (v["file"], v["line"], v["resource_name"]) == ("services/ranker.yaml", 1, "ranker")
+    assert v["enforcement"] == "mandatory" and v["severity"] == "critical" and v["pack"] == "serverless-guardrails"
+    assert "CKV_K8S_16" in v["peer_ids"]
+    assert any("pod-no-privileged" in reason and "services/ranker.yaml:1" in reason for reason in doc["gate"]["reasons"])
+    assert doc == report(project)  # the same document is always kept in out/
+
+
+def test_fixed_service_passes(tmp_path):
+    project = full_project(tmp_path, {"ranker.yaml": service(privileged=False)})
+    run = preflight(project, "preview", "--stack", "local", "--json", "--quiet")
+    doc = json.loads(run.stdout)
+    assert run.returncode == 0, (doc["gate"], doc["errors"])
+    assert doc["gate"] == {"decision": "pass", "reasons": []}
+    assert not [v for v in doc["violations"] if v["enforcement"] == "mandatory"]
+    assert doc["resources"]["count"] == 2 and doc["engine"] in ("offline", "pulumi")
+    assert set(doc["predictions"]) == {"ranker"}
+    assert doc["predictions"]["ranker"]["cost_usd_month"]["p10"] <= doc["predictions"]["ranker"]["cost_usd_month"]["p90"]
+
+
+def test_override_is_recorded_never_silent(tmp_path):
+    project = full_project(tmp_path, {"ranker.yaml": service(privileged=True)})
+    run = preflight(project, "up", "--stack", "local", "--engine", "offline", "--quiet", "--json",
+                    "--override", "INC-42: hotfix approved by on-call")
+    doc = report(project)
+    assert doc["gate"]["decision"] == "block"  # the decision stays what it was; the override sits beside it
+    assert len(doc["overrides"]) == 1
+    assert doc["overrides"][0]["reason"] == "INC-42: hotfix approved by on-call"
+    assert doc["overrides"][0]["who"] and doc["overrides"][0]["when"]
+    # With the CLI installed, `pulumi up` runs (exit 0); without it, deploying is impossible (exit 2).
+    assert run.returncode in (0, 2), run.stderr
+    if run.returncode == 2:
+        assert "cannot deploy: no pulumi CLI found" in run.stderr
+
+
+def test_blocked_up_without_override_does_not_deploy(tmp_path):
+    project = full_project(tmp_path, {"ranker.yaml": service(privileged=True)})
+    run = preflight(project, "up", "--stack", "local", "--engine", "offline")
+    assert run.returncode == 1
+    assert "gate blocked" in run.stderr and "`pulumi up` was not run" in run.stderr
+    assert not (project / ".pulumi-state").exists()
+
+
+def test_override_needs_a_reason(tmp_path):
+    project = full_project(tmp_path, {"ranker.yaml": service(privileged=True)})
+    run = preflight(project, "up", "--stack", "local", "--engine", "offline", "--override", "  ")
+    assert run.returncode == 2 and "--override needs a reason" in run.stderr
+
+
+def test_declaration_error_is_exit_2_and_nothing_previewed(tmp_path):
+    bad = service(privileged=False).replace("containerConcurrency: 50", "containerConcurency: 50")
+    project = full_project(tmp_path, {"ranker.yaml": bad})
+    run = preflight(project, "preview", "--stack", "local")
+    assert run.returncode == 2
+    assert "services/ranker.yaml:20: spec.template.spec.containerConcurency: unknown field" in run.stderr
+    assert not (project / "out").exists()
+
+
+def test_unknown_stack_is_exit_2(tmp_path):
+    run = preflight(full_project(tmp_path, {}), "preview", "--stack", "qa")
+    assert run.returncode == 2 and "no such stack config file" in run.stderr
+
+
+def test_crashing_pack_blocks_naming_the_pack(tmp_path):
+    project = full_project(tmp_path, {"ranker.yaml": service(privileged=False)})
+    crash = REPO / "tests" / "crossguard" / "packs" / "crash_at_start"
+    run = preflight(project, "preview", "--stack", "local", "--json", "--quiet", "--policy-pack", str(crash))
+    assert run.returncode == 1
+    doc = json.loads(run.stdout)
+    assert doc["gate"]["decision"] == "block"
+    assert any("crash_at_start" in reason for reason in doc["gate"]["reasons"]), doc["gate"]["reasons"]
+
+
+def test_reports_are_written(tmp_path):
+    project = full_project(tmp_path, {"ranker.yaml": service(privileged=True)})
+    out = tmp_path / "reports"
+    out.mkdir()
+    run = preflight(project, "preview", "--stack", "local", "--quiet", "--sarif", str(out / "r.sarif"),
+                    "--markdown", str(out / "r.md"), "--html", str(out / "r.html"))
+    assert run.returncode == 1
+    sarif = json.loads((out / "r.sarif").read_text())
+    results = sarif["runs"][0]["results"]
+    assert any(r["ruleId"] == "pod-no-privileged" and r["level"] == "error" for r in results)
+    located = [r for r in results if r["ruleId"] == "pod-no-privileged"][0]["locations"][0]["physicalLocation"]
+    assert located["artifactLocation"]["uri"] == "services/ranker.yaml" and located["region"]["startLine"] == 1
+    assert "pod-no-privileged" in (out / "r.md").read_text()
+    assert "<html" in (out / "r.html").read_text().lower()
+    assert "pod-no-privileged" in run.stdout  # the terminal summary
