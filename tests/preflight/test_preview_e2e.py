@@ -59,7 +59,8 @@ def test_bad_service_blocks_with_file_and_line(tmp_path):
     assert (v["file"], v["line"], v["resource_name"]) == ("services/ranker.yaml", 1, "ranker")
     assert v["enforcement"] == "mandatory" and v["severity"] == "critical" and v["pack"] == "serverless-guardrails"
     assert "CKV_K8S_16" in v["peer_ids"]
-    assert any("pod-no-privileged" in reason and "services/ranker.yaml:1" in reason for reason in doc["gate"]["reasons"])
+    reasons = doc["gate"]["reasons"]
+    assert any("pod-no-privileged" in reason and "services/ranker.yaml:1" in reason for reason in reasons)
     assert doc == report(project)  # the same document is always kept in out/
 
 
@@ -72,7 +73,8 @@ def test_fixed_service_passes(tmp_path):
     assert not [v for v in doc["violations"] if v["enforcement"] == "mandatory"]
     assert doc["resources"]["count"] == 2 and doc["engine"] in ("offline", "pulumi")
     assert set(doc["predictions"]) == {"ranker"}
-    assert doc["predictions"]["ranker"]["cost_usd_month"]["p10"] <= doc["predictions"]["ranker"]["cost_usd_month"]["p90"]
+    cost = doc["predictions"]["ranker"]["cost_usd_month"]
+    assert 0 <= cost["p10"] <= cost["p50"] <= cost["p90"]
 
 
 def test_override_is_recorded_never_silent(tmp_path):
