@@ -141,6 +141,7 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
         predictions = _predictions(result, settings, project_dir, args.stack, errors)
         step("supply chain")
         supply_chain = _supply_chain(result, settings, project_dir, errors)
+        step("gate and report")
     violation_list = violations(result)
     gate = decide(violation_list, errors)
     doc = build_report(project=PROJECT, stack=args.stack, environment=settings.environment, result=result,

@@ -7,6 +7,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from guardrails_pack.pack import pack_arguments  # noqa: E402
+from guardrails_pack.speed import memoise_properties_conversion  # noqa: E402
 from pulumi_policy import PolicyPack  # noqa: E402
 
+memoise_properties_conversion()
 PolicyPack(**pack_arguments())

@@ -88,16 +88,20 @@ class PackSession:
         *,
         dependencies: Mapping[str, Sequence[str]] | None = None,
         property_dependencies: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+        part: tuple[int, int] = (0, 1),
     ) -> PackRun:
         """Configure, then Analyze each resource, AnalyzeStack, and Remediate where a policy is at remediate.
 
-        `dependencies` / `property_dependencies` (by URN) go into AnalyzeStack when known."""
+        `dependencies` / `property_dependencies` (by URN) go into AnalyzeStack when known.
+        `part=(i, n)`: this session analyses/remediates every n-th resource starting at i, and only part 0 runs
+        AnalyzeStack (over all resources) — n sessions of one pack then split a large plan across cores."""
         assert self.client is not None, "use PackSession as a context manager"
         client = self.client
         result = PackRun(self.pack_name)
         mark = self.process.log_mark()
         try:
-            self._run_calls(client, resources, config, result, dependencies or {}, property_dependencies or {})
+            self._run_calls(client, resources, config, result, dependencies or {}, property_dependencies or {},
+                            part)
         finally:
             self.process.settle_stderr()
             result.logs = self.process.logs_since(mark)
@@ -111,15 +115,18 @@ class PackSession:
         self, client: AnalyzerClient, resources: Sequence[PlannedResource], config: Mapping[str, Any] | None,
         result: PackRun, dependencies: Mapping[str, Sequence[str]],
         property_dependencies: Mapping[str, Mapping[str, Sequence[str]]],
+        part: tuple[int, int] = (0, 1),
     ) -> None:
         client.set_provider_resources(resources)
+        index, count = part
+        mine = list(resources)[index::count]
         try:
             effective = client.configure(config)
         except CrossGuardError as exc:
             result.errors.append(str(exc))
             return  # without the intended config the answers would not mean what the caller thinks
 
-        for resource in resources:
+        for resource in mine:
             try:
                 outcome = client.analyze(resource)
             except PluginCallError as exc:
@@ -137,17 +144,18 @@ class PackSession:
             result.not_applicable.extend(outcome.not_applicable)
 
         try:
-            stack_outcome = client.analyze_stack(resources, dependencies=dependencies,
-                                                 property_dependencies=property_dependencies)
-            result.findings.extend(stack_outcome.findings)
-            result.not_applicable.extend(stack_outcome.not_applicable)
+            if index == 0:
+                stack_outcome = client.analyze_stack(resources, dependencies=dependencies,
+                                                     property_dependencies=property_dependencies)
+                result.findings.extend(stack_outcome.findings)
+                result.not_applicable.extend(stack_outcome.not_applicable)
         except PluginCallError as exc:
             result.errors.append(str(exc))
             if not self.process.is_alive():
                 return
 
         if any(entry.enforcement_level == "remediate" for entry in effective.values()):
-            for resource in resources:
+            for resource in mine:
                 try:
                     result.remediations.extend(client.remediate(resource))
                 except PluginCallError as exc:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 from preflight.crossguard import PackSession
@@ -19,6 +21,8 @@ from stackconf import StackSettings, read_stack_config
 
 Progress = Callable[[str], None]
 PROJECT = "serverless-guardrails"
+# Below this many resources a second pack process costs more than it saves.
+SPLIT_THRESHOLD = 200
 
 
 class ProgramError(Exception):
@@ -64,23 +68,40 @@ def run_offline(
     *,
     progress: Progress = lambda message: None,
     call_timeout: float = 60.0,
+    workers: int | None = None,
 ) -> EngineResult:
-    """Plan with mocks, then every pack analyses it. Pack failures become `errors` (they block the gate)."""
+    """Plan with mocks, then every pack analyses it. Pack failures become `errors` (they block the gate).
+
+    The pack processes start while the program runs; on a machine with more than one core each pack gets
+    `workers` processes that split the per-resource Analyze calls (AnalyzeStack runs once, over everything)."""
     stack_config = read_stack_config(project_dir, stack)
-    progress("running the program under Pulumi mocks")
-    resources = run_program_child(project_dir, stack)
-    result = EngineResult(engine="offline", stack=stack, resources=resources)
-    for pack_dir in pack_dirs:
-        progress(f"policy pack {pack_dir.name}: {len(resources)} resources")
-        try:
-            with PackSession(pack_dir, stack=stack, project=PROJECT, dry_run=True,
-                             stack_config=stack_config, call_timeout=call_timeout) as session:
-                run = session.run(resources, pack_config(pack_dir, settings))
-                result.policies.update({(run.pack, name): meta for name, meta in session.info.policies.items()})
-        except CrossGuardError as exc:
-            result.errors.append(str(exc))
-            continue
-        result.findings.extend(run.findings)
-        result.remediations.extend(run.remediations)
-        result.errors.extend(run.errors)
+    workers = workers or min(2, os.cpu_count() or 1)
+    result = EngineResult(engine="offline", stack=stack)
+    progress("running the program under Pulumi mocks (policy packs starting meanwhile)")
+    with ThreadPoolExecutor(max_workers=max(2, workers)) as pool, ExitStack() as open_sessions:
+        planned = pool.submit(run_program_child, project_dir, stack)
+        sessions: dict[Path, list[PackSession]] = {}
+        for pack_dir in pack_dirs:
+            try:
+                sessions[pack_dir] = [
+                    open_sessions.enter_context(PackSession(pack_dir, stack=stack, project=PROJECT, dry_run=True,
+                                                            stack_config=stack_config, call_timeout=call_timeout))
+                    for _ in range(workers)
+                ]
+            except CrossGuardError as exc:
+                result.errors.append(str(exc))
+        result.resources = planned.result()  # ProgramError propagates: nothing to analyse
+        for pack_dir, pack_sessions in sessions.items():
+            used = pack_sessions if len(result.resources) >= SPLIT_THRESHOLD else pack_sessions[:1]
+            progress(f"policy pack {pack_dir.name}: {len(result.resources)} resources, {len(used)} process(es)")
+            config = pack_config(pack_dir, settings)
+            runs = list(pool.map(lambda pair: pair[1].run(result.resources, config, part=(pair[0], len(used))),
+                                 enumerate(used)))
+            for run in runs:
+                result.findings.extend(run.findings)
+                result.remediations.extend(run.remediations)
+                result.errors.extend(run.errors)
+            info = used[0].info
+            if info is not None:
+                result.policies.update({(runs[0].pack, name): meta for name, meta in info.policies.items()})
     return result

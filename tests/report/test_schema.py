@@ -137,3 +137,36 @@ def test_error_lists_every_problem_but_caps_the_message(sample: dict) -> None:
         validate_report(sample)
     assert len(caught.value.problems) == 21
     assert "... and 1 more" in str(caught.value)
+
+
+def test_schema_uses_only_keywords_the_compiled_validator_implements():
+    """The fast path (fastjsonschema, draft 7) must mean the same as the 2020-12 reference validator."""
+    text = json.dumps(load_schema())
+    for keyword in ("prefixItems", "unevaluatedProperties", "unevaluatedItems", "dependentRequired",
+                    "dependentSchemas", "$dynamicRef", "minContains", "maxContains"):
+        assert f'"{keyword}"' not in text, keyword
+
+
+def test_fast_and_reference_validators_agree_on_broken_documents():
+    import copy
+
+    import fastjsonschema
+    from jsonschema import Draft202012Validator
+
+    good = json.loads((Path(__file__).parent / "fixtures" / "sample_report.json").read_text())
+    mutations = [
+        ("engine", "magic"), ("violations", [{"policy": "x"}]), ("gate", {"decision": "maybe", "reasons": []}),
+        ("resources", {"count": "1", "items": []}), ("overrides", [{"reason": "", "who": "a", "when": "now"}]),
+        ("predictions", {"svc": {"kind": "gcf", "cost_usd_month": {"p10": 1, "p50": 2, "p90": 3}}}),
+        ("extra_key", 1),
+    ]
+    compiled = fastjsonschema.compile(load_schema())
+    reference = Draft202012Validator(load_schema())
+    assert reference.is_valid(good)
+    compiled(good)
+    for key, value in mutations:
+        broken = copy.deepcopy(good)
+        broken[key] = value
+        assert not reference.is_valid(broken), key
+        with pytest.raises(fastjsonschema.JsonSchemaException):
+            compiled(broken)
