@@ -95,8 +95,9 @@ def run_offline(
             used = pack_sessions if len(result.resources) >= SPLIT_THRESHOLD else pack_sessions[:1]
             progress(f"policy pack {pack_dir.name}: {len(result.resources)} resources, {len(used)} process(es)")
             config = pack_config(pack_dir, settings)
-            runs = list(pool.map(lambda pair: pair[1].run(result.resources, config, part=(pair[0], len(used))),
-                                 enumerate(used)))
+            parts = [pool.submit(session.run, result.resources, config, part=(i, len(used)))
+                     for i, session in enumerate(used)]
+            runs = [part.result() for part in parts]
             for run in runs:
                 result.findings.extend(run.findings)
                 result.remediations.extend(run.remediations)
