@@ -104,7 +104,8 @@ def _predictions(result: EngineResult, settings: StackSettings, project_dir: Pat
     try:
         from preflight.predict import predict_plan
 
-        return predict_plan(result.resources, settings, baseline.load(project_dir, stack), project_dir)
+        return predict_plan(result.resources, settings, baseline.load(project_dir, stack), project_dir,
+                            findings=result.findings)
     except Exception as exc:  # noqa: BLE001 - fail closed: a missing/corrupt model blocks, never a silent zero
         errors.append(f"predictions: {exc.__class__.__name__}: {exc}")
         return {}

@@ -1,0 +1,96 @@
+"""Prediction latency for 500 services after model load, and training time on the trace.
+
+    .venv/bin/python benchmarks/predict_latency.py [--services 500] [--skip-training]
+Targets (issue 5): prediction <= 200 ms for 500 services after load; training <= 60 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from preflight.engine.base import PlannedResource  # noqa: E402
+from preflight.predict.plan import cached_models, predict_plan  # noqa: E402
+from preflight.predict.training import train_capacity, train_risk, train_workload  # noqa: E402
+from stackconf import StackSettings  # noqa: E402
+
+TRACE = Path("/work/shared/data/serverless-trace")
+
+
+def services(n: int) -> list[PlannedResource]:
+    """Half Knative, half Lambda; a third declare their workload, the rest use the model."""
+    out = []
+    for i in range(n):
+        declared = {"finops.apexlogic.com/expected-requests-per-month": str(10_000 * (i + 1)),
+                    "finops.apexlogic.com/expected-p50-latency-ms": str(20 + i % 300)} if i % 3 == 0 else {}
+        if i % 2 == 0:
+            props = {"metadata": {"name": f"svc-{i}", "labels": {"cost-center": "CC"}, "annotations": declared},
+                     "spec": {"template": {"metadata": {"annotations": {"autoscaling.knative.dev/min-scale": str(i % 3),
+                                                                         "autoscaling.knative.dev/max-scale": "20"}},
+                                           "spec": {"containers": [{"resources": {"requests": {
+                                               "cpu": f"{100 + i}m", "memory": f"{128 + i}Mi"}}}]}}}}
+            out.append(PlannedResource(f"urn:k{i}", "kubernetes:serving.knative.dev/v1:Service", f"svc-{i}", True,
+                                       None, None, props))
+        else:
+            props = {"name": f"fn-{i}", "memorySize": 128 + 64 * (i % 40), "timeout": 30,
+                     "architectures": ["arm64" if i % 4 == 1 else "x86_64"], "tags": {"cost-center": "CC"}}
+            out.append(PlannedResource(f"urn:p{i}$aws:lambda/function:Function::fn-{i}",
+                                       "aws:lambda/function:Function", f"fn-{i}", True, f"urn:p{i}::fn-{i}", None,
+                                       props))
+    return out
+
+
+def bench_predict(n: int, repeats: int = 7) -> None:
+    settings = StackSettings(environment="prod", aws_region="us-east-1")
+    t0 = time.perf_counter()
+    cached_models(None)
+    load_ms = (time.perf_counter() - t0) * 1000
+    resources = services(n)
+    timings = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = predict_plan(resources, settings, None, REPO)
+        timings.append((time.perf_counter() - t0) * 1000)
+    assert len(result) == n
+    print(f"model load + checksum: {load_ms:.1f} ms")
+    print(f"predict_plan, {n} services (no previous state): median {statistics.median(timings):.1f} ms, "
+          f"min {min(timings):.1f} ms, max {max(timings):.1f} ms over {repeats} runs (target <= 200 ms)")
+    previous = resources
+    t0 = time.perf_counter()
+    predict_plan(resources, settings, previous, REPO)
+    print(f"predict_plan, {n} services with previous state: {(time.perf_counter() - t0) * 1000:.1f} ms")
+
+
+def bench_training(nthread: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        train_workload(TRACE, Path(tmp), nthread=nthread)
+        train_capacity(TRACE, Path(tmp), nthread=nthread)
+        train_risk(Path(tmp), nthread=nthread)
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    print(f"training workload+capacity+risk, nthread={nthread}: wall {wall:.1f} s, CPU {cpu:.1f} s "
+          f"(target <= 60 s on 2 cores; machine has {os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.1f})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--services", type=int, default=500)
+    parser.add_argument("--skip-training", action="store_true")
+    args = parser.parse_args()
+    bench_predict(args.services)
+    if not args.skip_training:
+        for nthread in (1, 2):
+            bench_training(nthread)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,43 @@
+"""fin.cost-anomaly: a change multiplying predicted cost or requests/limits needs a declared traffic change."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION, stack_resources
+from guardrails_pack.context import StackContext
+from guardrails_pack.control import StackControl, StackViolation
+
+from preflight.predict.guardrails import cost_anomaly, load_previous_state, project_dir_default
+
+
+def check(ctx: StackContext) -> Iterator[StackViolation]:
+    resources = [{"type": r.type, "name": r.name, "urn": r.urn, "props": props} for r, props in stack_resources(ctx)]
+    settings = ctx.settings.model_dump(mode="json", by_alias=False)
+    project = Path(ctx.option("project_dir")) if ctx.option("project_dir") else project_dir_default()
+    state = ctx.option("previous_state")
+    previous = load_previous_state(project / state) if state else None  # else GUARDRAILS_PREVIOUS_STATE
+    for urn, message in cost_anomaly(resources, settings, previous=previous, project_dir=project):
+        yield StackViolation(message, urn)
+
+
+CONTROL = StackControl(
+    id="fin.cost-anomaly",
+    description="Against the previous state (`pulumi stack export` JSON named by the option previous_state or "
+    "GUARDRAILS_PREVIOUS_STATE), no service multiplies its predicted P50 monthly cost or a request/limit "
+    "(cpu/memory requests, min/max-scale, Lambda memory, reserved/provisioned concurrency) by more than "
+    "`budgets.anomalyFactor` (default 2) x its declared finops.<domain>/expected-traffic-change. Without a "
+    "previous state there is nothing to compare and the control passes.",
+    severity="medium",
+    remediation_steps="If the traffic really grows, declare finops.<domain>/expected-traffic-change with the "
+    "factor on the service; otherwise revert the scale/resource change.",
+    url="https://www.finops.org/framework/capabilities/anomaly-management/",
+    peer_ids=("infracost:cost-policy-percentage-increase",),
+    resource_types=(KNATIVE_SERVICE, LAMBDA_FUNCTION),
+    config_schema={
+        "project_dir": {"type": "string", "default": "",
+                        "description": "project root for declaration files (default: the repo)"},
+        "previous_state": {"type": "string", "default": "",
+                           "description": "`pulumi stack export` JSON, relative to the project root"},
+    },
+    check=check,
+)

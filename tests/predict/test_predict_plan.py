@@ -1,0 +1,162 @@
+"""`predict_plan` end to end with the committed models (no mocks of our own logic)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+import yaml
+
+from preflight.engine.base import PlannedResource
+from preflight.predict import ModelError, PredictionError, PredictionInputError, predict_plan
+from preflight.predict.change_risk import CHANGE_FEATURES
+from preflight.predict.features import CAPACITY_FEATURES, WORKLOAD_FEATURES
+from preflight.predict.resources import plain
+from preflight.pricing import LambdaConfig, LambdaUsage, lambda_monthly_cost
+from preflight.values import UNKNOWN
+from stackconf import StackSettings
+from tests.predict.helpers import knative, lambda_fn, with_inputs
+
+DECLARED = {"finops.apexlogic.com/expected-requests-per-month": "2000000",
+            "finops.apexlogic.com/expected-p50-latency-ms": "180"}
+
+
+def settings(env: str = "prod", **kw) -> dict:
+    return StackSettings(environment=env, aws_region="eu-west-1", **kw).model_dump(mode="json", by_alias=False)
+
+
+def test_contract_shape_and_sources(tmp_path: Path) -> None:
+    resources = [knative(tmp_path), *lambda_fn(tmp_path, annotations=DECLARED)]
+    result = predict_plan(resources, settings(), None, tmp_path)
+    assert set(result) == {"inference", "embeddings"}
+    for name, pred in result.items():
+        assert pred["kind"] in ("knative", "lambda")
+        cost = pred["cost_usd_month"]
+        assert 0 <= cost["p10"] <= cost["p50"] <= cost["p90"], name
+        assert 0.0 <= pred["capacity_risk"]["probability"] <= 1.0
+        assert set(pred["capacity_risk"]["contributions"]) <= {*CAPACITY_FEATURES, "bias"}
+        assert pred["change_risk"]["synthetic_training"] is True
+        assert set(pred["change_risk"]["contributions"]) <= {*CHANGE_FEATURES, "bias"}
+        assert "saving_usd_month" in pred["recommendation"] and "patch" in pred["recommendation"]
+        json.dumps(pred)  # the report serialises it as-is
+    assert result["inference"]["workload"]["source"] == "model"
+    for contribution in result["inference"]["contributions"].values():
+        assert set(contribution) <= {*WORKLOAD_FEATURES, "bias"} and len(contribution) >= 2
+    assert result["embeddings"]["workload"]["source"] == "declared"
+    assert result["embeddings"]["workload"]["sources"]["burstiness"] == "model"
+
+
+def test_declared_lambda_cost_is_the_price_formula(tmp_path: Path) -> None:
+    result = predict_plan(lambda_fn(tmp_path, annotations=DECLARED), settings(), None, tmp_path)["embeddings"]
+    expected = lambda_monthly_cost(LambdaUsage(D(2_000_000), D(180)),
+                                   LambdaConfig(1024, "arm64", "eu-west-1")).total_usd
+    # 2M x $0.20/M + 2M x 0.18 s x 1 GB x $0.0000133334 = 0.40 + 4.80 = 5.20
+    assert expected == D("5.20")
+    assert result["cost_usd_month"] == {"p10": 5.2, "p50": 5.2, "p90": 5.2}
+
+
+def test_usage_history_overrides_declaration(tmp_path: Path) -> None:
+    (tmp_path / "usage").mkdir()
+    samples = [{"date": f"2026-08-{d:02d}", "requests": 1000 * d, "meanDurationMs": 100 + d,
+                "peakRequestsPerMinute": 20, "maxMemoryUsedMb": 300} for d in range(1, 11)]
+    (tmp_path / "usage/emb.yaml").write_text(yaml.safe_dump({"schema": "usage-history/v1", "samples": samples}))
+    annotations = {**DECLARED, "finops.apexlogic.com/usage-history": "usage/emb.yaml"}
+    result = predict_plan(lambda_fn(tmp_path, annotations=annotations), settings(), None, tmp_path)["embeddings"]
+    workload = result["workload"]
+    assert workload["source"] == "history"
+    # median of 1000..10000 per day = 5500 x 730/24
+    assert workload["requests_per_month"]["p50"] == round(5500 * 730 / 24)
+    # history max memory 300 MB -> 300 x 1.3 = 390 -> 448 MB (64 MB steps) instead of 1024
+    change = result["recommendation"]["changes"]["memory_mb"]
+    assert change == {"current": 1024, "recommended": 448, "why": change["why"]}
+    assert result["recommendation"]["saving_usd_month"] > 0
+    assert "-  memoryMib: 1024\n+  memoryMib: 448\n" in result["recommendation"]["patch"]
+
+
+def test_rightsizing_min_scale_and_architecture_with_patch(tmp_path: Path) -> None:
+    low = {"finops.apexlogic.com/expected-requests-per-month": "1000",
+           "finops.apexlogic.com/expected-p50-latency-ms": "50"}
+    resources = [knative(tmp_path, min_scale=4, annotations=low, environment="dev"),
+                 *lambda_fn(tmp_path, arch="x86_64", annotations=DECLARED)]
+    result = predict_plan(resources, settings("dev"), None, tmp_path)
+    rec = result["inference"]["recommendation"]
+    assert rec["changes"]["min_scale"]["recommended"] == 0  # 1000 req/month keeps no pod busy: scale to zero
+    assert rec["saving_usd_month"] > 0
+    assert '-        autoscaling.knative.dev/minScale: "4"   # keep one warm\n' in rec["patch"]
+    assert '+        autoscaling.knative.dev/minScale: "0"   # keep one warm\n' in rec["patch"]
+    lam = result["embeddings"]["recommendation"]
+    assert lam["changes"]["architecture"]["recommended"] == "arm64"
+    x86 = lambda_monthly_cost(LambdaUsage(D(2_000_000), D(180)), LambdaConfig(1024, "x86_64", "eu-west-1")).total
+    arm = lambda_monthly_cost(LambdaUsage(D(2_000_000), D(180)), LambdaConfig(1024, "arm64", "eu-west-1")).total
+    assert lam["saving_usd_month"] == float(round(x86 - arm, 2))
+    assert "+  architecture: arm64" in lam["patch"]
+
+
+def test_capacity_risk_falls_as_capacity_rises(tmp_path: Path) -> None:
+    busy = {"finops.apexlogic.com/expected-requests-per-month": "200000000",
+            "finops.apexlogic.com/expected-p50-latency-ms": "800"}
+    small = predict_plan(lambda_fn(tmp_path, reserved=1, annotations=busy), settings(), None, tmp_path)
+    large = predict_plan(lambda_fn(tmp_path, reserved=900, annotations=busy), settings(), None, tmp_path)
+    assert small["embeddings"]["capacity_risk"]["probability"] > large["embeddings"]["capacity_risk"]["probability"]
+
+
+def test_change_risk_reads_the_previous_state(tmp_path: Path) -> None:
+    before = knative(tmp_path, labels={"networking.knative.dev/visibility": "cluster-local"})
+    same = predict_plan([before], settings(), [before], tmp_path)["inference"]["change_risk"]
+    assert same["features"]["updates"] == 0 and same["features"]["exposure_change"] == 0
+    after = knative(tmp_path, max_scale=15)
+    after = with_inputs(after, metadata={**after.inputs["metadata"], "namespace": "public"})
+    risky = predict_plan([after], settings(), [before], tmp_path)["inference"]["change_risk"]
+    assert risky["features"]["replacements"] == 1 and risky["features"]["exposure_change"] == 1
+    assert risky["probability"] > same["probability"]
+    unknown = predict_plan([after], settings(), None, tmp_path)["inference"]["change_risk"]
+    assert unknown["features"]["replacements"] is None  # no previous state: unknown, not zero
+
+
+def test_unknown_memory_fails_closed_naming_field(tmp_path: Path) -> None:
+    with pytest.raises(PredictionInputError, match=r"services/embeddings\.yaml:1: memorySize: unknown at preview"):
+        predict_plan(lambda_fn(tmp_path, memory=UNKNOWN), settings(), None, tmp_path)
+
+
+def test_bad_annotation_is_named(tmp_path: Path) -> None:
+    bad = {"finops.apexlogic.com/expected-requests-per-month": "lots"}
+    with pytest.raises(PredictionInputError,
+                       match=r"metadata\.annotations\.finops\.apexlogic\.com/expected-requests-per-month: 'lots'"):
+        predict_plan([knative(tmp_path, annotations=bad)], settings(), None, tmp_path)
+
+
+def test_unpriceable_region_is_a_prediction_error_with_partial_results(tmp_path: Path) -> None:
+    resources = [knative(tmp_path), *lambda_fn(tmp_path, annotations=DECLARED)]
+    with pytest.raises(PredictionError, match="no Lambda prices for region 'mars-1'") as info:
+        predict_plan(resources, StackSettings(environment="prod", aws_region="mars-1"), None, tmp_path)
+    assert set(info.value.partial) == {"inference"}
+
+
+def test_missing_models_block(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="model manifest missing"):
+        predict_plan([knative(tmp_path)], settings(), None, tmp_path, models_dir=tmp_path / "empty")
+
+
+def test_bad_budget_settings_are_named(tmp_path: Path) -> None:
+    with pytest.raises(PredictionInputError, match=r"guardrails:budgets\.quantile: 'p99' is not one of"):
+        predict_plan([knative(tmp_path)], settings(budgets={"quantile": "p99"}), None, tmp_path)
+    with pytest.raises(PredictionInputError, match=r"guardrails:budgets: unknown keys \['monthly'\]"):
+        predict_plan([knative(tmp_path)], settings(budgets={"monthly": 1}), None, tmp_path)
+
+
+def test_policy_proxies_and_sentinels_become_unknown() -> None:
+    from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, unknown_checking_proxy
+
+    from preflight.values import UNKNOWN_SENTINEL
+
+    proxied = unknown_checking_proxy({"memorySize": UNKNOWN_NUMBER_VALUE, "tags": {"a": "b"}, "list": [1]})
+    assert plain(proxied) == {"memorySize": UNKNOWN, "tags": {"a": "b"}, "list": [1]}
+    assert plain({"role": UNKNOWN_SENTINEL}) == {"role": UNKNOWN}
+
+
+def test_stack_dicts_accepted_like_planned_resources(tmp_path: Path) -> None:
+    res: PlannedResource = knative(tmp_path)
+    as_dict = {"type": res.type, "name": res.name, "urn": res.urn, "props": res.inputs}
+    assert predict_plan([as_dict], settings(), None, tmp_path) == predict_plan([res], settings(), None, tmp_path)
