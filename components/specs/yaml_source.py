@@ -66,8 +66,9 @@ def _duplicate_keys(node: Any, file: str) -> list[DeclarationError]:
                 if isinstance(key, yaml.ScalarNode):
                     line = key.start_mark.line + 1
                     if key.value in seen:
-                        errors.append(DeclarationError(file, line, "", f"not valid YAML: duplicate key "
-                                                                       f"{key.value!r} (first at line {seen[key.value]})"))
+                        first = seen[key.value]
+                        message = f"not valid YAML: duplicate key {key.value!r} (first at line {first})"
+                        errors.append(DeclarationError(file, line, "", message))
                     else:
                         seen[key.value] = line
                 stack.append(value)
