@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pulumi
@@ -25,10 +26,27 @@ def settings_from_pulumi_config() -> StackSettings:
     return settings_from_config(raw, f"stacks/Pulumi.{pulumi.get_stack()}.yaml")
 
 
+# preflight's offline engine may run the program in n processes at once, each registering every n-th declaration
+# ("i/n"). Declarations are independent components, so the union is the same plan. Never set by `pulumi`.
+SHARD_ENV = "GUARDRAILS_PROGRAM_SHARD"
+
+
+def shard() -> tuple[int, int]:
+    raw = os.environ.get(SHARD_ENV, "0/1")
+    try:
+        index, count = (int(part) for part in raw.split("/"))
+    except ValueError:
+        raise pulumi.RunError(f"{SHARD_ENV}={raw!r}: expected i/n with 0 <= i < n") from None
+    if not 0 <= index < count:
+        raise pulumi.RunError(f"{SHARD_ENV}={raw!r}: expected i/n with 0 <= i < n")
+    return index, count
+
+
 def instantiate(declarations: list[Declaration], settings: StackSettings, project_dir: Path) -> dict[str, dict]:
     """Create one component per declaration of an enabled platform; returns what the stack exports."""
     exported: dict[str, dict] = {}
-    for decl in declarations:
+    index, count = shard()
+    for decl in declarations[index::count]:
         if decl.kind not in settings.platforms:
             pulumi.log.info(f"{decl.source}: {decl.kind} {decl.name!r} skipped: platform {decl.kind} is not enabled "
                             f"in this stack (guardrails:platforms = {settings.platforms})")

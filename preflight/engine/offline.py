@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
+from components.program import SHARD_ENV
+from components.specs.loader import declaration_files
 from preflight.crossguard import PackSession
 from preflight.crossguard.errors import CrossGuardError
 from preflight.engine.base import EngineResult, PlannedResource
@@ -29,13 +31,16 @@ class ProgramError(Exception):
     """The program could not produce a plan (invalid declarations, a crash); nothing should be previewed."""
 
 
-def run_program_child(project_dir: Path, stack: str, *, timeout: float = 600.0) -> list[PlannedResource]:
-    """Run the program in a child process (its own process group, killed on Ctrl-C or timeout)."""
+def run_program_child(project_dir: Path, stack: str, *, timeout: float = 600.0,
+                      part: tuple[int, int] = (0, 1)) -> list[PlannedResource]:
+    """Run the program in a child process (its own process group, killed on Ctrl-C or timeout).
+    `part=(i, n)`: the child registers every n-th declaration starting at i (see components.program.SHARD_ENV)."""
     with tempfile.TemporaryDirectory(prefix="preflight-") as tmp:
         out = Path(tmp) / "plan.pickle"
         command = [sys.executable, "-m", "preflight.engine.program_child", str(project_dir), stack, str(out)]
+        env = {**os.environ, SHARD_ENV: f"{part[0]}/{part[1]}"}
         child = subprocess.Popen(command, cwd=project_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True, start_new_session=True)
+                                 text=True, start_new_session=True, env=env)
         try:
             _, stderr = child.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -77,9 +82,11 @@ def run_offline(
     stack_config = read_stack_config(project_dir, stack)
     workers = workers or min(2, os.cpu_count() or 1)
     result = EngineResult(engine="offline", stack=stack)
-    progress("running the program under Pulumi mocks (policy packs starting meanwhile)")
-    with ThreadPoolExecutor(max_workers=max(2, workers)) as pool, ExitStack() as open_sessions:
-        planned = pool.submit(run_program_child, project_dir, stack)
+    declarations = len(declaration_files(Path(project_dir) / settings.services_dir))
+    shards = workers if declarations >= SPLIT_THRESHOLD // 4 else 1
+    progress(f"running the program under Pulumi mocks ({shards} process(es); policy packs starting meanwhile)")
+    with ThreadPoolExecutor(max_workers=shards + workers) as pool, ExitStack() as open_sessions:
+        planned = [pool.submit(run_program_child, project_dir, stack, part=(i, shards)) for i in range(shards)]
         sessions: dict[Path, list[PackSession]] = {}
         for pack_dir in pack_dirs:
             try:
@@ -90,7 +97,8 @@ def run_offline(
                 ]
             except CrossGuardError as exc:
                 result.errors.append(str(exc))
-        result.resources = planned.result()  # ProgramError propagates: nothing to analyse
+        # ProgramError propagates: nothing to analyse. Shards hold disjoint components; their union is the plan.
+        result.resources = [r for shard in planned for r in shard.result()]
         for pack_dir, pack_sessions in sessions.items():
             used = pack_sessions if len(result.resources) >= SPLIT_THRESHOLD else pack_sessions[:1]
             progress(f"policy pack {pack_dir.name}: {len(result.resources)} resources, {len(used)} process(es)")

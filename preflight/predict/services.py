@@ -131,7 +131,7 @@ def read_declaration(project_dir: Path, source_file: str | None, source_line: in
         text = path.read_text(encoding="utf-8")
     except OSError:
         return {}  # the engine may run from a copy without services/; props are the fallback
-    loader = yaml.SafeLoader(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     best: dict[str, Any] = {}
     try:
         while loader.check_node():
