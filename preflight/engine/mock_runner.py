@@ -45,10 +45,42 @@ class _StateMocks(pulumi.runtime.Mocks):
         return {}
 
 
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, stack_config: dict[str, Any], preview: bool) -> None:
         super().__init__(mocks)
         self.records: list[PlannedResource] = []
+        self.stack_config = stack_config
+        self.preview = preview
+        self.default_providers: dict[str, PlannedResource] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # As the engine does (resource.NewURN): the qualified type chains the parents' types, except the root
+        # Stack's. The SDK mock keeps only the parent's last type and includes the Stack; URNs must match the CLI.
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != STACK_TYPE:
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
+    def _default_provider(self, type_token: str, version: str) -> str:
+        """The engine registers a default provider per package and version; so do we, with its stack config."""
+        package = type_token.split(":", 1)[0]
+        name = "default" + ("_" + version.replace(".", "_") if version else "")
+        key = f"{package}/{name}"
+        if key not in self.default_providers:
+            inputs: dict[str, Any] = {k.split(":", 1)[1]: v for k, v in engine_config(self.stack_config).items()
+                                      if k.startswith(f"{package}:")}
+            if version:
+                inputs["version"] = version
+            urn = "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(),
+                                              f"pulumi:providers:{package}", name])
+            self.default_providers[key] = PlannedResource(urn=urn, type=f"pulumi:providers:{package}", name=name,
+                                                          custom=True, parent=None, provider=None, inputs=inputs)
+        provider = self.default_providers[key]
+        return f"{provider.urn}::{UNKNOWN_SENTINEL if self.preview else name + '-id'}"
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
@@ -61,7 +93,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     name=request.name,
                     custom=bool(request.custom),
                     parent=request.parent or None,
-                    provider=request.provider or None,
+                    provider=request.provider or (self._default_provider(request.type, request.version)
+                                                  if request.custom else None),
                     inputs=inputs,
                 )
             )
@@ -144,7 +177,7 @@ def run_program(
 ) -> list[PlannedResource]:
     """Run `<project_dir>/__main__.py` for `stack` under mocks; raises what the program raises."""
     mocks = _StateMocks(preview)
-    monitor = _RecordingMonitor(mocks)
+    monitor = _RecordingMonitor(mocks, config, preview)
     pulumi.runtime.set_all_config(engine_config(config), [k for k, v in config.items() if isinstance(v, dict)
                                                           and set(v) == {"secure"}])
     ROOT.set(None)  # a fresh root Stack resource per run (runs may follow each other in one process)
@@ -158,7 +191,7 @@ def run_program(
         raise ProgramFailed(str(exc), monitor.records) from exc
     except Exception as exc:
         raise ProgramFailed(f"the program crashed: {exc.__class__.__name__}: {exc}", monitor.records) from exc
-    return attach_sources(monitor.records)
+    return attach_sources([*monitor.default_providers.values(), *monitor.records])
 
 
 class ProgramFailed(Exception):

@@ -98,7 +98,8 @@ def run_offline(
             except CrossGuardError as exc:
                 result.errors.append(str(exc))
         # ProgramError propagates: nothing to analyse. Shards hold disjoint components; their union is the plan.
-        result.resources = [r for shard in planned for r in shard.result()]
+        # Every shard registers the same default providers: keep one of each.
+        result.resources = list({r.urn: r for shard in planned for r in shard.result()}.values())
         for pack_dir, pack_sessions in sessions.items():
             used = pack_sessions if len(result.resources) >= SPLIT_THRESHOLD else pack_sessions[:1]
             progress(f"policy pack {pack_dir.name}: {len(result.resources)} resources, {len(used)} process(es)")

@@ -248,7 +248,11 @@ def _run(
                     result.errors.append(f"pulumi {operation} failed: {_tail(str(exc))}")
         result.resources = list(collector.resources.values())
         result.findings = collector.findings
-        result.errors.extend(collector.errors)
+        mandatory = any(f.enforcement == "mandatory" for f in collector.findings)
+        # With a mandatory violation the engine also emits a bare "<op> failed" diagnostic: the findings already
+        # say why, so only that exact line is dropped; every other error diagnostic stays and blocks the gate.
+        generic = {f"pulumi: {operation} failed", "pulumi: preview failed", "pulumi: update failed"}
+        result.errors.extend(e for e in collector.errors if not (mandatory and e in generic))
         return result, {getattr(op, "value", str(op)): count for op, count in changes.items()}
 
 

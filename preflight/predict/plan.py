@@ -115,6 +115,8 @@ def predict_services(resources: Sequence[Any], settings: Any, previous: Sequence
     cfg = prediction_settings(settings)
     models = cached_models(models_dir)  # ModelError propagates: a missing/corrupt model blocks the gate
     services = group_services(to_views(resources), project_dir)
+    if not services:  # nothing to price (e.g. a stack with no declarations): no predictions, not an error
+        return PlanPrediction(services, {}, settings=cfg)
     previous_services = group_services(to_views(previous), project_dir) if previous is not None else None
     workloads = estimate_workloads(services, models, cfg.annotation_domain, project_dir)
     prices = kubernetes_prices(cfg)

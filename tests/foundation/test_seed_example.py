@@ -59,7 +59,10 @@ def test_local_stack_resource_graph():
     resources = run(REPO, "local")
     types = sorted(r.type for r in resources)
     # local is Knative only: the Lambda declaration in services/ is validated but not registered.
-    assert types == [KSVC, "serverless-guardrails:knative:Service"]
+    assert types == [KSVC, "pulumi:providers:kubernetes", "serverless-guardrails:knative:Service"]
+    provider = by_type(resources, "pulumi:providers:kubernetes")[0]
+    assert provider.name == "default_4_34_2"  # the engine's default provider for pulumi-kubernetes 4.34.2
+    assert provider.inputs == {"renderYamlToDirectory": "rendered/local", "version": "4.34.2"}
     component = by_type(resources, "serverless-guardrails:knative:Service")[0]
     ksvc = by_type(resources, KSVC)[0]
     assert ksvc.name == "multimodal-ai-inference"

@@ -13,7 +13,8 @@ from tests.foundation.helpers import REPO, make_project
 
 def full_project(root: Path, services: dict[str, str]) -> Path:
     project = make_project(root, services)
-    for name in ("policy_packs", "models", "functions"):
+    # .venv too: the real CLI engine runs the program with Pulumi.yaml's `virtualenv: .venv`.
+    for name in ("policy_packs", "models", "functions", ".venv"):
         (project / name).symlink_to(REPO / name, target_is_directory=True)
     return project
 

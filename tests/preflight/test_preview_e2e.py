@@ -71,7 +71,8 @@ def test_fixed_service_passes(tmp_path):
     assert run.returncode == 0, (doc["gate"], doc["errors"])
     assert doc["gate"] == {"decision": "pass", "reasons": []}
     assert not [v for v in doc["violations"] if v["enforcement"] == "mandatory"]
-    assert doc["resources"]["count"] == 2 and doc["engine"] in ("offline", "pulumi")
+    # component + ksvc + the default kubernetes provider, whichever engine ran (auto: the CLI when installed)
+    assert doc["resources"]["count"] == 3 and doc["engine"] in ("offline", "pulumi")
     assert set(doc["predictions"]) == {"ranker"}
     cost = doc["predictions"]["ranker"]["cost_usd_month"]
     assert 0 <= cost["p10"] <= cost["p50"] <= cost["p90"]
