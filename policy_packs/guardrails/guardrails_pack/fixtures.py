@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from guardrails_pack.config import enforcement_for, settings_dump
 from guardrails_pack.control import Control
-from preflight.values import UNKNOWN, Secret
+
+# One reader for the fixture format (YAML + `!unknown` / `!secret`), shared with the CrossGuard fixture runner.
+from preflight.crossguard.fixtures import FixtureError, load_yaml
 from stackconf import StackSettings
 
 # Settings every fixture starts from: a dev stack with the default limits and an explicit registry list.
@@ -35,37 +35,6 @@ BASE_SETTINGS: dict[str, Any] = {
     "allowed_registries": ["docker.io/apexlogic", "ghcr.io/apexlogic"],
 }
 RESULTS = ("pass", "fail", "unknown", "error")
-
-
-class FixtureError(ValueError):
-    """A fixture or expected.yaml that cannot be used (names the file and the field)."""
-
-
-class _FixtureLoader(yaml.SafeLoader):
-    pass
-
-
-def _unknown(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    return UNKNOWN
-
-
-def _secret(loader: yaml.SafeLoader, node: yaml.Node) -> Secret:
-    if isinstance(node, yaml.ScalarNode):
-        return Secret(loader.construct_scalar(node))
-    if isinstance(node, yaml.SequenceNode):
-        return Secret(loader.construct_sequence(node, deep=True))
-    return Secret(loader.construct_mapping(node, deep=True))  # type: ignore[arg-type]
-
-
-_FixtureLoader.add_constructor("!unknown", _unknown)
-_FixtureLoader.add_constructor("!secret", _secret)
-
-
-def load_yaml(path: Path) -> Any:
-    try:
-        return yaml.load(path.read_text(), Loader=_FixtureLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise FixtureError(f"{path}: not valid YAML: {exc}") from exc
 
 
 @dataclass(frozen=True)
