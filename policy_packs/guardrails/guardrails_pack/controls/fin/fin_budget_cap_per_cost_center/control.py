@@ -1,21 +1,12 @@
 """fin.budget-cap-per-cost-center: predicted cost summed per cost-center / project-id within its budget."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
-from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION, stack_resources
-from guardrails_pack.context import StackContext
-from guardrails_pack.control import StackControl, StackViolation
+from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
+from guardrails_pack.control import StackControl
+from guardrails_pack.prediction_controls import prediction_check
 
 from preflight.predict.guardrails import budget_cap_per_cost_center
 
-
-def check(ctx: StackContext) -> Iterator[StackViolation]:
-    resources = [{"type": r.type, "name": r.name, "urn": r.urn, "props": props} for r, props in stack_resources(ctx)]
-    settings = ctx.settings.model_dump(mode="json", by_alias=False)
-    project = Path(ctx.option("project_dir")) if ctx.option("project_dir") else None
-    for urn, message in budget_cap_per_cost_center(resources, settings, project_dir=project):
-        yield StackViolation(message, urn)
+check = prediction_check(budget_cap_per_cost_center)
 
 
 CONTROL = StackControl(

@@ -1,23 +1,21 @@
 """fin.cost-anomaly: a change multiplying predicted cost or requests/limits needs a declared traffic change."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
-from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION, stack_resources
+from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.context import StackContext
 from guardrails_pack.control import StackControl, StackViolation
+from guardrails_pack.prediction_controls import plan_inputs, project_option, violations
 
 from preflight.predict.guardrails import cost_anomaly, load_previous_state, project_dir_default
 
 
 def check(ctx: StackContext) -> Iterator[StackViolation]:
-    resources = [{"type": r.type, "name": r.name, "urn": r.urn, "props": props} for r, props in stack_resources(ctx)]
-    settings = ctx.settings.model_dump(mode="json", by_alias=False)
-    project = Path(ctx.option("project_dir")) if ctx.option("project_dir") else project_dir_default()
+    resources, settings = plan_inputs(ctx)
+    project = project_option(ctx) or project_dir_default()
     state = ctx.option("previous_state")
     previous = load_previous_state(project / state) if state else None  # else GUARDRAILS_PREVIOUS_STATE
-    for urn, message in cost_anomaly(resources, settings, previous=previous, project_dir=project):
-        yield StackViolation(message, urn)
+    yield from violations(cost_anomaly(resources, settings, previous=previous, project_dir=project))
 
 
 CONTROL = StackControl(

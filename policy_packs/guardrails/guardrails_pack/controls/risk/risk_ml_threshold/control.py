@@ -1,21 +1,12 @@
 """risk.ml-threshold: predicted change risk and capacity risk under the environment's thresholds."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
-from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION, stack_resources
-from guardrails_pack.context import StackContext
-from guardrails_pack.control import StackControl, StackViolation
+from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
+from guardrails_pack.control import StackControl
+from guardrails_pack.prediction_controls import prediction_check
 
 from preflight.predict.guardrails import ml_risk_threshold
 
-
-def check(ctx: StackContext) -> Iterator[StackViolation]:
-    resources = [{"type": r.type, "name": r.name, "urn": r.urn, "props": props} for r, props in stack_resources(ctx)]
-    settings = ctx.settings.model_dump(mode="json", by_alias=False)
-    project = Path(ctx.option("project_dir")) if ctx.option("project_dir") else None
-    for urn, message in ml_risk_threshold(resources, settings, project_dir=project):
-        yield StackViolation(message, urn)
+check = prediction_check(ml_risk_threshold)
 
 
 CONTROL = StackControl(
