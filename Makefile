@@ -8,10 +8,12 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+LIBS   := packages/core packages/predict packages/supply-chain
+
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(LIBS))
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet $(addprefix -e ,$(LIBS)) -e '.[dev]'
 	@touch $(STAMP)
 
 # Exit 1 (gate blocked) is a result, not a failure of the job: the report says what to fix. Exit 2 fails.

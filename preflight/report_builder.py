@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from guardrails_core.values import redact
+
 from preflight.engine.base import EngineResult, PolicyFinding
-from preflight.values import redact
 
 SEVERITIES = ("low", "medium", "high", "critical")
 
