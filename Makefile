@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(LIBS))
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(addprefix -e ,$(LIBS)) -e '.[dev]'
+	@# The pack names its own virtualenv (policy_packs/guardrails/venv); here it is the project's.
+	@ln -sfn ../../$(VENV) policy_packs/guardrails/venv
 	@touch $(STAMP)
 
 # Exit 1 (gate blocked) is a result, not a failure of the job: the report says what to fix. Exit 2 fails.

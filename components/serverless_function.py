@@ -10,12 +10,38 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 from guardrails_core.source import SOURCE_KEY
-from guardrails_core.types import FUNCTION_COMPONENT
+from guardrails_core.types import (
+    FUNCTION_COMPONENT,
+    IAM_ROLE_POLICY,
+    LAMBDA_ALIAS,
+    LAMBDA_FUNCTION,
+    LAMBDA_PC_CONFIG,
+    LOG_GROUP,
+)
 
 from components.labels import governance_pairs, tag_value
 from components.specs.function import FunctionSpec
 
 TYPE_TOKEN = FUNCTION_COMPONENT
+
+# Where each rendered property comes from in the declaration: (resource type, top-level property) -> field path.
+# Reports use it to point a finding about a rendered property at the line the user wrote.
+FIELD_ORIGINS: dict[tuple[str, str], str] = {
+    **{(LAMBDA_FUNCTION, prop): field for prop, field in {
+        "memorySize": "spec.memoryMib", "timeout": "spec.timeoutSeconds", "runtime": "spec.runtime",
+        "handler": "spec.handler", "architectures": "spec.architecture", "environment": "spec.environment",
+        "reservedConcurrentExecutions": "spec.reservedConcurrency", "tracingConfig": "spec.tracing",
+        "deadLetterConfig": "spec.deadLetterTarget", "kmsKeyArn": "spec.kmsKeyArn", "vpcConfig": "spec.vpc",
+        "loggingConfig": "spec.logLevel", "code": "spec.code", "imageUri": "spec.code", "packageType": "spec.code",
+        "ephemeralStorage": "spec.ephemeralStorageMib", "description": "spec.description",
+        "tags": "metadata.annotations",
+    }.items()},
+    (LOG_GROUP, "retentionInDays"): "spec.logRetentionDays",
+    (LOG_GROUP, "kmsKeyId"): "spec.logKmsKeyArn",
+    (IAM_ROLE_POLICY, "policy"): "spec.iamStatements",
+    (LAMBDA_PC_CONFIG, "provisionedConcurrentExecutions"): "spec.provisionedConcurrency",
+    (LAMBDA_ALIAS, "routingConfig"): "spec.canary",
+}
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 VPC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 XRAY_WRITE = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"

@@ -127,12 +127,14 @@ def _supply_chain(result: EngineResult, settings: StackSettings, project_dir: Pa
 def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, str]]) -> tuple[dict, EngineResult]:
     """Everything `preview` computes: the report document and the engine result."""
     from preflight.report_builder import build_report, violations
+    from preflight.source_map import SourceMap
 
     project_dir = Path(args.project_dir).resolve()
     try:
         settings = load_stack_settings(project_dir, args.stack)
-        # Validate every declaration first: bad input is exit 2 with all errors, before anything runs.
-        load_declarations(project_dir, args.stack, settings)
+        # Validate every declaration first: bad input is exit 2 with all errors, before anything runs. The
+        # loaded declarations (with their node marks) then place every finding on the line of its field.
+        declarations = load_declarations(project_dir, args.stack, settings)
     except (StackConfigError, DeclarationErrors) as exc:
         raise UsageError(str(exc)) from exc
     with _steps(console, args.quiet) as step:
@@ -143,7 +145,7 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
         step("supply chain")
         supply_chain = _supply_chain(result, settings, project_dir, errors)
         step("gate and report")
-    violation_list = violations(result)
+    violation_list = violations(result, SourceMap(declarations))
     gate = decide(violation_list, errors)
     doc = build_report(project=PROJECT, stack=args.stack, environment=settings.environment, result=result,
                        violation_list=violation_list, predictions=predictions, supply_chain=supply_chain,

@@ -5,16 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from guardrails_core.levels import SEVERITIES, SEVERITY_RANK
 from guardrails_core.values import redact
 
 from preflight.engine.base import EngineResult, PolicyFinding
+from preflight.source_map import Location, SourceMap
 
-SEVERITIES = ("low", "medium", "high", "critical")
 
-
-def violation(finding: PolicyFinding, result: EngineResult, remediated: set[tuple[str, str]]) -> dict[str, Any]:
+def violation(finding: PolicyFinding, result: EngineResult, remediated: set[tuple[str, str]],
+              source_map: SourceMap | None = None) -> dict[str, Any]:
     by_urn = {r.urn: r for r in result.resources}
     resource = by_urn.get(finding.resource_urn or "")
+    if source_map is not None:
+        where = source_map.locate(resource, finding.message)
+    else:
+        where = Location(resource.source_file, resource.source_line) if resource else Location(None, None)
     meta = result.policies.get((finding.pack, finding.policy))
     severity = finding.severity or getattr(meta, "severity", None)
     enforcement = finding.enforcement
@@ -29,8 +34,9 @@ def violation(finding: PolicyFinding, result: EngineResult, remediated: set[tupl
         "resource_urn": finding.resource_urn,
         "resource_name": resource.name if resource else None,
         "message": finding.message,
-        "file": resource.source_file if resource else None,
-        "line": resource.source_line if resource else None,
+        "file": where.file,
+        "line": where.line,
+        "field": where.path,
         "peer_ids": list(getattr(meta, "tags", ()) or ()),
         "remediation_steps": getattr(meta, "remediation_steps", None) or None,
         "url": getattr(meta, "url", None) or None,
@@ -38,11 +44,11 @@ def violation(finding: PolicyFinding, result: EngineResult, remediated: set[tupl
     }
 
 
-def violations(result: EngineResult) -> list[dict[str, Any]]:
+def violations(result: EngineResult, source_map: SourceMap | None = None) -> list[dict[str, Any]]:
+    """Findings as report entries, each at the line of the field it is about (when `source_map` is given)."""
     remediated = {(r.policy, r.resource_urn) for r in result.remediations}
-    out = [violation(f, result, remediated) for f in result.findings if f.enforcement != "disabled"]
-    order = {s: i for i, s in enumerate(reversed(SEVERITIES))}
-    return sorted(out, key=lambda v: (order[v["severity"]], v["policy"], v["resource_name"] or ""))
+    out = [violation(f, result, remediated, source_map) for f in result.findings if f.enforcement != "disabled"]
+    return sorted(out, key=lambda v: (-SEVERITY_RANK[v["severity"]], v["policy"], v["resource_name"] or ""))
 
 
 def build_report(

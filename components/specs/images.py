@@ -27,16 +27,3 @@ def image_problem(image: object) -> str | None:
     return None
 
 
-def split_image(image: str) -> tuple[str, str, str | None, str | None]:
-    """(registry, repository path, tag, digest); Docker Hub short names resolve to docker.io (library/ for one part)."""
-    match = _REFERENCE.match(image)
-    if not match:
-        raise ValueError(f"not an image reference: {image!r}")
-    domain, path = match.group("domain"), match.group("path")
-    # A first component is a registry only if it looks like a host (has . or :, or is localhost).
-    if domain and not ("." in domain or ":" in domain or domain == "localhost"):
-        path, domain = f"{domain}/{path}", None
-    registry = domain or "docker.io"
-    if registry == "docker.io" and "/" not in path:
-        path = f"library/{path}"
-    return registry, path, match.group("tag"), match.group("digest")

@@ -5,6 +5,7 @@ If any declaration is invalid, `DeclarationErrors` is raised and the caller regi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -31,10 +32,22 @@ class Declaration:
     spec: knative.KnativeServiceSpec | function.FunctionSpec
     overlays: tuple[str, ...] = ()
     document: dict = field(default_factory=dict)  # the YAML document with overlays applied
+    # The parsed documents (declaration, overlay) for line look-ups; not part of the declaration's identity.
+    origin: SourceDocument | None = field(default=None, compare=False, repr=False)
+    overlay: SourceDocument | None = field(default=None, compare=False, repr=False)
 
     @property
     def source(self) -> str:
         return format_source(self.file, self.line)
+
+    def locate(self, path: Sequence[str | int]) -> tuple[str, int]:
+        """File and line of a field path: the overlay's line when the overlay set that field, else the
+        declaration's (the deepest existing node on the path; the document's start when nothing matches)."""
+        if self.overlay is not None and path and _has_path(self.overlay.data, path):
+            return self.overlay.file, self.overlay.line_of(path)
+        if self.origin is None:
+            return self.file, self.line
+        return self.file, self.origin.line_of(path)
 
     def component_inputs(self) -> dict:
         """What the component registers as its own inputs: the declaration, for every later stage."""
@@ -117,11 +130,13 @@ def _parse(doc, keys, levels, project_dir, overlays, used_overlays):
         return None, [DeclarationError(doc.file, doc.line, "", f"a declaration must be a mapping, found {found}; "
                                                                f"supported: {SUPPORTED}")]
     applied: tuple[str, ...] = ()
+    origin, overlay = doc, None
     key = overlay_key(doc.data)
     if key is not None and key in overlays:
         used_overlays.add(key)
-        doc = replace(doc, data=merge_patch(doc.data, overlays[key].data))
-        applied = (overlays[key].file,)
+        overlay = overlays[key]
+        doc = replace(doc, data=merge_patch(doc.data, overlay.data))
+        applied = (overlay.file,)
     api, kind = doc.data.get("apiVersion"), doc.data.get("kind")
     if api == knative.API_VERSION and kind == knative.KIND:
         spec, errors = knative.parse_knative_service(doc, keys, levels)
@@ -134,7 +149,18 @@ def _parse(doc, keys, levels, project_dir, overlays, used_overlays):
                                        f"unsupported apiVersion/kind {api!r}/{kind!r}; supported: {SUPPORTED}")]
     if spec is None:
         return None, errors
-    return Declaration(decl_kind, spec.name, doc.file, doc.line, spec, applied, doc.data), errors
+    return Declaration(decl_kind, spec.name, doc.file, doc.line, spec, applied, doc.data, origin, overlay), errors
+
+
+def _has_path(data: object, path: Sequence[str | int]) -> bool:
+    for part in path:
+        if isinstance(data, dict) and isinstance(part, str) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return False
+    return True
 
 
 def _duplicates(declarations: list[Declaration]) -> list[DeclarationError]:

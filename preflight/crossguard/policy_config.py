@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
-
-ENFORCEMENT_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+from guardrails_core.levels import ENFORCEMENT_LEVELS
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from tests.foundation.helpers import REPO, make_project
 def full_project(root: Path, services: dict[str, str]) -> Path:
     project = make_project(root, services)
     # .venv too: the real CLI engine runs the program with Pulumi.yaml's `virtualenv: .venv`.
-    for name in ("policy_packs", "models", "functions", ".venv"):
+    for name in ("policy_packs", "functions", ".venv"):
         (project / name).symlink_to(REPO / name, target_is_directory=True)
     return project
 

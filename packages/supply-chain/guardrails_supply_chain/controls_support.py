@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from guardrails_supply_chain.artifacts import SUPPORTED_TYPES
-from guardrails_supply_chain.evaluate import evaluate_resource
 
 
 def control_messages(ctx: Any, policy_id: str, project_dir: Path) -> list[str]:
     """Violation messages of `policy_id` for the resource behind a guardrails_pack `ResourceContext`."""
+    from guardrails_supply_chain.evaluate import evaluate_resource  # sigstore loads on the first check, not at start
+
     resource = {"type": ctx.resource_type, "name": ctx.name, "urn": ctx.urn, "props": ctx.props}
     evaluation = evaluate_resource(resource, ctx.settings, project_dir)
     return evaluation.messages(policy_id)

@@ -156,29 +156,6 @@ def setting(settings: Mapping[str, Any], path: str) -> Any:
     return current
 
 
-def optional_setting(settings: Mapping[str, Any], path: str, default: Any = None) -> Any:
-    current: Any = settings
-    for step in path.split("."):
-        if not isinstance(current, Mapping) or current.get(step) is None:
-            return default
-        current = current[step]
-    return current
-
-
-def setting_int(settings: Mapping[str, Any], path: str) -> int:
-    value = setting(settings, path)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SettingsError(f"stack setting `{path}` must be an integer, got {value!r}")
-    return value
-
-
-def setting_str_list(settings: Mapping[str, Any], path: str) -> list[str]:
-    value = setting(settings, path)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise SettingsError(f"stack setting `{path}` must be a list of strings, got {value!r}")
-    return value
-
-
 # ---------------------------------------------------------------------------------------------
 # Tags, labels, annotations
 # ---------------------------------------------------------------------------------------------
@@ -203,10 +180,6 @@ def ksvc_annotations(props: Mapping[str, Any]) -> dict[str, Any]:
 def ksvc_template_annotations(props: Mapping[str, Any]) -> dict[str, Any]:
     return as_mapping(get_path(props, "spec.template.metadata.annotations"),
                       "spec.template.metadata.annotations")
-
-
-def ksvc_template_labels(props: Mapping[str, Any]) -> dict[str, Any]:
-    return as_mapping(get_path(props, "spec.template.metadata.labels"), "spec.template.metadata.labels")
 
 
 def metadata_of(resource_type: str, props: Mapping[str, Any]) -> dict[str, Any]:
@@ -364,12 +337,6 @@ def exceptions_of(meta: Mapping[str, Any], domain: str, today: dt.date, max_days
             if isinstance(k, str) and k.startswith(prefix)]
 
 
-def has_valid_exception(meta: Mapping[str, Any], control_id: str, domain: str, max_days: int,
-                        today: dt.date) -> bool:
-    return any(exc.control_id == control_id and exc.valid
-               for exc in exceptions_of(meta, domain, today, max_days))
-
-
 # ---------------------------------------------------------------------------------------------
 # IAM policy documents
 # ---------------------------------------------------------------------------------------------
@@ -514,28 +481,6 @@ def statement_grants(stmt: Statement, action: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 _ARN_REGION = re.compile(r"^arn:aws[a-zA-Z-]*:[a-z0-9-]+:([a-z0-9-]*):")
-
-
-def region_of(resource_type: str, props: Mapping[str, Any], provider_props: Mapping[str, Any] | None,
-              default_region: str | None) -> Any:
-    """The region a resource lands in: its own `region` (pulumi-aws v7), else its provider's, else the
-    stack's `aws_region`. Returns UNKNOWN when it is unknown at preview, None when nothing says."""
-    if resource_type == AWS_PROVIDER:
-        value = reveal(props.get("region"))
-        return value if value is not None else default_region
-    own = reveal(props.get("region"))
-    if own is not None:
-        return own
-    if provider_props is not None:
-        value = reveal(provider_props.get("region"))
-        if value is not None:
-            return value
-    return default_region
-
-
-def arn_region(arn: str) -> str | None:
-    match = _ARN_REGION.match(arn)
-    return match.group(1) or None if match else None
 
 
 # ---------------------------------------------------------------------------------------------

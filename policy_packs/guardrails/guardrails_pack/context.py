@@ -47,14 +47,31 @@ class MissingOptionError(ValueError):
     """A policy option the control needs was not configured (names the option)."""
 
 
-def project_dir_option(config: Mapping[str, Any]) -> Path:
-    """The pack-wide `project_dir` option; controls that read the project's files fail closed without it."""
+_MISSING_PROJECT_DIR = (
+    f"policy option {PROJECT_DIR_OPTION!r} is not set: this control reads files of the project (declared "
+    "evidence, usage history, previous state); preflight sets it, or pass it with --policy-pack-config "
+    "(`preflight policy-config --stack <stack>` writes one)")
+
+
+class UnsetProjectDir:
+    """Stands for the project directory when the option is not set: harmless until a file must be read, then
+    every use (`/`, `os.fspath`, `Path(...)`) raises MissingOptionError, so the control fails closed."""
+
+    def __truediv__(self, other: object) -> Path:
+        raise MissingOptionError(_MISSING_PROJECT_DIR)
+
+    def __fspath__(self) -> str:
+        raise MissingOptionError(_MISSING_PROJECT_DIR)
+
+    def __repr__(self) -> str:
+        return "<project_dir not set>"
+
+
+def project_dir_option(config: Mapping[str, Any]) -> Path | UnsetProjectDir:
+    """The pack-wide `project_dir` option (an UnsetProjectDir when missing: see there)."""
     value = config.get(PROJECT_DIR_OPTION)
     if not isinstance(value, str) or not value.strip():
-        raise MissingOptionError(
-            f"policy option {PROJECT_DIR_OPTION!r} is not set: this control reads files of the project (declared "
-            "evidence, usage history, previous state); preflight sets it, or pass it with --policy-pack-config "
-            "(`preflight policy-config --stack <stack>` writes one)")
+        return UnsetProjectDir()
     return Path(value)
 
 
@@ -394,7 +411,7 @@ class ResourceContext:
         raise KeyError(f"option {key!r} is not in the control's config_schema")
 
     @property
-    def project_dir(self) -> Path:
+    def project_dir(self) -> Path | UnsetProjectDir:
         return project_dir_option(self.config)
 
     def domain_key(self, prefix: str, name: str) -> str:
@@ -452,5 +469,5 @@ class StackContext:
         raise KeyError(f"option {key!r} is not in the control's config_schema")
 
     @property
-    def project_dir(self) -> Path:
+    def project_dir(self) -> Path | UnsetProjectDir:
         return project_dir_option(self.config)

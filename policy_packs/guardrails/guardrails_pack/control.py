@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # only for type hints; avoids an import cycle with context.py
     from guardrails_pack.context import ResourceContext, StackContext
 
-SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+from guardrails_core.levels import SEVERITIES  # noqa: E402 (re-exported for the controls' tests)
+
 # CrossGuard policy names and our ids; the name is the id with "." replaced by "-".
 _ID_RE = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9][a-z0-9-]*$")
 FRAMEWORKS: tuple[str, ...] = ("GDPR", "HIPAA", "PCI-DSS")

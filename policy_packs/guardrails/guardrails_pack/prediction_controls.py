@@ -30,11 +30,19 @@ def violations(found: Sequence[tuple[str | None, str]]) -> Iterator[StackViolati
         yield StackViolation(message, urn)
 
 
-def prediction_check(rule: Rule) -> Callable[[StackContext], Iterator[StackViolation]]:
-    """`check` for a control that is exactly one rule over the current plan."""
+def prediction_rule(name: str) -> Rule:
+    """A rule of `guardrails_predict.guardrails`, imported on first use: numpy and XGBoost load when a prediction
+    control first runs, not when the pack starts (the pack's other controls never need them)."""
+    from guardrails_predict import guardrails
+
+    return getattr(guardrails, name)
+
+
+def prediction_check(rule_name: str) -> Callable[[StackContext], Iterator[StackViolation]]:
+    """`check` for a control that is exactly one rule (named in guardrails_predict.guardrails) over the plan."""
 
     def check(ctx: StackContext) -> Iterator[StackViolation]:
         resources, settings = plan_inputs(ctx)
-        yield from violations(rule(resources, settings, project_dir=project_option(ctx)))
+        yield from violations(prediction_rule(rule_name)(resources, settings, project_dir=project_option(ctx)))
 
     return check

@@ -3,9 +3,8 @@
 from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.control import StackControl
 from guardrails_pack.prediction_controls import prediction_check
-from guardrails_predict.guardrails import budget_cap_per_cost_center
 
-check = prediction_check(budget_cap_per_cost_center)
+check = prediction_check("budget_cap_per_cost_center")
 
 
 CONTROL = StackControl(

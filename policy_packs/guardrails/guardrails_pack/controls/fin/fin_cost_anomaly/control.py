@@ -5,17 +5,17 @@ from collections.abc import Iterator
 from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.context import StackContext
 from guardrails_pack.control import StackControl, StackViolation
-from guardrails_pack.prediction_controls import plan_inputs, project_option, violations
-from guardrails_predict.guardrails import cost_anomaly, load_previous_state
+from guardrails_pack.prediction_controls import plan_inputs, prediction_rule, project_option, violations
 
 
 def check(ctx: StackContext) -> Iterator[StackViolation]:
     resources, settings = plan_inputs(ctx)
     project = project_option(ctx)
     state = ctx.option("previous_state")
-    # A relative previous_state is a file of the project (fail closed when project_dir is not configured).
-    previous = load_previous_state(ctx.project_dir / state) if state else None  # else GUARDRAILS_PREVIOUS_STATE
-    yield from violations(cost_anomaly(resources, settings, previous=previous, project_dir=project))
+    # A relative previous_state is a file of the project (fail closed when project_dir is not configured);
+    # without the option, GUARDRAILS_PREVIOUS_STATE applies.
+    previous = prediction_rule("load_previous_state")(ctx.project_dir / state) if state else None
+    yield from violations(prediction_rule("cost_anomaly")(resources, settings, previous=previous, project_dir=project))
 
 
 CONTROL = StackControl(

@@ -6,9 +6,8 @@ The logic lives in `guardrails_predict.guardrails` (shared with the preflight ga
 from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.control import StackControl
 from guardrails_pack.prediction_controls import prediction_check
-from guardrails_predict.guardrails import predicted_cost_within_budget
 
-check = prediction_check(predicted_cost_within_budget)
+check = prediction_check("predicted_cost_within_budget")
 
 
 CONTROL = StackControl(

@@ -3,9 +3,8 @@
 from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.control import StackControl
 from guardrails_pack.prediction_controls import prediction_check
-from guardrails_predict.guardrails import ml_risk_threshold
 
-check = prediction_check(ml_risk_threshold)
+check = prediction_check("ml_risk_threshold")
 
 
 CONTROL = StackControl(
