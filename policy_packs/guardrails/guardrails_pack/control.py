@@ -42,7 +42,11 @@ class _ControlBase:
     severity: str
     remediation_steps: str
     url: str
+    # Peer rules this control implements exactly: same verdict on every case the peer's own tests cover
+    # (tests/conformance checks it). A rule we deliberately enforce more strictly goes in `stricter_than`.
     peer_ids: tuple[str, ...] = ()
+    # Peer rules this control is deliberately stricter than: every case the peer fails, we fail too.
+    stricter_than: tuple[str, ...] = ()
     framework: str | None = None
     # Extra per-control options (JSON-schema properties, each with a default); the stack settings come
     # separately in the policy config key "settings".
@@ -73,6 +77,11 @@ class _ControlBase:
             raise ValueError(f"{where}: framework {self.framework!r} is not one of {', '.join(FRAMEWORKS)}")
         if isinstance(self.peer_ids, str) or not all(isinstance(p, str) and p for p in self.peer_ids):
             raise ValueError(f"{where}: peer_ids must be a tuple of non-empty strings")
+        if isinstance(self.stricter_than, str) or not all(isinstance(p, str) and p for p in self.stricter_than):
+            raise ValueError(f"{where}: stricter_than must be a tuple of non-empty strings")
+        both = sorted(set(self.peer_ids) & set(self.stricter_than))
+        if both:
+            raise ValueError(f"{where}: {', '.join(both)} cannot be both in peer_ids and stricter_than")
         for key, spec in self.config_schema.items():
             if key in ("enforcementLevel", "settings"):
                 raise ValueError(f"{where}: config_schema may not redefine {key!r} (the pack sets it)")
