@@ -51,6 +51,10 @@ def render_catalogue(controls: Iterable[Control]) -> str:
         "`advisory`; `guardrails:policy` in the stack file overrides per severity or per control "
         "(see [policy-pack.md](policy-pack.md)).",
         "",
+        "*peers* are peer rules a control implements exactly (same verdict on every case of the peer's own tests that a "
+        "Knative Service can express, checked by `tests/conformance`); *stricter than* lists peer rules a control "
+        "deliberately enforces more strictly (it fails every case the peer fails).",
+        "",
     ]
     areas: dict[str, list[Control]] = {}
     for control in controls:
@@ -58,12 +62,13 @@ def render_catalogue(controls: Iterable[Control]) -> str:
     for area, items in areas.items():
         lines += [f"## {AREA_TITLES.get(area, area)} (`{area}.*`)", ""]
         lines += ["| id | CrossGuard policy | kind | severity | prod default | checks | remediation | peers | "
-                  "framework | auto-fix |", "|---|---|---|---|---|---|---|---|---|---|"]
+                  "stricter than | framework | auto-fix |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for c in items:
-            peers = ", ".join(f"`{p}`" for p in c.peer_ids) or "none (no peer has it)"
+            peers = ", ".join(f"`{p}`" for p in c.peer_ids) or ("none" if c.stricter_than else "none (no peer has it)")
+            stricter = ", ".join(f"`{p}`" for p in c.stricter_than)
             lines.append(
                 f"| `{c.id}` | `{c.name}` | {c.kind} | {c.severity} | {default_enforcement(c.severity, 'prod')} | "
-                f"{_cell(c.description)} | {_cell(c.remediation_steps)} ([doc]({c.url})) | {peers} | "
+                f"{_cell(c.description)} | {_cell(c.remediation_steps)} ([doc]({c.url})) | {peers} | {stricter} | "
                 f"{c.framework or ''} | {'yes' if c.remediate else ''} |"
             )
         lines.append("")
