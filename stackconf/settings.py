@@ -68,7 +68,8 @@ class StackSettings(_Model):
     allowed_regions: list[str] = []
     limits: Limits = Limits()
     data_classification: DataClassification = DataClassification()
-    knative_feature_flags: dict[str, Literal["enabled", "disabled", "allowed"]] = {}
+    # Values as Knative reads them (case-insensitive); `allowrootbounded` is only valid for secure-pod-defaults.
+    knative_feature_flags: dict[str, Literal["enabled", "disabled", "allowed", "allowrootbounded"]] = {}
     policy: PolicySettings = PolicySettings()
     # Free-form sections owned by the prediction and supply-chain modules (documented there).
     budgets: dict[str, Any] = {}
