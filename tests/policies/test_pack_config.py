@@ -51,7 +51,8 @@ def test_configured_severity_map_and_per_control_override_win() -> None:
 
 
 def test_remediate_without_remediation_becomes_mandatory() -> None:
-    settings = StackSettings.model_validate({"environment": "dev", "policy": {"controls": {"pod.liveness-probe": "remediate"}}})
+    settings = StackSettings.model_validate(
+        {"environment": "dev", "policy": {"controls": {"pod.liveness-probe": "remediate"}}})
     assert policy_config_for_stack(settings)["pod-liveness-probe"]["enforcementLevel"] == "mandatory"
 
 

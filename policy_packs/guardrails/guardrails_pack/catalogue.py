@@ -51,8 +51,8 @@ def render_catalogue(controls: Iterable[Control]) -> str:
         "`advisory`; `guardrails:policy` in the stack file overrides per severity or per control "
         "(see [policy-pack.md](policy-pack.md)).",
         "",
-        "*peers* are peer rules a control implements exactly (same verdict on every case of the peer's own tests that a "
-        "Knative Service can express, checked by `tests/conformance`); *stricter than* lists peer rules a control "
+        "*peers* are peer rules a control implements exactly (same verdict on every case of the peer's own tests "
+        "that a Knative Service can express, checked by `tests/conformance`); *stricter than* lists peer rules a control "
         "deliberately enforces more strictly (it fails every case the peer fails).",
         "",
     ]

@@ -1,10 +1,10 @@
-"""pod.drop-net-raw: every container drops NET_RAW (dropping ALL counts), so it cannot forge packets on the node network."""
+"""pod.drop-net-raw: every container drops NET_RAW (dropping ALL counts), so it cannot forge packets on the network."""
 
 from collections.abc import Iterator
 
+from guardrails_pack.capabilities import dropped
 from guardrails_pack.context import KNATIVE_SERVICE, ResourceContext, container_security_context
 from guardrails_pack.control import ResourceControl
-from guardrails_pack.capabilities import dropped
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

@@ -6,9 +6,9 @@ Every container drops ALL and adds back nothing but NET_BIND_SERVICE. Both halve
 
 from collections.abc import Iterator
 
+from guardrails_pack.capabilities import dropped
 from guardrails_pack.context import KNATIVE_SERVICE, ResourceContext, container_security_context, get_in, is_list
 from guardrails_pack.control import ResourceControl
-from guardrails_pack.capabilities import dropped
 
 RESTRICTED_ADD = frozenset({"NET_BIND_SERVICE"})
 

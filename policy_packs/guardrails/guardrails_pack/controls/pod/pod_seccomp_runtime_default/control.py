@@ -25,7 +25,8 @@ def check(ctx: ResourceContext) -> Iterator[str]:
     spec = ctx.pod_spec()
     pod_kind = get_in(pod_security_context(spec), "seccompProfile.type")
     if pod_kind is not None and pod_kind not in ALLOWED:
-        yield f"spec.template.spec.securityContext.seccompProfile.type is {pod_kind!r}; must be RuntimeDefault or Localhost"
+        yield (f"spec.template.spec.securityContext.seccompProfile.type is {pod_kind!r}; "
+               "must be RuntimeDefault or Localhost")
     for ref in ctx.containers():
         profile = effective_security_value(spec, ref, "seccompProfile")
         kind = get_in(profile, "type") if profile is not None else None
