@@ -113,7 +113,8 @@ def test_table_gates_exactly_the_fields_the_crd_schema_marks_as_flagged() -> Non
     """An independent reading: Knative's schema generator writes the flag into each gated field's description."""
     base = "spec.template.spec"
     prefix = {"podSpec": base, "volumeSource": f"{base}.volumes[]",
-              "volumeMount": f"{base}.containers[].volumeMounts[]", "envValueFrom": f"{base}.containers[].env[].valueFrom"}
+              "volumeMount": f"{base}.containers[].volumeMounts[]",
+              "envValueFrom": f"{base}.containers[].env[].valueFrom"}
     ours = {f"{prefix[g['kind']]}.{g['field']}": g["flag"] for g in TABLE["gates"] if g["kind"] in prefix}
     ours[f"{base}.securityContext"] = TABLE["pod_security_context"]["flag"]
     ours[f"{base}.containers[].securityContext.capabilities.add"] = TABLE["add_capabilities"]["flag"]

@@ -52,8 +52,8 @@ def render_catalogue(controls: Iterable[Control]) -> str:
         "(see [policy-pack.md](policy-pack.md)).",
         "",
         "*peers* are peer rules a control implements exactly (same verdict on every case of the peer's own tests "
-        "that a Knative Service can express, checked by `tests/conformance`); *stricter than* lists peer rules a control "
-        "deliberately enforces more strictly (it fails every case the peer fails).",
+        "that a Knative Service can express, checked by `tests/conformance`); *stricter than* lists peer rules a "
+        "control deliberately enforces more strictly (it fails every case the peer fails).",
         "",
     ]
     areas: dict[str, list[Control]] = {}
