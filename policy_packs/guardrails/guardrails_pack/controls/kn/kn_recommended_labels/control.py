@@ -50,8 +50,9 @@ CONTROL = ResourceControl(
     severity="low",
     remediation_steps="Add the recommended labels (the pack adds them itself at enforcement `remediate`).",
     url="https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/",
-    peer_ids=("kyverno:best-practices/require-labels", "pulumi-cp:kubernetes-configure-recommended-labels",
-              "polaris:metadataAndInstanceMismatched", "kube-score:label-values"),
+    # Polaris' metadataAndInstanceMismatched (instance label = name) and kube-score's label-values (valid values)
+    # are other label rules: not claimed.
+    peer_ids=("kyverno:best-practices/require-labels", "pulumi-cp:kubernetes-configure-recommended-labels"),
     resource_types=(KNATIVE_SERVICE,),
     check=check,
     remediate=remediate,
