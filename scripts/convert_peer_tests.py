@@ -12,8 +12,9 @@ and that commit is recorded. Sources (read, never executed):
 * kube-score `score/*_test.go` calls naming one `testdata/*.yaml` file, a check name and a `scorecard.Grade*`
   (Critical/Warning = fail, AlmostOK/AllOK = pass, as kube-score prints them).
 
-Only checks whose peer id one of our controls names (`peer_ids` or `stricter_than`) are converted. Every workload (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet,
-ReplicationController, Job, CronJob) of a test file becomes one case: its pod template re-expressed as a
+Only checks whose peer id one of our controls names (`peer_ids` or `stricter_than`) are converted. Every workload
+(Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob) of a test file becomes one
+case: its pod template re-expressed as a
 `serving.knative.dev/v1` Service. A case Knative cannot express keeps `service: null` and the reason (the CRD
 schema's strict validation, or a Knative webhook rule from `fieldmask.go` / `k8s_validation.go`). Cases are never
 dropped: a workload without a usable verdict is kept with the reason too.
@@ -35,9 +36,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "policy_packs/guardrails"))
 
+from guardrails_pack.discovery import discover_controls  # noqa: E402
+
 from components.specs.images import image_problem  # noqa: E402
 from components.specs.knative import schema_errors  # noqa: E402
-from guardrails_pack.discovery import discover_controls  # noqa: E402
 
 CASES_DIR = REPO / "tests/conformance/cases"
 PEERS = {
