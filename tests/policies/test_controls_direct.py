@@ -13,13 +13,14 @@ from guardrails_pack.context import StackResource
 from guardrails_pack.control import SEVERITIES, ResourceControl
 from guardrails_pack.discovery import ControlUnit, discover_units
 from guardrails_pack.fixtures import fixture_settings, load_expected, load_fixture
+from guardrails_pack.peer_gaps import NOT_CLAIMED
 from guardrails_pack.runtime import Outcome, evaluate_resource, evaluate_stack, runtime_props
 
 PART_A_AREAS = ("pod", "kn", "img")
 
 # Peer ids the anchors table (research/policy-anchors.md §1a-1c) lists for each part-A control; the control must
 # name at least these, in `peer_ids` (same rule) or `stricter_than` (deliberately stricter). Where the table
-# equated a peer rule with ours but the peer's own tests show another rule, it is in ANCHORS_NOT_CLAIMED instead.
+# equated a peer rule with ours but the peer's own tests show another rule, it is in peer_gaps.NOT_CLAIMED instead.
 ANCHOR_PEERS: dict[str, set[str]] = {
     "pod.no-privileged": {"CKV_K8S_16", "polaris:runAsPrivileged"},
     "pod.no-host-namespaces": {"CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19"},
@@ -48,17 +49,6 @@ ANCHOR_PEERS: dict[str, set[str]] = {
     "img.pull-policy": {"CKV_K8S_15"},
     "kn.timeout-seconds": {"kics:e8bb41e4-2f24-4e84-8bea-8c7c070cf93d"},
     "kn.recommended-labels": {"kyverno:best-practices/require-labels"},
-}
-# Anchor-table peer ids no control claims, and why (each control's docstring says the same where it applies).
-ANCHORS_NOT_CLAIMED: dict[str, str] = {
-    "CKV_K8S_9": "readinessProbe required; Knative's queue-proxy probes the user port itself",
-    "CKV_K8S_25": "fails any added capability, NET_BIND_SERVICE too, which both PSS profiles allow",
-    "CKV_K8S_31": "rejects Localhost seccomp, which the restricted standard allows",
-    "CKV_K8S_40": "requires runAsUser >= 10000 to be set; pod.min-uid accepts an unset UID",
-    "CKV_K8S_41": "checks the default ServiceAccount object, not the pods",
-    "CKV_K8S_42": "checks RoleBindings to the default ServiceAccount, not the pods",
-    "polaris:missingNetworkPolicy": "requires ingress and egress rules for every pod",
-    "polaris:sensitiveContainerEnvVar": "inspects env names/values and accepts secretKeyRef",
 }
 # Remediations the brief requires.
 REMEDIATING = {"kn.recommended-labels", "pod.no-privilege-escalation", "pod.run-as-non-root",
@@ -140,10 +130,21 @@ def test_anchor_peer_ids_present(control_id: str, peers: set[str]) -> None:
     assert not missing, f"{control_id} lacks anchor peer ids {missing}"
 
 
-def test_anchors_not_claimed_stay_unclaimed() -> None:
+def test_rules_listed_as_not_claimed_stay_unclaimed() -> None:
     for control in (u.control for u in discover_units()):
         named = set(control.peer_ids) | set(control.stricter_than)
-        assert not named & set(ANCHORS_NOT_CLAIMED), f"{control.id} claims {named & set(ANCHORS_NOT_CLAIMED)}"
+        assert not named & set(NOT_CLAIMED), f"{control.id} claims {named & set(NOT_CLAIMED)}"
+
+
+# Checkov's Lambda checks (issue 16): each is claimed by a control or listed with the reason it is not.
+CHECKOV_LAMBDA = ("CKV_AWS_45", "CKV_AWS_50", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173",
+                  "CKV_AWS_272", "CKV_AWS_363")
+
+
+@pytest.mark.parametrize("peer_id", CHECKOV_LAMBDA)
+def test_checkov_lambda_checks_are_covered_or_explained(peer_id: str) -> None:
+    named = {p for u in discover_units() for p in (*u.control.peer_ids, *u.control.stricter_than)}
+    assert (peer_id in named) != (peer_id in NOT_CLAIMED), peer_id
 
 
 def test_required_remediations_exist() -> None:

@@ -15,6 +15,7 @@ if __package__ in (None, ""):  # run as a script: make `guardrails_pack` importa
 from guardrails_pack.config import DEFAULT_PROJECT_DIR, default_enforcement  # noqa: E402
 from guardrails_pack.control import Control  # noqa: E402
 from guardrails_pack.discovery import discover_controls  # noqa: E402
+from guardrails_pack.peer_gaps import NOT_CLAIMED  # noqa: E402
 
 CATALOGUE_PATH = DEFAULT_PROJECT_DIR / "docs" / "controls.md"
 AREA_TITLES = {
@@ -72,6 +73,12 @@ def render_catalogue(controls: Iterable[Control]) -> str:
                 f"{c.framework or ''} | {'yes' if c.remediate else ''} |"
             )
         lines.append("")
+    lines += ["## Peer rules not claimed", "",
+              "Peer rules that resemble a control here but differ from it both ways, so no control claims them "
+              "(from `guardrails_pack/peer_gaps.py`; conformance figures: [conformance.md](conformance.md)).", "",
+              "| peer id | why not |", "|---|---|"]
+    lines += [f"| `{peer_id}` | {_cell(why)} |" for peer_id, why in sorted(NOT_CLAIMED.items())]
+    lines.append("")
     return "\n".join(lines)
 
 
