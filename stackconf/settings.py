@@ -65,6 +65,8 @@ class StackSettings(_Model):
     allowed_registries: list[str] = []
     allowed_runtimes: list[str] = ["python3.12", "python3.13", "nodejs20.x", "nodejs22.x", "java21", "provided.al2023"]
     aws_region: str | None = None
+    # Region of the Kubernetes cluster the stack's Knative Services run in (as the cloud names it).
+    cluster_region: str | None = None
     allowed_regions: list[str] = []
     limits: Limits = Limits()
     data_classification: DataClassification = DataClassification()
