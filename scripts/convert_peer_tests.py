@@ -6,8 +6,10 @@ Each GITDIR is a clone (bare is fine) of the peer's repository; files are read f
 and that commit is recorded. Sources (read, never executed):
 
 * Checkov `tests/kubernetes/checks/test_*.py` with their `example_*` folders: the expected verdict per resource
-  (`Kind.namespace.name`) comes from the test's pass/fail resource sets, or, when a test asserts only counts, from
-  the PASSED/FAILED marker in each file name, used only if those markers add up to the asserted counts.
+  (`Kind.namespace.name`) comes from the test's pass/fail resource sets. When a test asserts only counts, it comes
+  from Checkov's own check run on that folder from the commit's source (`--checkov-python`, see
+  `scripts/checkov_verdicts.py`), trusted only when the run reproduces the asserted counts; without it, from the
+  PASSED/FAILED marker in each file name, used only if those markers add up to the asserted counts.
 * Polaris `test/checks/<check>/success.*.yaml` / `failure.*.yaml`.
 * kube-score `score/*_test.go` calls naming one `testdata/*.yaml` file, a check name and a `scorecard.Grade*`
   (Critical/Warning = fail, AlmostOK/AllOK = pass, as kube-score prints them).
@@ -24,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -247,10 +251,16 @@ def make_case(case_id: str, path: str, peer_id: str, expected: str | None, doc: 
 
 
 def _checkov_expectations(source: str) -> tuple[dict[str, str], dict[str, int]]:
-    """({resource: pass|fail} from the test's named sets/lists, {passed|failed: count} from assertEqual)."""
+    """({resource: pass|fail} from the test's named sets/lists, {passed|failed: count} from assertEqual).
+
+    Counts come from the first test method without decorators (a decorated one runs with a patched environment).
+    """
     tree = ast.parse(source)
     verdicts: dict[str, str] = {}
     counts: dict[str, int] = {}
+    plain = sorted((f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name.startswith("test")
+                    and not f.decorator_list), key=lambda f: f.lineno)
+    counted = set(ast.walk(plain[0])) if plain else set(ast.walk(tree))
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id.lower()
@@ -259,7 +269,8 @@ def _checkov_expectations(source: str) -> tuple[dict[str, str], dict[str, int]]:
                 for element in node.value.elts:
                     if isinstance(element, ast.Constant) and isinstance(element.value, str):
                         verdicts[element.value] = verdict
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "assertEqual"
+        if (node in counted and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "assertEqual"
                 and len(node.args) == 2 and isinstance(node.args[0], ast.Subscript)
                 and isinstance(node.args[0].slice, ast.Constant) and isinstance(node.args[1], ast.Constant)):
             key = node.args[0].slice.value
@@ -277,9 +288,23 @@ def _file_marker(path: str) -> str | None:
     return "fail" if fail else "pass"
 
 
-def convert_checkov(git: Git, wanted: set[str]) -> list[dict[str, Any]]:
-    cases: list[dict[str, Any]] = []
+def checkov_run(git: Git, python: Path, jobs: list[tuple[str, str]]) -> dict[str, dict[str, list[list[str]]]]:
+    """Checkov's own verdicts per (file, resource) for (check id, example folder) jobs, from the commit's source."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", f"--git-dir={git.git_dir}", "archive", git.commit, "checkov",
+                                  "tests/kubernetes"], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        jobs_file = Path(tmp) / "jobs.json"
+        jobs_file.write_text(json.dumps([{"check_id": c, "folder": f"{tmp}/{folder}"} for c, folder in jobs]))
+        out = subprocess.run([str(python), str(REPO / "scripts/checkov_verdicts.py"), tmp, str(jobs_file)],
+                             capture_output=True, text=True, check=True).stdout
+        return {key.replace(f"{tmp}/", ""): value for key, value in json.loads(out).items()}
+
+
+def _checkov_tests(git: Git, wanted: set[str]) -> list[tuple[str, str, str, str]]:
+    """(test path, test source, check id, example folder) of every Checkov k8s check test for a wanted id."""
     tests_dir = "tests/kubernetes/checks"
+    found = []
     for test_path in sorted(p for p in git.ls(tests_dir) if re.search(r"/test_\w+\.py$", p)):
         source = git.show(test_path)
         imported = re.search(r"from checkov\.kubernetes\.checks\.resource\.k8s\.(\w+) import check", source)
@@ -288,11 +313,25 @@ def convert_checkov(git: Git, wanted: set[str]) -> list[dict[str, Any]]:
             continue
         check_source = git.show(f"checkov/kubernetes/checks/resource/k8s/{imported.group(1)}.py")
         found_id = re.search(r"id = \"(CKV_K8S_\d+)\"", check_source)
-        if not found_id or found_id.group(1) not in wanted:
-            continue
-        peer_id = found_id.group(1)
+        if found_id and found_id.group(1) in wanted:
+            found.append((test_path, source, found_id.group(1), f"{tests_dir}/{folder.group(1)}"))
+    return found
+
+
+def convert_checkov(git: Git, wanted: set[str], checkov_python: Path | None = None) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = []
+    tests = _checkov_tests(git, wanted)
+    count_only = [(peer, folder) for _, source, peer, folder in tests if not _checkov_expectations(source)[0]]
+    runs = checkov_run(git, checkov_python, count_only) if checkov_python and count_only else {}
+    for test_path, source, peer_id, folder_path in tests:
         verdicts, counts = _checkov_expectations(source)
-        files = [p for p in git.ls(f"{tests_dir}/{folder.group(1)}") if p.endswith((".yaml", ".yml", ".json"))]
+        # For a test that asserts only counts: Checkov's own run of that check on that folder, trusted only when it
+        # reproduces the asserted counts.
+        run = runs.get(f"{peer_id} {folder_path}")
+        ran: dict[tuple[str, str], str] = {}
+        if run is not None and (len(run["passed"]), len(run["failed"])) == (counts.get("passed"), counts.get("failed")):
+            ran = {(f, r): v for v in ("passed", "failed") for f, r in run[v]}
+        files = [p for p in git.ls(folder_path) if p.endswith((".yaml", ".yml", ".json"))]
         docs: list[tuple[str, dict[str, Any]]] = []
         for path in files:
             try:
@@ -303,7 +342,7 @@ def convert_checkov(git: Git, wanted: set[str]) -> list[dict[str, Any]]:
         per_file: dict[str, int] = {}
         for path, _ in docs:
             per_file[path] = per_file.get(path, 0) + 1
-        whole_files = False
+        whole_files = consistent = False
         if use_markers:
             # A file's marker covers all its workloads when the marked totals equal the asserted counts exactly;
             # otherwise it is trusted only for a file holding one workload, within the asserted counts.
@@ -315,12 +354,18 @@ def convert_checkov(git: Git, wanted: set[str]) -> list[dict[str, Any]]:
         for index, (path, doc) in enumerate(docs):
             case_id = f"checkov/{peer_id}/{Path(path).stem}#{index}"
             key = resource_key(doc)
+            from_run = ran.get((path[len(folder_path):], key))
             if not use_markers:
                 if key in verdicts:
                     cases.append(make_case(case_id, path, peer_id, verdicts[key], doc))
                 else:
                     cases.append(make_case(case_id, path, peer_id, None, doc,
                                            f"{test_path} gives no verdict for {key} (Checkov does not evaluate it)"))
+            elif from_run is not None:
+                case = make_case(case_id, path, peer_id, "pass" if from_run == "passed" else "fail", doc)
+                case["verdict_from"] = (f"Checkov's own check run on {folder_path} at this commit: the test asserts "
+                                        f"only counts ({counts}), which the run reproduces")
+                cases.append(case)
             elif (whole_files or (consistent and per_file[path] == 1)) and _file_marker(path) is not None:
                 cases.append(make_case(case_id, path, peer_id, _file_marker(path), doc))
             elif consistent:
@@ -414,7 +459,7 @@ def convert_kube_score(git: Git, wanted: set[str]) -> list[dict[str, Any]]:
     return cases
 
 
-CONVERTERS = {"checkov": convert_checkov, "polaris": convert_polaris, "kube-score": convert_kube_score}
+CONVERTERS: dict[str, Any] = {"checkov": convert_checkov, "polaris": convert_polaris, "kube-score": convert_kube_score}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -432,6 +477,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for peer in PEERS:
         parser.add_argument(f"--{peer}", type=Path, help=f"git dir of {PEERS[peer]['repo']}")
+    parser.add_argument("--checkov-python", type=Path,
+                        help="a Python with `pip install checkov` (separate venv): for tests that assert only counts, "
+                        "run Checkov's own check from the converted commit to get each resource's verdict")
     args = parser.parse_args(argv)
     wanted = claimed_ids()
     CASES_DIR.mkdir(parents=True, exist_ok=True)
@@ -440,7 +488,8 @@ def main(argv: list[str]) -> int:
         if git_dir is None:
             continue
         git = Git(git_dir)
-        cases = CONVERTERS[peer](git, wanted)
+        extra = {"checkov_python": args.checkov_python} if peer == "checkov" else {}
+        cases = CONVERTERS[peer](git, wanted, **extra)
         doc = {"peer": peer, "repo": meta["repo"], "commit": git.commit, "licence": meta["licence"], "cases": cases}
         out = CASES_DIR / f"{peer}.yaml"
         out.write_text(yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True))

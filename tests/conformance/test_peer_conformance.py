@@ -119,11 +119,14 @@ def test_cases_are_what_the_converter_makes() -> None:
 
     roots = os.environ.get("GUARDRAILS_PEER_REPOS")
     if not roots:
-        pytest.skip("set GUARDRAILS_PEER_REPOS=checkov=DIR,polaris=DIR,kube-score=DIR to regenerate the cases")
+        pytest.skip("set GUARDRAILS_PEER_REPOS=checkov=DIR,polaris=DIR,kube-score=DIR[,checkov-python=PY] to "
+                    "regenerate the cases")
     conv = _converter()
     dirs = dict(item.split("=", 1) for item in roots.split(","))
     wanted = conv.claimed_ids()
     for peer in PEERS:
         git = conv.Git(Path(dirs[peer]))
         assert git.commit == load_cases(peer)["commit"]
-        assert conv.CONVERTERS[peer](git, wanted) == load_cases(peer)["cases"], peer
+        use_run = peer == "checkov" and "checkov-python" in dirs
+        extra = {"checkov_python": Path(dirs["checkov-python"])} if use_run else {}
+        assert conv.CONVERTERS[peer](git, wanted, **extra) == load_cases(peer)["cases"], peer
