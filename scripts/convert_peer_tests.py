@@ -50,6 +50,7 @@ PEERS = {
     "checkov": {"repo": "github.com/bridgecrewio/checkov", "licence": "Apache-2.0"},
     "polaris": {"repo": "github.com/FairwindsOps/polaris", "licence": "Apache-2.0"},
     "kube-score": {"repo": "github.com/zegl/kube-score", "licence": "MIT"},
+    "kyverno": {"repo": "github.com/kyverno/policies", "licence": "Apache-2.0"},
 }
 WORKLOAD_TEMPLATE = {
     "Pod": None, "Deployment": ("spec", "template"), "StatefulSet": ("spec", "template"),
@@ -379,6 +380,74 @@ def convert_checkov(git: Git, wanted: set[str], checkov_python: Path | None = No
     return cases
 
 
+# ---------------------------------------------------------------- Kyverno
+
+
+def _norm(path: str) -> str:
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/".join(parts)
+
+
+def convert_kyverno(git: Git, wanted: set[str]) -> list[dict[str, Any]]:
+    """`<policy dir>/.kyverno-test/kyverno-test.yaml`: per-rule pass/fail/skip for named resources.
+
+    A resource fails the policy when any rule fails (autogen rules for controllers count as the rule they come
+    from); it passes only when the test gives pass or skip for every rule of the policy and at least one pass.
+    Otherwise the test says nothing about some rule, so there is no verdict.
+    """
+    cases: list[dict[str, Any]] = []
+    files = set(git.ls("."))
+    for peer_id in sorted(p for p in wanted if p.startswith("kyverno:")):
+        policy_dir = peer_id.split(":", 1)[1]
+        test_path = f"{policy_dir}/.kyverno-test/kyverno-test.yaml"
+        if test_path not in files:
+            chainsaw = any(f.startswith(f"{policy_dir}/.chainsaw-test/") for f in files)
+            why = ("no .kyverno-test here; its chainsaw test needs a live cluster with context objects" if chainsaw
+                   else "no test of this policy in the repository at this commit")
+            cases.append(make_case(f"kyverno/{policy_dir}/(no test)", policy_dir, peer_id, None, None, why))
+            continue
+        test = yaml.safe_load(git.show(test_path)) or {}
+        policy_file = _norm(f"{policy_dir}/.kyverno-test/{(test.get('policies') or [''])[0]}")
+        policy = yaml.safe_load(git.show(policy_file)) if policy_file in files else {}
+        rules = {str(r.get("name")) for r in ((policy or {}).get("spec") or {}).get("rules") or []}
+        verdicts: dict[tuple[str, str], dict[str, set[str]]] = {}
+        for result in test.get("results") or []:
+            names = list(result.get("resources") or []) + ([result["resource"]] if result.get("resource") else [])
+            rule = re.sub(r"^autogen-(cronjob-)?", "", str(result.get("rule")))
+            for name in names:
+                by_rule = verdicts.setdefault((str(result.get("kind")), str(name).split("/")[-1]), {})
+                by_rule.setdefault(rule, set()).add(str(result.get("result")))
+        context = [k for k in ("variables", "values", "exceptions", "context") if test.get(k)]
+        for rel in test.get("resources") or []:
+            path = _norm(f"{policy_dir}/.kyverno-test/{rel}")
+            if path not in files:
+                continue
+            for index, doc in enumerate(workloads(git.show(path))):
+                name = str((doc.get("metadata") or {}).get("name"))
+                case_id = f"kyverno/{policy_dir}/{name}#{index}"
+                by_rule = verdicts.get((str(doc.get("kind")), name), {})
+                seen = set().union(*by_rule.values()) if by_rule else set()
+                covered = bool(rules) and rules <= set(by_rule)
+                expected = "fail" if "fail" in seen else "pass" if "pass" in seen and covered else None
+                if expected is None:
+                    missing = sorted(rules - set(by_rule))
+                    why = (f"{test_path} gives {sorted(seen) or 'no'} result for {doc.get('kind')} {name}"
+                           + (f" and none for rule(s) {', '.join(missing)} of the policy" if missing else ""))
+                    cases.append(make_case(case_id, path, peer_id, None, doc, why))
+                elif context:
+                    cases.append(make_case(case_id, path, peer_id, None, doc,
+                                           f"{test_path} runs with {', '.join(context)} (cluster context this "
+                                           "conversion does not carry)"))
+                else:
+                    cases.append(make_case(case_id, path, peer_id, expected, doc))
+    return cases
+
+
 # ---------------------------------------------------------------- Polaris
 
 
@@ -459,7 +528,8 @@ def convert_kube_score(git: Git, wanted: set[str]) -> list[dict[str, Any]]:
     return cases
 
 
-CONVERTERS: dict[str, Any] = {"checkov": convert_checkov, "polaris": convert_polaris, "kube-score": convert_kube_score}
+CONVERTERS: dict[str, Any] = {"checkov": convert_checkov, "polaris": convert_polaris, "kube-score": convert_kube_score,
+                              "kyverno": convert_kyverno}
 
 
 class _Dumper(yaml.SafeDumper):

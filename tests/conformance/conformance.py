@@ -24,15 +24,16 @@ for _path in (REPO, PACK_DIR):
         sys.path.insert(0, str(_path))
 
 import yaml  # noqa: E402
-from guardrails_pack.control import KNATIVE_SERVICE, Control, ResourceControl  # noqa: E402
+from guardrails_pack.context import StackResource  # noqa: E402
+from guardrails_pack.control import KNATIVE_SERVICE, Control  # noqa: E402
 from guardrails_pack.discovery import discover_controls  # noqa: E402
-from guardrails_pack.runtime import evaluate_resource, runtime_props  # noqa: E402
+from guardrails_pack.runtime import evaluate_resource, evaluate_stack, runtime_props  # noqa: E402
 
 from stackconf import StackSettings  # noqa: E402
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 SUMMARY = REPO / "docs" / "conformance.md"
-PEERS = ("checkov", "polaris", "kube-score")
+PEERS = ("checkov", "polaris", "kube-score", "kyverno")
 _FLAGS = json.loads((PACK_DIR / "guardrails_pack/controls/kn/kn_flag_gated_fields/knative_flags.json").read_text())
 SETTINGS = StackSettings.model_validate({
     "environment": "prod",
@@ -43,16 +44,42 @@ SETTINGS = StackSettings.model_validate({
 })
 
 
+# Peer rules whose published form carries its own parameters (Kyverno's sample policies name registries, labels or a
+# stance); our controls take the same parameters from the stack settings or the control's options. The conformance
+# run sets them to the sample policy's values for that peer id only.
+PEER_PARAMETERS: dict[str, dict[str, Any]] = {
+    "kyverno:best-practices/restrict-image-registries": {
+        "settings": {"allowed_registries": ["eu.foo.io", "bar.io"]},
+        "why": "the sample policy allows images `eu.foo.io/* | bar.io/*`"},
+    "kyverno:kubecost/require-kubecost-labels": {
+        "settings": {"required_tags": ["owner", "team", "department", "app", "env"]},
+        "why": "the policy requires the labels owner, team, department, app, env"},
+    "kyverno:best-practices/require-labels": {
+        "settings": {"required_tags": ["app.kubernetes.io/name"]},
+        "why": "the sample policy requires the label app.kubernetes.io/name"},
+    "kyverno:other/forbid-cpu-limits": {
+        "options": {"pod.cpu-limit-stance": {"stanceByEnvironment": {"prod": "forbid"}}},
+        "why": "the policy forbids CPU limits (our stance option `forbid`)"},
+}
+
+
+def settings_for(peer_id: str) -> StackSettings:
+    override = PEER_PARAMETERS.get(peer_id, {}).get("settings")
+    if not override:
+        return SETTINGS
+    return StackSettings.model_validate({**SETTINGS.model_dump(), **override})
+
+
 @dataclass(frozen=True)
 class Claims:
-    exact: tuple[ResourceControl, ...] = ()
-    stricter: tuple[ResourceControl, ...] = ()
+    exact: tuple[Control, ...] = ()
+    stricter: tuple[Control, ...] = ()
 
 
 def claims(controls: Iterable[Control]) -> dict[str, Claims]:
     out: dict[str, Claims] = {}
     for control in controls:
-        if not isinstance(control, ResourceControl) or KNATIVE_SERVICE not in control.resource_types:
+        if KNATIVE_SERVICE not in control.resource_types:
             continue
         for peer_id in control.peer_ids:
             current = out.get(peer_id, Claims())
@@ -67,13 +94,22 @@ def load_cases(peer: str) -> dict[str, Any]:
     return yaml.safe_load((CASES_DIR / f"{peer}.yaml").read_text())
 
 
-def verdict(controls: Iterable[ResourceControl], service: dict[str, Any], name: str) -> tuple[str, list[str]]:
+def verdict(controls: Iterable[Control], service: dict[str, Any], name: str,
+            peer_id: str = "") -> tuple[str, list[str]]:
     """("pass"|"fail"|"error", messages) of the controls on one converted Service."""
     messages: list[str] = []
     status = "pass"
+    settings = settings_for(peer_id)
+    options = PEER_PARAMETERS.get(peer_id, {}).get("options", {})
+    urn = f"urn:pulumi:conformance::p::{KNATIVE_SERVICE}::{name}"
     for control in controls:
-        outcome = evaluate_resource(control, KNATIVE_SERVICE, runtime_props(service), SETTINGS, name=name,
-                                    urn=f"urn:pulumi:conformance::p::{KNATIVE_SERVICE}::{name}")
+        config = options.get(control.id, {})
+        if control.kind == "stack":  # the case's plan is the converted Service alone
+            outcome = evaluate_stack(control, [StackResource(KNATIVE_SERVICE, name, urn, runtime_props(service))],
+                                     settings, config)
+        else:
+            outcome = evaluate_resource(control, KNATIVE_SERVICE, runtime_props(service), settings, name=name,
+                                        urn=urn, config=config)
         if outcome is None:
             continue
         if outcome.status == "error":
@@ -100,7 +136,8 @@ def run(peer: str, claimed: dict[str, Claims] | None = None) -> dict[str, PeerId
     for case in load_cases(peer)["cases"]:
         peer_id = case["peer_id"]
         claim = claimed.get(peer_id, Claims())
-        kind = "exact" if claim.exact else "stricter" if claim.stricter else "not claimed"
+        kind = ("exact + stricter" if claim.exact and claim.stricter else "exact" if claim.exact
+                else "stricter" if claim.stricter else "not claimed")
         result = results.setdefault(peer_id, PeerIdResult(kind))
         if case["expected"] is None:
             result.no_verdict += 1
@@ -110,17 +147,21 @@ def run(peer: str, claimed: dict[str, Claims] | None = None) -> dict[str, PeerId
             continue
         if kind == "not claimed":
             continue
-        ours, messages = verdict(claim.exact or claim.stricter, case["service"], case["id"])
-        if kind == "exact":
-            ok = ours == case["expected"]
-        else:  # stricter: a peer failure must be ours too; we may fail more
-            ok = ours == "fail" if case["expected"] == "fail" else ours != "error"
-        if ok:
-            result.agree += 1
-        else:
+        problems = []
+        if claim.exact:
+            ours, messages = verdict(claim.exact, case["service"], case["id"], peer_id)
+            if ours != case["expected"]:
+                problems.append(f"peer {case['expected']}, ours {ours}: {'; '.join(messages) or 'no finding'}")
+        if claim.stricter:  # a peer failure must be ours too; we may fail more
+            ours, messages = verdict(claim.stricter, case["service"], case["id"], peer_id)
+            if ours == "error" or (case["expected"] == "fail" and ours != "fail"):
+                problems.append(f"peer {case['expected']}, stricter control(s) {ours}: "
+                                f"{'; '.join(messages) or 'no finding'}")
+        if problems:
             result.disagree += 1
-            why = "; ".join(messages) or "no finding"
-            result.disagreements.append(f"{case['id']} ({case['path']}): peer {case['expected']}, ours {ours}: {why}")
+            result.disagreements.append(f"{case['id']} ({case['path']}): " + " / ".join(problems))
+        else:
+            result.agree += 1
     return dict(sorted(results.items()))
 
 
@@ -140,7 +181,9 @@ def render(all_results: dict[str, dict[str, PeerIdResult]]) -> str:
         "`peer_ids` must give exactly the peer's verdict; one in `stricter_than` must fail every case the peer fails "
         "(it may fail more). *Inexpressible*: the CRD schema or Knative's webhook rejects the case (reason per case "
         "in the case file). *No verdict*: the peer's test gives none for that resource. Stack: prod, every Knative "
-        "feature flag enabled.",
+        "feature flag enabled. Where a peer's published rule carries its own parameters, the run sets ours to the "
+        "same values for that rule only: "
+        + "; ".join(f"`{k}`: {v['why']}" for k, v in sorted(PEER_PARAMETERS.items())) + ".",
         "",
         "| peer | agree | disagree | inexpressible | no verdict |",
         "|---|---|---|---|---|",

@@ -12,7 +12,8 @@ import pytest
 from conformance import PEERS, REPO, Claims, claims, load_cases, main, run, totals
 from guardrails_pack.discovery import discover_controls
 
-PREFIX = {"checkov": ("CKV_K8S_", "CKV2_K8S_"), "polaris": ("polaris:",), "kube-score": ("kube-score:",)}
+PREFIX = {"checkov": ("CKV_K8S_", "CKV2_K8S_"), "polaris": ("polaris:",), "kube-score": ("kube-score:",),
+          "kyverno": ("kyverno:",)}
 
 
 def _converter() -> Any:

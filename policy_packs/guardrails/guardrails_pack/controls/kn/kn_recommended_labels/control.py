@@ -52,7 +52,10 @@ CONTROL = ResourceControl(
     url="https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/",
     # Polaris' metadataAndInstanceMismatched (instance label = name) and kube-score's label-values (valid values)
     # are other label rules: not claimed.
-    peer_ids=("kyverno:best-practices/require-labels", "pulumi-cp:kubernetes-configure-recommended-labels"),
+    peer_ids=("pulumi-cp:kubernetes-configure-recommended-labels",),
+    # Kyverno's sample require-labels wants app.kubernetes.io/name only (tag.required-keys is its exact
+    # counterpart, with the label list as stack setting); this control requires three recommended labels.
+    stricter_than=("kyverno:best-practices/require-labels",),
     resource_types=(KNATIVE_SERVICE,),
     check=check,
     remediate=remediate,

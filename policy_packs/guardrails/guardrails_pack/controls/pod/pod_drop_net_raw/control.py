@@ -10,7 +10,8 @@ from guardrails_pack.control import ResourceControl
 def check(ctx: ResourceContext) -> Iterator[str]:
     for ref in ctx.containers():
         drop = dropped(container_security_context(ref))
-        if "ALL" not in drop and "NET_RAW" not in drop:
+        # The runtimes accept capability names with or without the CAP_ prefix.
+        if not {"ALL", "NET_RAW", "CAP_NET_RAW"} & set(drop):
             yield f"{ref.label} does not drop NET_RAW (securityContext.capabilities.drop: [ALL] or [NET_RAW])"
 
 
