@@ -164,9 +164,11 @@ def build_table(src: Path, version: str, module_sum: str) -> dict[str, Any]:
         raise SourceShapeError(f"{VALIDATION_GO}/{FIELDMASK_GO}: the fieldRef gate of EnvVarSourceMask moved")
     for go_field in re.findall(r"out\.(\w+) =", env_fields.group(1)):
         gates.append(gate("envValueFrom", env.group(1), go_field, f"{FIELDMASK_GO} EnvVarSourceMask"))
-    # More than one container / a writable PVC: validation-only gates.
+    # More than one container / probes on a non-serving container / a writable PVC: validation-only gates.
     for feature, kind, needle in (
         ("MultiContainer", "multiContainer", "features.MultiContainer != config.Enabled"),
+        ("MultiContainerProbing", "sidecarProbes", "cfg.Features.MultiContainerProbing != config.Enabled {\n\t\tif "
+         "container.LivenessProbe != nil"),
         ("PodSpecPersistentVolumeWrite", "persistentVolumeWrite",
          "isWriteEnabled := features.PodSpecPersistentVolumeWrite == config.Enabled"),
     ):

@@ -105,6 +105,14 @@ def check(ctx: ResourceContext) -> Iterator[str]:
     if len(containers) > 1:
         for gate in _GATES.get("multiContainer", []):
             yield from flags.needs(gate["flag"], gate["allowed_when"], f"{len(containers)} containers")
+        # The serving container is the one with a port; probes on the others need multi-container probing.
+        for ref in containers:
+            if container_list(ref, "ports"):
+                continue
+            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                if ref.get(probe) is not None:
+                    for gate in _GATES.get("sidecarProbes", []):
+                        yield from flags.needs(gate["flag"], gate["allowed_when"], f"{ref.label} {probe}")
     for path, volume in pod_volumes(spec):
         for gate in _GATES.get("volumeSource", []):
             if gate["field"] in volume:
