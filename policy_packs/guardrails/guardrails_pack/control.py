@@ -45,7 +45,8 @@ class _ControlBase:
     # Peer rules this control implements exactly: same verdict on every case the peer's own tests cover
     # (tests/conformance checks it). A rule we deliberately enforce more strictly goes in `stricter_than`.
     peer_ids: tuple[str, ...] = ()
-    # Peer rules this control is deliberately stricter than: every case the peer fails, we fail too.
+    # Peer rules this control is deliberately stricter than: every case the peer fails, this control (together with
+    # the other controls listing the same id) fails too. Never in the CrossGuard tags, which name equivalents.
     stricter_than: tuple[str, ...] = ()
     framework: str | None = None
     # Extra per-control options (JSON-schema properties, each with a default); the stack settings come
