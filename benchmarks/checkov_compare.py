@@ -76,8 +76,7 @@ def checkov_ids_by_control() -> dict[str, list[str]]:
 # Deliberate differences (documented in the controls): Checkov's check applies everywhere, ours is scoped.
 BY_DESIGN = {
     "pod.cpu-limit-stance": "CPU limit stance is per environment (`local`/`dev`: any; staging/prod: require)",
-    "pod.probes": "Knative's queue-proxy supplies readiness; we require only liveness, and only in prod",
-    "pod.sa-token-automount": "Knative rejects pod-level automountServiceAccountToken; we check the ServiceAccount",
+    "pod.liveness-probe": "we require a livenessProbe only in the environments listed in livenessRequiredIn (prod)",
 }
 
 

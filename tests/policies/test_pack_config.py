@@ -34,11 +34,11 @@ def test_default_enforcement_matrix() -> None:
 def test_policy_config_prod_unconfigured_uses_environment_defaults() -> None:
     config = policy_config_for_stack(StackSettings(environment="prod"))
     assert config["pod-no-privileged"]["enforcementLevel"] == "mandatory"
-    assert config["pod-probes"]["enforcementLevel"] == "advisory"
-    assert "settings" not in config["pod-probes"]  # settings travel as stack config, once, not per policy
-    assert "project_dir" not in config["pod-probes"]
+    assert config["pod-liveness-probe"]["enforcementLevel"] == "advisory"
+    assert "settings" not in config["pod-liveness-probe"]  # settings travel as stack config, once, not per policy
+    assert "project_dir" not in config["pod-liveness-probe"]
     with_dir = policy_config_for_stack(StackSettings(environment="prod"), project_dir=Path("/p"))
-    assert with_dir["pod-probes"]["project_dir"] == "/p"
+    assert with_dir["pod-liveness-probe"]["project_dir"] == "/p"
     assert set(config) == {c.name for c in discover_controls()}
 
 
@@ -47,18 +47,19 @@ def test_configured_severity_map_and_per_control_override_win() -> None:
         "environment": "dev",
         "policy": {"enforcement": {"critical": "mandatory", "high": "advisory", "medium": "advisory",
                                    "low": "disabled"},
-                   "controls": {"pod.probes": "mandatory", "img-digest-pinned": "disabled"}},
+                   "controls": {"pod.liveness-probe": "mandatory", "img-digest-pinned": "disabled"}},
     })
     config = policy_config_for_stack(settings)
     assert config["pod-no-privileged"]["enforcementLevel"] == "mandatory"  # configured map, even in dev
-    assert config["pod-probes"]["enforcementLevel"] == "mandatory"  # per-control override beats "low: disabled"
+    assert config["pod-liveness-probe"]["enforcementLevel"] == "mandatory"  # per-control override beats "low: disabled"
     assert config["img-digest-pinned"]["enforcementLevel"] == "disabled"  # override by policy name
     assert config["pod-qos-memory-equal"]["enforcementLevel"] == "disabled"
 
 
 def test_remediate_without_remediation_becomes_mandatory() -> None:
-    settings = StackSettings.model_validate({"environment": "dev", "policy": {"controls": {"pod.probes": "remediate"}}})
-    assert policy_config_for_stack(settings)["pod-probes"]["enforcementLevel"] == "mandatory"
+    settings = StackSettings.model_validate(
+        {"environment": "dev", "policy": {"controls": {"pod.liveness-probe": "remediate"}}})
+    assert policy_config_for_stack(settings)["pod-liveness-probe"]["enforcementLevel"] == "mandatory"
 
 
 def test_unknown_control_override_is_an_error() -> None:
@@ -71,7 +72,7 @@ def test_unknown_control_override_is_an_error() -> None:
 
 def test_settings_round_trip_through_stack_config_strings() -> None:
     settings = StackSettings.model_validate({"environment": "prod", "limits": {"max_scale": 40},
-                                             "policy": {"controls": {"pod.probes": "mandatory"}}})
+                                             "policy": {"controls": {"pod.liveness-probe": "mandatory"}}})
     config = settings_to_config(settings)
     assert all(isinstance(v, str) for v in config.values())
     engine_config.receive(config, "test")

@@ -65,10 +65,13 @@ class StackSettings(_Model):
     allowed_registries: list[str] = []
     allowed_runtimes: list[str] = ["python3.12", "python3.13", "nodejs20.x", "nodejs22.x", "java21", "provided.al2023"]
     aws_region: str | None = None
+    # Region of the Kubernetes cluster the stack's Knative Services run in (as the cloud names it).
+    cluster_region: str | None = None
     allowed_regions: list[str] = []
     limits: Limits = Limits()
     data_classification: DataClassification = DataClassification()
-    knative_feature_flags: dict[str, Literal["enabled", "disabled", "allowed"]] = {}
+    # Values as Knative reads them (case-insensitive); `allowrootbounded` is only valid for secure-pod-defaults.
+    knative_feature_flags: dict[str, Literal["enabled", "disabled", "allowed", "allowrootbounded"]] = {}
     policy: PolicySettings = PolicySettings()
     # Free-form sections owned by the prediction and supply-chain modules (documented there).
     budgets: dict[str, Any] = {}

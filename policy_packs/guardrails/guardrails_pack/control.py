@@ -49,7 +49,12 @@ class _ControlBase:
     severity: str
     remediation_steps: str
     url: str
+    # Peer rules this control implements exactly: same verdict on every case the peer's own tests cover
+    # (tests/conformance checks it). A rule we deliberately enforce more strictly goes in `stricter_than`.
     peer_ids: tuple[str, ...] = ()
+    # Peer rules this control is deliberately stricter than: every case the peer fails, this control (together with
+    # the other controls listing the same id) fails too. Never in the CrossGuard tags, which name equivalents.
+    stricter_than: tuple[str, ...] = ()
     framework: str | None = None
     # Extra per-control options (JSON-schema properties, each with a default); the stack settings come from
     # the engine's stack config (engine_config), the project directory from the pack-wide option.
@@ -80,6 +85,11 @@ class _ControlBase:
             raise ValueError(f"{where}: framework {self.framework!r} is not one of {', '.join(FRAMEWORKS)}")
         if isinstance(self.peer_ids, str) or not all(isinstance(p, str) and p for p in self.peer_ids):
             raise ValueError(f"{where}: peer_ids must be a tuple of non-empty strings")
+        if isinstance(self.stricter_than, str) or not all(isinstance(p, str) and p for p in self.stricter_than):
+            raise ValueError(f"{where}: stricter_than must be a tuple of non-empty strings")
+        both = sorted(set(self.peer_ids) & set(self.stricter_than))
+        if both:
+            raise ValueError(f"{where}: {', '.join(both)} cannot be both in peer_ids and stricter_than")
         for key, spec in self.config_schema.items():
             if key in ("enforcementLevel", PROJECT_DIR_OPTION):
                 raise ValueError(f"{where}: config_schema may not redefine {key!r} (the pack sets it)")

@@ -46,7 +46,7 @@ CONTROL = ResourceControl(
     "role and logs.<region>.amazonaws.com to use it, and set kmsKeyArn on the function and kmsKeyId on the "
     "log group.",
     url="https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html",
-    peer_ids=("CKV_AWS_173", "CKV_AWS_158"),
+    peer_ids=(),  # confidential-only CMK rule; the general ones are lam.env-kms and log.kms
     framework="HIPAA",
     resource_types=(LAMBDA_FUNCTION, LOG_GROUP),
     check=check,

@@ -38,7 +38,9 @@ CONTROL = ResourceControl(
     remediation_steps="Set autoscaling.knative.dev/max-scale on the revision template (and reserved concurrency "
     "on functions) within guardrails:limits for the stack; raise the cap in the stack file if the budget allows.",
     url="https://knative.dev/docs/serving/autoscaling/scale-bounds/",
-    peer_ids=("polaris:hpaMaxAvailability", "kube-score:horizontalpodautoscaler-replicas"),
+    # HorizontalPodAutoscaler rules (Polaris hpaMaxAvailability, kube-score horizontalpodautoscaler-replicas) check
+    # another object kind; Knative has no HPA, so they are analogues, not claimed.
+    peer_ids=(),
     resource_types=(KNATIVE_SERVICE, LAMBDA_FUNCTION),
     check=check,
 )

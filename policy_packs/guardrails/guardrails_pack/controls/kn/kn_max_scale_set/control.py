@@ -24,7 +24,9 @@ CONTROL = ResourceControl(
     remediation_steps="Add autoscaling.knative.dev/max-scale to spec.template.metadata.annotations, at most "
     "guardrails:limits.maxScale.",
     url="https://knative.dev/docs/serving/autoscaling/scale-bounds/",
-    peer_ids=("polaris:hpaMaxAvailability", "kube-score:horizontalpodautoscaler-replicas"),
+    # HorizontalPodAutoscaler rules (Polaris hpaMaxAvailability, kube-score horizontalpodautoscaler-replicas) check
+    # another object kind; Knative has no HPA, so they are analogues, not claimed.
+    peer_ids=(),
     resource_types=(KNATIVE_SERVICE,),
     check=check,
 )

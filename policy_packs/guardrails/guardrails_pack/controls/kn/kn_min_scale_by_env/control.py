@@ -29,9 +29,9 @@ CONTROL = ResourceControl(
     remediation_steps="Set autoscaling.knative.dev/min-scale to guardrails:limits.minScaleProd in prod and to 0 "
     "(or remove it) in other environments.",
     url="https://knative.dev/docs/serving/autoscaling/scale-bounds/",
-    peer_ids=("polaris:deploymentMissingReplicas", "kube-score:deployment-replicas",
-              "kyverno:other/require-deployments-have-multiple-replicas",
-              "pulumi-cp:kubernetes-apps-v1-deployment-configure-minimum-replica-count"),
+    # Deployment replica-count rules (Polaris deploymentMissingReplicas, kube-score deployment-replicas, Kyverno
+    # require-deployments-have-multiple-replicas) are analogues with other thresholds, not this rule: not claimed.
+    peer_ids=(),
     resource_types=(KNATIVE_SERVICE,),
     check=check,
 )

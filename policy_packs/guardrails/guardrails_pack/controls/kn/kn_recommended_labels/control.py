@@ -50,8 +50,12 @@ CONTROL = ResourceControl(
     severity="low",
     remediation_steps="Add the recommended labels (the pack adds them itself at enforcement `remediate`).",
     url="https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/",
-    peer_ids=("kyverno:best-practices/require-labels", "pulumi-cp:kubernetes-configure-recommended-labels",
-              "polaris:metadataAndInstanceMismatched", "kube-score:label-values"),
+    # Polaris' metadataAndInstanceMismatched (instance label = name) and kube-score's label-values (valid values)
+    # are other label rules: not claimed.
+    peer_ids=("pulumi-cp:kubernetes-configure-recommended-labels",),
+    # Kyverno's sample require-labels wants app.kubernetes.io/name only (tag.required-keys is its exact
+    # counterpart, with the label list as stack setting); this control requires three recommended labels.
+    stricter_than=("kyverno:best-practices/require-labels",),
     resource_types=(KNATIVE_SERVICE,),
     check=check,
     remediate=remediate,

@@ -47,7 +47,7 @@ CONTROL = StackControl(
     remediation_steps="Add `deadLetterConfig: {targetArn: <SQS or SNS ARN>}` to the function spec, or an "
     "aws.lambda.FunctionEventInvokeConfig with destinationConfig.onFailure.destination.",
     url="https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html",
-    peer_ids=("CKV_AWS_116", "aws-config:lambda-dlq-check"),
+    peer_ids=(),  # CKV_AWS_116 and AWS Config lambda-dlq-check want a DLQ only: see peer_gaps.py
     resource_types=(LAMBDA_FUNCTION, EVENT_INVOKE_CONFIG),
     check=check,
 )

@@ -33,7 +33,7 @@ CONTROL = ResourceControl(
     "kms:Decrypt on it, and set `kmsKeyArn` on the function. dc.encryption-cmk makes this mandatory for "
     "confidential, HIPAA and PCI workloads.",
     url="https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html",
-    peer_ids=("CKV_AWS_173",),
+    peer_ids=(),  # CKV_AWS_173: see guardrails_pack/peer_gaps.py
     resource_types=(LAMBDA_FUNCTION,),
     check=check,
 )

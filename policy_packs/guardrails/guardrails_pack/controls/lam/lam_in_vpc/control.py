@@ -33,11 +33,11 @@ CONTROL = ResourceControl(
     id="lam.in-vpc",
     description="Lambda functions that handle confidential or restricted data run inside a VPC "
     "(vpcConfig with subnets and security groups), so their egress is controlled.",
-    severity="low",
+    severity="high",  # the Lambda side of egress control for confidential data (pod.confidential-egress)
     remediation_steps="Add `vpcConfig: {subnetIds: [...private subnets...], securityGroupIds: [...]}` and the "
     "AWSLambdaVPCAccessExecutionRole policy; reach AWS APIs through VPC endpoints.",
     url="https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html",
-    peer_ids=("CKV_AWS_117", "aws-config:lambda-inside-vpc"),
+    peer_ids=(),  # CKV_AWS_117 / AWS Config lambda-inside-vpc want every function in a VPC: see peer_gaps.py
     resource_types=(LAMBDA_FUNCTION,),
     check=check,
 )

@@ -27,7 +27,7 @@ CONTROL = ResourceControl(
     "its ARN or name in an env var ending in _ARN/_PARAM, grant the role read access, and fetch it at run time "
     "(e.g. the AWS Parameters and Secrets Lambda Extension). Rotate any secret that was committed.",
     url="https://docs.aws.amazon.com/secretsmanager/latest/userguide/retrieving-secrets_lambda.html",
-    peer_ids=("CKV_AWS_45", "polaris:sensitiveContainerEnvVar"),
+    peer_ids=(),  # CKV_AWS_45: see guardrails_pack/peer_gaps.py
     resource_types=(LAMBDA_FUNCTION,),
     check=check,
 )

@@ -35,7 +35,9 @@ CONTROL = ResourceControl(
     remediation_steps="Set `reservedConcurrentExecutions` in the function spec to the peak concurrency you "
     "expect (requests/s × duration), no higher than guardrails:limits.reservedConcurrencyMax for the stack.",
     url="https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html",
-    peer_ids=("CKV_AWS_115", "aws-config:lambda-concurrency-check"),
+    peer_ids=("aws-config:lambda-concurrency-check",),
+    # Checkov accepts any value but -1 (0, which throttles everything, too); we also cap it per environment.
+    stricter_than=("CKV_AWS_115",),
     resource_types=(LAMBDA_FUNCTION,),
     check=check,
 )

@@ -54,7 +54,9 @@ CONTROL = ResourceControl(
     remediation_steps="Move the function to a supported runtime from guardrails:allowedRuntimes (e.g. "
     "python3.12) and redeploy; or ask the platform team to extend the allow-list.",
     url="https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html",
-    peer_ids=("CKV_AWS_363", "aws-config:lambda-function-settings-check"),
+    peer_ids=("aws-config:lambda-function-settings-check",),
+    # Every runtime on Checkov's forbidden list is outside the default allowedRuntimes or in DEPRECATED_RUNTIMES.
+    stricter_than=("CKV_AWS_363",),
     resource_types=(LAMBDA_FUNCTION,),
     config_schema={
         "deprecated_runtimes": {"type": "object", "default": DEPRECATED_RUNTIMES,

@@ -22,7 +22,9 @@ CONTROL = ResourceControl(
     remediation_steps="Set `tracingConfig: {mode: Active}` on the function (the ServerlessFunction component "
     "does this by default) and allow xray:PutTraceSegments in the role (AWSXRayDaemonWriteAccess).",
     url="https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html",
-    peer_ids=("CKV_AWS_50", "pulumi-cp:aws-lambda-function-enable-tracing-config",
+    # Checkov also accepts PassThrough, which records only traces an upstream caller started.
+    stricter_than=("CKV_AWS_50",),
+    peer_ids=("pulumi-cp:aws-lambda-function-enable-tracing-config",
               "pulumi-cp:aws-lambda-function-configure-tracing-config"),
     resource_types=(LAMBDA_FUNCTION,),
     check=check,

@@ -1,16 +1,16 @@
-"""pod.drop-all-caps: every container drops ALL Linux capabilities."""
+"""pod.drop-all-caps: every container drops ALL Linux capabilities.
+
+Dropping only NET_RAW is `pod.drop-net-raw`; the restricted rule (drop ALL and add back at most NET_BIND_SERVICE)
+is `pod.restricted-capabilities`.
+"""
 
 from collections.abc import Iterator
 from typing import Any
 
-from guardrails_pack.context import KNATIVE_SERVICE, ResourceContext, container_security_context, get_in, is_list
+from guardrails_pack.capabilities import dropped
+from guardrails_pack.context import KNATIVE_SERVICE, ResourceContext, container_security_context
 from guardrails_pack.control import ResourceControl
 from guardrails_pack.remediation import remediate_containers
-
-
-def dropped(sc: Any) -> list[str]:
-    drop = get_in(sc, "capabilities.drop", [])
-    return [str(c).upper() for c in drop] if is_list(drop) else []
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:
@@ -31,14 +31,13 @@ def remediate(ctx: ResourceContext) -> dict[str, Any] | None:
 
 CONTROL = ResourceControl(
     id="pod.drop-all-caps",
-    description="Every container drops ALL Linux capabilities (which includes NET_RAW).",
+    description="Every container drops ALL Linux capabilities.",
     severity="medium",
-    remediation_steps="Set `securityContext.capabilities.drop: [ALL]` on every container and add back only "
-    "NET_BIND_SERVICE if needed.",
+    remediation_steps="Set `securityContext.capabilities.drop: [ALL]` on every container.",
     url="https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
-    peer_ids=("CKV_K8S_37", "CKV_K8S_28", "kyverno:best-practices/require-drop-all",
-              "kyverno:best-practices/require-drop-cap-net-raw",
-              "kyverno:pod-security/restricted/disallow-capabilities-strict", "polaris:insecureCapabilities"),
+    peer_ids=("CKV_K8S_37", "kyverno:best-practices/require-drop-all"),
+    # Polaris also accepts dropping its list of fifteen insecure capabilities one by one.
+    stricter_than=("polaris:insecureCapabilities",),
     resource_types=(KNATIVE_SERVICE,),
     check=check,
     remediate=remediate,

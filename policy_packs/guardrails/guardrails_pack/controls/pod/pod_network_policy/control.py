@@ -50,8 +50,11 @@ CONTROL = StackControl(
     remediation_steps="Add a NetworkPolicy (allowing the knative-serving activator and ingress namespaces) whose "
     "podSelector matches the revision labels, or add the agreed policy label to spec.template.metadata.labels.",
     url="https://kubernetes.io/docs/concepts/services-networking/network-policies/",
-    peer_ids=("CKV2_K8S_6", "kyverno:other/require-netpol", "kyverno:best-practices/add-network-policy",
-              "polaris:missingNetworkPolicy", "kube-score:pod-networkpolicy"),
+    # Checkov and Kyverno accept any NetworkPolicy selecting the pod (egress-only too); we want ingress covered.
+    # Not claimed: Polaris' missingNetworkPolicy and kube-score's pod-networkpolicy require ingress and egress
+    # rules for every pod (egress is `pod.confidential-egress`, for confidential services); Kyverno's
+    # add-network-policy generates a policy, it does not validate.
+    stricter_than=("CKV2_K8S_6", "kyverno:other/require-netpol"),
     config_schema={"policyLabel": {"type": "string", "default": "serverless-guardrails.dev/network-policy",
                                    "description": "template label a cluster-wide NetworkPolicy selects on"}},
     resource_types=(KNATIVE_SERVICE, NETWORK_POLICY),

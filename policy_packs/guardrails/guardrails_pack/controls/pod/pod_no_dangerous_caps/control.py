@@ -1,4 +1,7 @@
-"""pod.no-dangerous-caps: capabilities.add stays within the PSS baseline list."""
+"""pod.no-dangerous-caps: capabilities.add stays within the Pod Security baseline list (exact names, as PSS compares).
+
+The restricted add rule (only NET_BIND_SERVICE) is `pod.restricted-capabilities`.
+"""
 
 from collections.abc import Iterator
 
@@ -18,7 +21,8 @@ def check(ctx: ResourceContext) -> Iterator[str]:
         if not is_list(added):
             yield f"{ref.label} securityContext.capabilities.add must be a list"
             continue
-        bad = sorted({str(c).upper().removeprefix("CAP_") for c in added} - BASELINE_ALLOWED)
+        # Exact comparison: PSS and the kubelet's admission treat `CAP_CHOWN` or `chown` as names outside the list.
+        bad = sorted({str(c) for c in added} - BASELINE_ALLOWED)
         if bad:
             yield (f"{ref.label} adds capabilities {', '.join(bad)}; allowed: {', '.join(sorted(BASELINE_ALLOWED))}")
 
@@ -30,8 +34,10 @@ CONTROL = ResourceControl(
     remediation_steps="Remove SYS_ADMIN, NET_ADMIN, ALL and other non-baseline entries from "
     "`securityContext.capabilities.add`.",
     url="https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline",
-    peer_ids=("CKV_K8S_25", "CKV_K8S_39", "kyverno:pod-security/baseline/disallow-capabilities",
-              "polaris:dangerousCapabilities"),
+    peer_ids=("kyverno:pod-security/baseline/disallow-capabilities",),
+    # Checkov's CKV_K8S_39 forbids only SYS_ADMIN, Polaris only ALL/SYS_ADMIN/NET_ADMIN. Checkov's CKV_K8S_25 (any
+    # add at all fails) is not claimed: it also fails NET_BIND_SERVICE, which both PSS profiles allow.
+    stricter_than=("CKV_K8S_39", "polaris:dangerousCapabilities"),
     resource_types=(KNATIVE_SERVICE,),
     check=check,
 )

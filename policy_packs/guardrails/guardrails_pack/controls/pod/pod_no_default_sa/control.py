@@ -20,7 +20,9 @@ CONTROL = ResourceControl(
     severity="medium",
     remediation_steps="Create a ServiceAccount per workload (least privilege) and set serviceAccountName.",
     url="https://kubernetes.io/docs/concepts/security/service-accounts/",
-    peer_ids=("CKV_K8S_41", "CKV_K8S_42", "kyverno:other/restrict-service-account"),
+    # Not claimed: Checkov's CKV_K8S_41/42 check the `default` ServiceAccount object and RoleBindings to it, not
+    # the pods; Kyverno's restrict-service-account restricts pods to a configured list.
+    peer_ids=(),
     resource_types=(KNATIVE_SERVICE,),
     check=check,
 )

@@ -54,9 +54,10 @@ CONTROL = ResourceControl(
     remediation_steps="Set resources.requests.cpu, resources.requests.memory and resources.limits.memory on every "
     "container, no larger than guardrails:limits.containerCpuMillis / containerMemoryMib.",
     url="https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
-    peer_ids=("CKV_K8S_10", "CKV_K8S_12", "CKV_K8S_13", "kyverno:best-practices/require-pod-requests-limits",
-              "polaris:cpuRequestsMissing", "polaris:memoryRequestsMissing", "polaris:memoryLimitsMissing",
-              "kube-score:container-resources"),
+    peer_ids=("kyverno:best-practices/require-pod-requests-limits", "kube-score:container-resources"),
+    # Each of these checks one of the four values this control requires together.
+    stricter_than=("CKV_K8S_10", "CKV_K8S_12", "CKV_K8S_13", "polaris:cpuRequestsMissing",
+                   "polaris:memoryRequestsMissing", "polaris:memoryLimitsMissing"),
     resource_types=(KNATIVE_SERVICE,),
     check=check,
 )

@@ -44,8 +44,10 @@ CONTROL = ResourceControl(
     remediation_steps="Fix the value in the service file's finops annotations (or guardrails:defaultTags) to "
     "match guardrails:tagRules; ask FinOps for the valid cost-center codes.",
     url="https://docs.aws.amazon.com/whitepapers/latest/tagging-best-practices/tagging-best-practices.html",
-    peer_ids=("kyverno:other/metadata-match-regex", "kube-score:label-values",
-              "polaris:metadataAndInstanceMismatched"),
+    # Not claimed: kube-score's label-values (Kubernetes label syntax), Polaris' metadataAndInstanceMismatched
+    # (instance label equals the name), Kyverno's metadata-match-regex (also fails when the label is absent, which
+    # is tag.required-keys' job here).
+    peer_ids=(),
     resource_types=(KNATIVE_SERVICE, *AWS_TAGGABLE_TYPES),
     check=check,
 )
