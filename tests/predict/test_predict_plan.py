@@ -172,3 +172,40 @@ def test_stack_dicts_accepted_like_planned_resources(tmp_path: Path) -> None:
     res: PlannedResource = knative(tmp_path)
     as_dict = {"type": res.type, "name": res.name, "urn": res.urn, "props": res.inputs}
     assert predict_plan([as_dict], settings(), None, tmp_path) == predict_plan([res], settings(), None, tmp_path)
+
+
+def test_unknown_change_features_are_never_drivers(tmp_path: Path) -> None:
+    after = knative(tmp_path)
+    change = predict_plan([after], settings(), None, tmp_path)["inference"]["change_risk"]
+    unknown = {k for k, v in change["features"].items() if v is None}
+    assert {"replacements", "scale_delta_log2", "policy_findings_high"} <= unknown
+    assert not unknown & set(change["contributions"])
+    assert change["enforced"] is False and change["enforcement"].startswith("advisory")
+
+
+def test_report_and_gate_share_one_change_risk(tmp_path: Path) -> None:
+    from guardrails_predict.guardrails import _predict
+
+    before = knative(tmp_path, labels={"networking.knative.dev/visibility": "cluster-local"})
+    after = knative(tmp_path, max_scale=15)
+    cfg = settings(risk={"enforceSyntheticChangeRisk": True})
+    report = predict_plan([after], cfg, [before], tmp_path)["inference"]["change_risk"]
+    gate = _predict([after], cfg, [before], tmp_path).results["inference"]["change_risk"]
+    assert report == gate and report["enforced"] is True and "opt-in" in report["enforcement"]
+
+
+def test_usage_history_prediction_passes_the_report_schema(tmp_path: Path) -> None:
+    from jsonschema import Draft202012Validator
+
+    from preflight.report.schema import load_schema
+
+    (tmp_path / "usage").mkdir()
+    samples = [{"date": f"2026-08-{d:02d}", "requests": 1000 * d, "meanDurationMs": 100 + d,
+                "peakRequestsPerMinute": 20} for d in range(1, 11)]
+    (tmp_path / "usage/emb.yaml").write_text(yaml.safe_dump({"schema": "usage-history/v1", "samples": samples}))
+    annotations = {"finops.apexlogic.com/usage-history": "usage/emb.yaml"}
+    result = predict_plan(lambda_fn(tmp_path, annotations=annotations), settings(), None, tmp_path)["embeddings"]
+    assert result["contributions"] == {}  # every quantity from history: no model contributions
+    schema = load_schema()
+    prediction = {"$defs": schema["$defs"], **schema["$defs"]["prediction"]}
+    assert list(Draft202012Validator(prediction).iter_errors(json.loads(json.dumps(result)))) == []
