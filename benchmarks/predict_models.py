@@ -40,7 +40,8 @@ def report(metrics: dict) -> None:
     print(f"Workload quantile models (P10/P50/P90): held-out functions {w['held_out_functions']}, train "
           f"{w['train_functions']}, duplicate series removed {w['duplicate_series_removed']}; split: {w['split']}")
     print(f"Intervals: {w['interval']}. Quantile crossings before monotone rearrangement: "
-          f"{w['quantile_crossings_before_rearrangement']}; after: 0 (sorted per row, tests/predict/test_quantile_order.py)")
+          f"{w['quantile_crossings_before_rearrangement']}; after: 0 "
+          "(sorted per row, tests/predict/test_quantile_order.py)")
     print(_row("target / declared hints", "pinball model", "pinball baseline", "model - baseline [95% CI]",
                "used at preview", "P10-P90 cov"))
     for target, values in w["targets"].items():

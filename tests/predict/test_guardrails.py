@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from guardrails_core.settings import StackSettings
+from guardrails_predict.config import prediction_settings
 from guardrails_predict.guardrails import (
     budget_cap_per_cost_center,
     cost_anomaly,
@@ -14,7 +15,6 @@ from guardrails_predict.guardrails import (
     ml_risk_threshold,
     predicted_cost_within_budget,
 )
-from guardrails_predict.config import prediction_settings
 from guardrails_predict.plan import predict_plan
 from guardrails_predict.resources import PredictionInputError
 

@@ -106,7 +106,8 @@ def prediction_settings(settings: Any) -> PredictionSettings:
                                    f">= 0 and < 1 (0.2 = ±20 %), got {uncertainty!r}")
     enforce = risk.get("enforceSyntheticChangeRisk", False)
     if not isinstance(enforce, bool):
-        raise PredictionInputError(f"guardrails:risk.enforceSyntheticChangeRisk: must be true or false, got {enforce!r}")
+        raise PredictionInputError("guardrails:risk.enforceSyntheticChangeRisk: must be true or false, "
+                                   f"got {enforce!r}")
     pricing = budgets.get("pricing") or {}
     if not isinstance(pricing, dict) or set(pricing) - {"knative"}:
         raise PredictionInputError("guardrails:budgets.pricing: only the key 'knative' is allowed")

@@ -137,7 +137,8 @@ def ml_risk_threshold(resources: Sequence[Any], settings: Any, previous: Sequenc
                                        f"guardrails:risk.changeRiskThreshold {cfg.change_risk_threshold:.2f} in "
                                        f"{cfg.environment}{note}; main drivers: {drivers}"))
         if cfg.capacity_risk_threshold is not None and capacity["probability"] > cfg.capacity_risk_threshold:
-            basis = "" if capacity["source"] == "model" else " [capacity-only baseline: neither requests nor latency declared]"
+            basis = ("" if capacity["source"] == "model"
+                     else " [capacity-only baseline: neither requests nor latency declared]")
             out.append((result["urn"], f"{name}: P(predicted burst exceeds declared capacity{basis} "
                                        f"{capacity['declared_capacity']:g}) = {capacity['probability']:.2f} exceeds "
                                        f"guardrails:risk.capacityRiskThreshold {cfg.capacity_risk_threshold:.2f}"))
