@@ -209,3 +209,23 @@ def test_usage_history_prediction_passes_the_report_schema(tmp_path: Path) -> No
     schema = load_schema()
     prediction = {"$defs": schema["$defs"], **schema["$defs"]["prediction"]}
     assert list(Draft202012Validator(prediction).iter_errors(json.loads(json.dumps(result)))) == []
+
+
+def test_knative_cost_is_priced_over_the_burstiness_profile(tmp_path: Path) -> None:
+    from guardrails_predict.costing import on_off_profile
+    from guardrails_predict.pricing import KnativeScaling, KnativeWorkload, knative_monthly_cost, load_kubernetes_prices
+
+    declared = {"finops.apexlogic.com/expected-requests-per-month": "500000000",
+                "finops.apexlogic.com/expected-p50-latency-ms": "200"}
+    pred = predict_plan([knative(tmp_path, min_scale=1, max_scale=15, annotations=declared)], settings(), None,
+                        tmp_path)["inference"]
+    wl = pred["workload"]
+    assert wl["sources"]["burstiness"] == "model" and wl["burstiness"]["p50"] > 1
+    prices = load_kubernetes_prices()
+    scaling = KnativeScaling(D("1.5"), D(3), min_scale=1, max_scale=15, target=D(65))
+    req, burst = D(str(wl["requests_per_month"]["p50"])), D(str(wl["burstiness"]["p50"]))
+    expected = knative_monthly_cost(KnativeWorkload(req, D(200), profile=on_off_profile(req, burst, D(730))),
+                                    scaling, prices).total_usd
+    flat = knative_monthly_cost(KnativeWorkload(req, D(200)), scaling, prices).total_usd
+    assert D(str(pred["cost_usd_month"]["p50"])) == expected
+    assert expected > flat  # the busy hours need more than the one warm replica the mean rate needs

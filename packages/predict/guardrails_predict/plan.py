@@ -73,7 +73,12 @@ def calibrated_band(costs: dict[str, Decimal], scale: float) -> list[float]:
 def _cost_quantiles(svc: Service, wl: Workload, settings: PredictionSettings,
                     prices: Any, band: CostBand) -> tuple[dict[str, float], Decimal]:
     """({p10, p50, p90} in USD rounded to cents, the exact P50 for savings arithmetic)."""
-    costs = {q: service_cost(svc, wl.requests_per_month[q], wl.mean_duration_ms[q], settings, prices) for q in QKEYS}
+    costs = {q: service_cost(svc, wl.requests_per_month[q], wl.mean_duration_ms[q], settings, prices,
+                             wl.burstiness[q]) for q in QKEYS}
+    # P50 is the cost of the P50 workload. Knative cost is not monotone in burstiness (a burst needs more
+    # replicas, but a scale-to-zero service idles longer), so the band's ends are the cheapest and dearest of
+    # the three priced points rather than the P10 and P90 points themselves.
+    costs = {"p10": min(costs.values()), "p50": costs["p50"], "p90": max(costs.values())}
     # A usage history's day quantiles are observed together, so its band is priced as is.
     scale = 1.0 if wl.history is not None else band.scale_for(wl.hint_variant)
     values = sorted(round(v, 2) for v in calibrated_band(costs, scale))  # sorting guards rounding
