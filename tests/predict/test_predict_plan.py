@@ -229,3 +229,18 @@ def test_knative_cost_is_priced_over_the_burstiness_profile(tmp_path: Path) -> N
     flat = knative_monthly_cost(KnativeWorkload(req, D(200)), scaling, prices).total_usd
     assert D(str(pred["cost_usd_month"]["p50"])) == expected
     assert expected > flat  # the busy hours need more than the one warm replica the mean rate needs
+
+
+def test_lambda_init_billing_from_stack_settings(tmp_path: Path) -> None:
+    init = {"declaredUncertainty": 0, "lambdaInit": {"coldStartFraction": 0.01, "initDurationMs": 800}}
+    cost = predict_plan(lambda_fn(tmp_path, annotations=DECLARED), settings(budgets=init), None, tmp_path)[
+        "embeddings"]["cost_usd_month"]
+    # arm64 1 GB, 2M requests: billed ms per request = 180 + 0.01 x 800 = 188;
+    # 2M x 0.188 s x 1 GB = 376,000 GB-s x $0.0000133334 = 5.0134 + requests 0.40 = $5.41 (vs $5.20 without INIT)
+    assert cost == {"p10": 5.41, "p50": 5.41, "p90": 5.41}
+    with pytest.raises(PredictionInputError, match=r"lambdaInit: must be a map with exactly coldStartFraction"):
+        predict_plan(lambda_fn(tmp_path), settings(budgets={"lambdaInit": {"coldStartFraction": 0.01}}), None,
+                     tmp_path)
+    with pytest.raises(PredictionInputError, match=r"lambdaInit\.coldStartFraction: must be a share within 0\.\.1"):
+        predict_plan(lambda_fn(tmp_path), settings(budgets={"lambdaInit": {"coldStartFraction": 2,
+                                                                           "initDurationMs": 1}}), None, tmp_path)

@@ -60,7 +60,14 @@ def service_cost(svc: Service, requests: float, duration_ms: float, settings: Pr
                            ephemeral_storage_mb=svc.ephemeral_mb, provisioned_concurrency=svc.provisioned_concurrency)
         if overrides:
             cfg = replace(cfg, **overrides)  # type: ignore[arg-type]
-        return lambda_monthly_cost(LambdaUsage(req, dur), cfg, free_tier=settings.free_tier).total
+        # INIT (cold starts) is billed on on-demand invocations since 2025-08-01; provisioned instances are
+        # initialised ahead of traffic, so it is priced only without provisioned concurrency.
+        on_demand = cfg.provisioned_concurrency == 0
+        usage = LambdaUsage(req, dur,
+                            cold_start_fraction=Decimal(str(settings.lambda_cold_start_fraction)) if on_demand
+                            else Decimal(0),
+                            init_duration_ms=Decimal(str(settings.lambda_init_duration_ms)))
+        return lambda_monthly_cost(usage, cfg, free_tier=settings.free_tier).total
     scaling = knative_scaling(svc)
     if overrides:
         scaling = replace(scaling, **overrides)  # type: ignore[arg-type]
