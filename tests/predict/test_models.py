@@ -205,3 +205,25 @@ def test_deduplicated_prediction_equals_row_by_row(repo: Path) -> None:
     direct = booster.predict(xgb.DMatrix(rows, feature_names=names), pred_contribs=True)
     assert np.array_equal(predict_rows(booster, rows, names, pred_contribs=True), direct)
     assert np.array_equal(predict_rows(booster, rows, names), booster.predict(xgb.DMatrix(rows, feature_names=names)))
+
+
+def test_identical_series_are_deduplicated_before_the_split() -> None:
+    from guardrails_predict.trace import FunctionTrace
+    from guardrails_predict.training import deduplicate_series
+
+    series = np.arange(1440, dtype=np.float64)
+    fns = [FunctionTrace("b", None, 256, 10, series.copy()), FunctionTrace("a", None, 512, 99, series.copy()),
+           FunctionTrace("c", None, 256, 10, series[::-1].copy())]
+    assert [f.function_id for f in deduplicate_series(fns)] == ["a", "c"]  # first by id of each series
+
+
+def test_conformal_scale_on_known_scores() -> None:
+    from guardrails_predict.training import conformal_scale, scaled_band
+
+    # Band [-1, 0, +1] for 9 rows; truths at distance 0.1 .. 0.9: the ceil(10 x 0.8) = 8th score is 0.8.
+    band = np.tile([-1.0, 0.0, 1.0], (9, 1))
+    truth = np.array([0.1, -0.2, 0.3, -0.4, 0.5, -0.6, 0.7, -0.8, 0.9])
+    scale = conformal_scale(band, truth)
+    assert scale == pytest.approx(0.8)
+    inside = np.abs(truth) <= scaled_band(band, scale)[:, 2]
+    assert inside.sum() == 8
