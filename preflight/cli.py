@@ -104,8 +104,8 @@ def _predictions(result: EngineResult, settings: StackSettings, project_dir: Pat
     try:
         from guardrails_predict.plan import predict_plan
 
-        return predict_plan(result.resources, settings, baseline.load(project_dir, stack), project_dir,
-                            findings=result.findings)
+        # No policy findings: change risk is computed exactly as the gate computes it (it cannot see them).
+        return predict_plan(result.resources, settings, baseline.load(project_dir, stack), project_dir)
     except Exception as exc:  # noqa: BLE001 - fail closed: a missing/corrupt model blocks, never a silent zero
         errors.append(f"predictions: {exc.__class__.__name__}: {exc}")
         return {}

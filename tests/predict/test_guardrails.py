@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from guardrails_core.settings import StackSettings
+from guardrails_predict.config import prediction_settings
 from guardrails_predict.guardrails import (
     budget_cap_per_cost_center,
     cost_anomaly,
@@ -15,6 +16,7 @@ from guardrails_predict.guardrails import (
     predicted_cost_within_budget,
 )
 from guardrails_predict.plan import predict_plan
+from guardrails_predict.resources import PredictionInputError
 
 from tests.predict.helpers import knative, lambda_fn
 
@@ -68,11 +70,18 @@ def test_cost_center_and_project_caps(tmp_path: Path) -> None:
     assert not any(m.startswith("project-id") for m in messages)
 
 
-def test_risk_threshold_mentions_synthetic_training(stack, tmp_path: Path) -> None:
-    violations = ml_risk_threshold(stack, settings(risk={"changeRiskThreshold": 0.0}), project_dir=tmp_path)
+def test_synthetic_change_risk_is_advisory_unless_the_stack_opts_in(stack, tmp_path: Path) -> None:
+    # Trained only on synthetic data: reported but never blocking, in every environment, by default.
+    for env in ("dev", "staging", "prod"):
+        assert ml_risk_threshold(stack, settings(env, risk={"changeRiskThreshold": 0.0}), project_dir=tmp_path) == []
+    opted_in = settings(risk={"changeRiskThreshold": 0.0, "enforceSyntheticChangeRisk": True})
+    violations = ml_risk_threshold(stack, opted_in, project_dir=tmp_path)
     assert len(violations) == 2
     assert all("(model trained on SYNTHETIC data)" in m for _, m in violations)
-    assert ml_risk_threshold(stack, settings(risk={"changeRiskThreshold": 1.0}), project_dir=tmp_path) == []
+    opted_in_high = settings(risk={"changeRiskThreshold": 1.0, "enforceSyntheticChangeRisk": True})
+    assert ml_risk_threshold(stack, opted_in_high, project_dir=tmp_path) == []
+    with pytest.raises(PredictionInputError, match="enforceSyntheticChangeRisk: must be true or false"):
+        prediction_settings(settings(risk={"enforceSyntheticChangeRisk": "yes"}))
 
 
 def test_capacity_threshold(tmp_path: Path) -> None:

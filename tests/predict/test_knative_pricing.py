@@ -68,13 +68,43 @@ def test_min_scale_dominates_light_traffic() -> None:
 
 
 def test_scale_to_zero_with_stable_window() -> None:
-    # min 0: up share = 1 - exp(-0.01 x (0.2 + 60)) of the month, 1 replica
-    up = D(str(1 - math.exp(-0.01 * 60.2)))
-    assert monthly("0.01", 200, cpu=1, mem=1) == cents(HOURS * up * pod("1", "1"))
+    # min 0: up share = 1 - exp(-0.01 x (0.2 + 60 + 30 grace)) = 0.594243 of the month, 1 replica:
+    # 730 x 0.594243 x 0.035848 = $15.55 (without the 30 s scale-to-zero grace period it was $11.84)
+    up = D(str(1 - math.exp(-0.01 * 90.2)))
+    assert monthly("0.01", 200, cpu=1, mem=1) == cents(HOURS * up * pod("1", "1")) == D("15.55")
+
+
+def test_scale_to_zero_grace_period_on_ten_thousand_requests() -> None:
+    # 10k requests/month: lambda = 10000 / (730 x 3600) = 0.00380518/s; keep-alive 0.2 + 60 + 30 = 90.2 s;
+    # up share 1 - exp(-0.343227) = 0.290523; 730 x 0.290523 x (0.5 x 0.031611 + 0.5 x 0.004237) = $3.80
+    workload = KnativeWorkload(D(10_000), D(200))
+    assert knative_monthly_cost(workload, KnativeScaling(D("0.5"), D("0.5")), NO_QP).total_usd == D("3.80")
+    no_grace = NO_QP.with_overrides({"scaleToZeroGracePeriodSeconds": 0}, "test")
+    assert knative_monthly_cost(workload, KnativeScaling(D("0.5"), D("0.5")), no_grace).total_usd == D("2.68")
+
+
+def test_on_off_profile_prices_the_busy_hours() -> None:
+    # 36M requests/month = 13.6986 rps mean, W = 0.2 s, target 100 x 0.7 = 70, pod 1 vCPU + 2 GiB = $0.040085/h.
+    # Flat: L = 2.74 -> 1 replica x 730 h = $29.26. Burstiness 100 as on/off: 7.3 h at 1369.86 rps
+    # (L = 273.97 -> ceil(3.91) = 4 replicas) and 722.7 h idle.
+    mean = D(36_000_000) / (HOURS * 3600)
+    profile = [(mean * 100, HOURS / 100), (D(0), HOURS - HOURS / 100)]
+    flat, bursty = KnativeWorkload(D(36_000_000), D(200)), KnativeWorkload(D(36_000_000), D(200), profile=profile)
+    pod_1_2 = KnativeScaling(D(1), D(2), min_scale=1)
+    assert knative_monthly_cost(flat, pod_1_2, NO_QP).total_usd == D("29.26")
+    # min-scale 1: 4 x 7.3 + 1 x 722.7 = 751.9 replica-hours x 0.040085 = $30.14
+    assert knative_monthly_cost(bursty, pod_1_2, NO_QP).total_usd == D("30.14")
+    # max-scale 2 caps the burst (saturated): 2 x 7.3 + 722.7 = 737.3 rh = $29.55
+    capped = knative_monthly_cost(bursty, KnativeScaling(D(1), D(2), min_scale=1, max_scale=2), NO_QP)
+    assert capped.total_usd == D("29.55") and capped.saturated
+    # min-scale 0: idle hours cost nothing, busy hours are always up: 4 x 7.3 = 29.2 rh = $1.17
+    assert knative_monthly_cost(bursty, KnativeScaling(D(1), D(2)), NO_QP).total_usd == D("1.17")
+    with pytest.raises(PricingError, match="profile hours must add up to the month"):
+        knative_monthly_cost(KnativeWorkload(D(1), D(1), profile=[(D(1), D(1))]), pod_1_2, NO_QP)
 
 
 def test_scale_down_delay_extends_keep_alive() -> None:
-    up = D(str(1 - math.exp(-0.001 * (0.2 + 60 + 300))))
+    up = D(str(1 - math.exp(-0.001 * (0.2 + 60 + 300 + 30))))
     assert monthly("0.001", 200, cpu=1, mem=1, scale_down_delay_seconds=300) == cents(HOURS * up * pod("1", "1"))
 
 

@@ -8,11 +8,16 @@
       projects: {project-nova: 6000}      # sum of services with that project-id
       anomalyFactor: 2.0            # flag a change that multiplies cost/requests/limits by more than this
       freeTier: false               # subtract the Lambda free tier (per account; off by default)
+      declaredUncertainty: 0.2      # a declared requests/latency value v becomes P10 v(1-u), P50 v, P90 v(1+u)
+      lambdaInit: {coldStartFraction: 0.01, initDurationMs: 400}  # INIT billed on on-demand invocations since
+                                    # 2025-08-01; both keys required; absent = INIT not priced
       pricing:
         knative: {cpuPerVcpuHour: 0.031611, ramPerGibHour: 0.004237, queueProxyCpuVcpu: 0.025}
     guardrails:risk:
       changeRiskThreshold: 0.5      # block when P(change fails or is rolled back) exceeds this
       capacityRiskThreshold: 0.5    # block when P(predicted burst exceeds declared capacity) exceeds this
+      enforceSyntheticChangeRisk: false  # a change-risk model trained only on SYNTHETIC data is advisory
+                                    # (reported, never blocking) unless the stack opts in here
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from guardrails_predict.resources import PredictionInputError
 
 QUANTILE_KEYS = ("p10", "p50", "p90")
 _BUDGET_KEYS = {"quantile", "stackMonthlyUsd", "serviceMonthlyUsd", "costCenters", "projects", "anomalyFactor",
-                "freeTier", "pricing"}
-_RISK_KEYS = {"changeRiskThreshold", "capacityRiskThreshold"}
+                "freeTier", "pricing", "declaredUncertainty", "lambdaInit"}
+_RISK_KEYS = {"changeRiskThreshold", "capacityRiskThreshold", "enforceSyntheticChangeRisk"}
+DEFAULT_DECLARED_UNCERTAINTY = 0.2  # a declaration is a plan, not a measurement; ±20 % unless the stack says
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,10 @@ class PredictionSettings:
     change_risk_threshold: float | None = None
     capacity_risk_threshold: float | None = None
     min_scale_prod: int = 1
+    declared_uncertainty: float = DEFAULT_DECLARED_UNCERTAINTY
+    enforce_synthetic_change_risk: bool = False
+    lambda_cold_start_fraction: float = 0.0
+    lambda_init_duration_ms: float = 0.0
 
 
 def settings_dict(settings: Any) -> dict[str, Any]:
@@ -94,6 +104,26 @@ def prediction_settings(settings: Any) -> PredictionSettings:
     free_tier = budgets.get("freeTier", False)
     if not isinstance(free_tier, bool):
         raise PredictionInputError(f"guardrails:budgets.freeTier: must be true or false, got {free_tier!r}")
+    uncertainty = budgets.get("declaredUncertainty", DEFAULT_DECLARED_UNCERTAINTY)
+    if isinstance(uncertainty, bool) or not isinstance(uncertainty, int | float) or not 0 <= uncertainty < 1:
+        raise PredictionInputError("guardrails:budgets.declaredUncertainty: must be a relative uncertainty "
+                                   f">= 0 and < 1 (0.2 = ±20 %), got {uncertainty!r}")
+    enforce = risk.get("enforceSyntheticChangeRisk", False)
+    if not isinstance(enforce, bool):
+        raise PredictionInputError("guardrails:risk.enforceSyntheticChangeRisk: must be true or false, "
+                                   f"got {enforce!r}")
+    init = budgets.get("lambdaInit")
+    cold_fraction, init_ms = 0.0, 0.0
+    if init is not None:
+        where = "guardrails:budgets.lambdaInit"
+        if not isinstance(init, dict) or set(init) != {"coldStartFraction", "initDurationMs"}:
+            raise PredictionInputError(f"{where}: must be a map with exactly coldStartFraction and initDurationMs")
+        cold_fraction, init_ms = init["coldStartFraction"], init["initDurationMs"]
+        if isinstance(cold_fraction, bool) or not isinstance(cold_fraction, int | float) or not 0 <= cold_fraction <= 1:
+            raise PredictionInputError(f"{where}.coldStartFraction: must be a share within 0..1, got {cold_fraction!r}")
+        if isinstance(init_ms, bool) or not isinstance(init_ms, int | float) or not 0 <= init_ms <= 10_000:
+            raise PredictionInputError(f"{where}.initDurationMs: must be within 0..10000 ms (the INIT limit), "
+                                       f"got {init_ms!r}")
     pricing = budgets.get("pricing") or {}
     if not isinstance(pricing, dict) or set(pricing) - {"knative"}:
         raise PredictionInputError("guardrails:budgets.pricing: only the key 'knative' is allowed")
@@ -118,4 +148,8 @@ def prediction_settings(settings: Any) -> PredictionSettings:
         else _probability(risk["changeRiskThreshold"], "guardrails:risk.changeRiskThreshold"),
         capacity_risk_threshold=None if risk.get("capacityRiskThreshold") is None
         else _probability(risk["capacityRiskThreshold"], "guardrails:risk.capacityRiskThreshold"),
+        declared_uncertainty=float(uncertainty),
+        enforce_synthetic_change_risk=enforce,
+        lambda_cold_start_fraction=float(cold_fraction),
+        lambda_init_duration_ms=float(init_ms),
     )

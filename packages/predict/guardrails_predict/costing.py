@@ -33,9 +33,26 @@ def knative_scaling(svc: Service) -> KnativeScaling:
     )
 
 
+def on_off_profile(requests: Decimal, burstiness: Decimal, hours: Decimal) -> list[tuple[Decimal, Decimal]] | None:
+    """The month as busy hours at the peak-minute rate and idle hours at zero, keeping the monthly total.
+
+    Burstiness B = busiest minute / mean minute, so the peak rate is B x mean and it can last 1/B of the time.
+    This is the most concentrated profile with that peak and total: it prices the replicas a burst needs
+    (up to max-scale) and the idle time a scale-to-zero service does not pay for. Busy/idle transitions are
+    not priced (each would add one keep-alive of the last pod); B <= 1 means a flat month."""
+    if burstiness <= 1:
+        return None
+    mean_rps = requests / (hours * 3600)
+    busy = hours / burstiness
+    return [(mean_rps * burstiness, busy), (Decimal(0), hours - busy)]
+
+
 def service_cost(svc: Service, requests: float, duration_ms: float, settings: PredictionSettings,
-                 prices: KubernetesPrices, **overrides: object) -> Decimal:
-    """Monthly USD; `overrides` change one knob (e.g. memory_mb=512, min_scale=0) for what-if savings."""
+                 prices: KubernetesPrices, burstiness: float = 1.0, **overrides: object) -> Decimal:
+    """Monthly USD; `overrides` change one knob (e.g. memory_mb=512, min_scale=0) for what-if savings.
+
+    Knative is priced over the on/off profile of `burstiness` (Lambda bills per request, so time does not
+    matter there)."""
     req = Decimal(str(round(requests)))
     dur = Decimal(str(round(duration_ms, 3)))
     if svc.kind == "lambda":
@@ -43,8 +60,16 @@ def service_cost(svc: Service, requests: float, duration_ms: float, settings: Pr
                            ephemeral_storage_mb=svc.ephemeral_mb, provisioned_concurrency=svc.provisioned_concurrency)
         if overrides:
             cfg = replace(cfg, **overrides)  # type: ignore[arg-type]
-        return lambda_monthly_cost(LambdaUsage(req, dur), cfg, free_tier=settings.free_tier).total
+        # INIT (cold starts) is billed on on-demand invocations since 2025-08-01; provisioned instances are
+        # initialised ahead of traffic, so it is priced only without provisioned concurrency.
+        on_demand = cfg.provisioned_concurrency == 0
+        usage = LambdaUsage(req, dur,
+                            cold_start_fraction=Decimal(str(settings.lambda_cold_start_fraction)) if on_demand
+                            else Decimal(0),
+                            init_duration_ms=Decimal(str(settings.lambda_init_duration_ms)))
+        return lambda_monthly_cost(usage, cfg, free_tier=settings.free_tier).total
     scaling = knative_scaling(svc)
     if overrides:
         scaling = replace(scaling, **overrides)  # type: ignore[arg-type]
-    return knative_monthly_cost(KnativeWorkload(req, dur), scaling, prices).total
+    profile = on_off_profile(req, Decimal(str(round(burstiness, 3))), prices.hours_per_month)
+    return knative_monthly_cost(KnativeWorkload(req, dur, profile=profile), scaling, prices).total

@@ -85,6 +85,89 @@ def capacity_row(capacity: float, peak_p10: float, peak_p50: float, peak_p90: fl
 
 
 BURST_TARGET = 2
+HINT_VARIANTS: dict[tuple[bool, bool], str] = {(False, False): "none", (True, False): "requests",
+                                               (False, True): "latency", (True, True): "both"}
+# The hint variants in which each target is predicted at all (a declared quantity replaces its own model).
+PREDICTED_IN: dict[int, tuple[str, ...]] = {0: ("none", "latency"), 1: ("none", "requests"),
+                                            2: ("none", "requests", "latency", "both")}
+
+
+def hint_variant(inputs: WorkloadInputs) -> str:
+    return HINT_VARIANTS[(inputs.declared_requests_per_month is not None, inputs.declared_p50_latency_ms is not None)]
+
+
+@dataclass(frozen=True)
+class WorkloadPolicy:
+    """Per target: the hint variants where the model beat its baseline (interval excluding zero), and the
+    baseline's unconditional log10 quantiles used everywhere else. `None` policy = always the model."""
+
+    model_variants: dict[int, frozenset[str]]
+    baseline_log10: dict[int, tuple[float, float, float]]
+
+    def uses_model(self, target: int, variant: str) -> bool:
+        return variant in self.model_variants.get(target, frozenset())
+
+
+def declared_band(value: float, uncertainty: float) -> np.ndarray:
+    """A declared value as log10 (P10, P50, P90): value x (1 - u), value, value x (1 + u)."""
+    return np.log10([value * (1.0 - uncertainty), value, value * (1.0 + uncertainty)])
+
+
+@dataclass(frozen=True)
+class WorkloadQuantiles:
+    """log10 (n, 3) quantiles per target, each row ascending, and per row where each came from."""
+
+    log10: tuple[np.ndarray, np.ndarray, np.ndarray]
+    sources: tuple[list[str], list[str], list[str]]  # "declared" | "model" | "baseline" per row and target
+    raw_crossings: int  # rows x targets whose model output crossed before the monotone rearrangement
+
+
+def workload_quantiles(predict: Callable[[int, np.ndarray], np.ndarray], inputs: list[WorkloadInputs],
+                       policy: WorkloadPolicy | None = None, declared_uncertainty: float = 0.0) -> WorkloadQuantiles:
+    """The one computation of the workload quantiles, used by preview and by training's held-out evaluation.
+
+    `predict(target, matrix)` returns the model's raw (n, 3) log10 outputs. Ordering is enforced by monotone
+    rearrangement (Chernozhukov, Fernandez-Val & Galichon 2010): each row's three outputs are sorted, which
+    never increases the pinball loss. Burstiness is chained on the requests quantiles (see
+    `burstiness_given_requests`), then rearranged again, because a higher request volume means a *lower*
+    burstiness and the chained column order alone does not keep P10 <= P50 <= P90.
+    """
+    n = len(inputs)
+    variants = [hint_variant(i) for i in inputs]
+    crossings = 0
+    out: list[np.ndarray] = []
+    sources: list[list[str]] = []
+    declared = (lambda i: i.declared_requests_per_month, lambda i: i.declared_p50_latency_ms)
+    for target in (0, 1):
+        raw = predict(target, workload_matrix(inputs, target)) if n else np.empty((0, 3))
+        crossings += int(np.sum(np.any(np.diff(raw, axis=1) < 0, axis=1)))
+        values, src = np.sort(raw, axis=1), []
+        for i, inp in enumerate(inputs):
+            value = declared[target](inp)
+            if value is not None:
+                values[i], kind = declared_band(value, declared_uncertainty), "declared"
+            elif policy is not None and not policy.uses_model(target, variants[i]):
+                values[i], kind = policy.baseline_log10[target], "baseline"
+            else:
+                kind = "model"
+            src.append(kind)
+        out.append(values)
+        sources.append(src)
+
+    def predict_burst(matrix: np.ndarray) -> np.ndarray:
+        return np.sort(predict(BURST_TARGET, matrix), axis=1)
+
+    burst = burstiness_given_requests(predict_burst, inputs, out[0]) if n else np.empty((0, 3))
+    crossings += int(np.sum(np.any(np.diff(burst, axis=1) < 0, axis=1)))
+    burst = np.sort(burst, axis=1)
+    burst_src = []
+    for i in range(n):
+        if policy is not None and not policy.uses_model(BURST_TARGET, variants[i]):
+            burst[i], kind = policy.baseline_log10[BURST_TARGET], "baseline"
+        else:
+            kind = "model"
+        burst_src.append(kind)
+    return WorkloadQuantiles((out[0], out[1], burst), (sources[0], sources[1], burst_src), crossings)
 
 
 def burstiness_given_requests(predict_burst: Callable[[np.ndarray], np.ndarray], inputs: list[WorkloadInputs],
@@ -94,6 +177,7 @@ def burstiness_given_requests(predict_burst: Callable[[np.ndarray], np.ndarray],
     Burstiness falls steeply with volume (corr -0.82 in the trace): pairing the P90 request volume with the
     unconditional P90 burstiness would describe a service that cannot exist. `predict_burst` maps a workload
     matrix to sorted (n, 3) log10 quantiles; column j of the result uses the requests hint 10**requests[:, j].
+    The result's rows are NOT necessarily ascending; `workload_quantiles` rearranges them.
     """
     out = np.empty_like(requests_log10, dtype=np.float64)
     for j in range(requests_log10.shape[1]):

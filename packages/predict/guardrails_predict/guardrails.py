@@ -128,14 +128,18 @@ def ml_risk_threshold(resources: Sequence[Any], settings: Any, previous: Sequenc
     out: list[Violation] = []
     for name, result in sorted(plan.results.items()):
         change, capacity = result["change_risk"], result["capacity_risk"]
-        if cfg.change_risk_threshold is not None and change["probability"] > cfg.change_risk_threshold:
+        # A SYNTHETIC-only model is advisory (shown in the report, never blocking) unless the stack opts in.
+        if (cfg.change_risk_threshold is not None and change["enforced"]
+                and change["probability"] > cfg.change_risk_threshold):
             drivers = ", ".join(k for k in change["contributions"] if k != "bias")
             note = " (model trained on SYNTHETIC data)" if change["synthetic_training"] else ""
             out.append((result["urn"], f"{name}: change-risk {change['probability']:.2f} exceeds "
                                        f"guardrails:risk.changeRiskThreshold {cfg.change_risk_threshold:.2f} in "
                                        f"{cfg.environment}{note}; main drivers: {drivers}"))
         if cfg.capacity_risk_threshold is not None and capacity["probability"] > cfg.capacity_risk_threshold:
-            out.append((result["urn"], f"{name}: P(predicted burst exceeds declared capacity "
+            basis = ("" if capacity["source"] == "model"
+                     else " [capacity-only baseline: neither requests nor latency declared]")
+            out.append((result["urn"], f"{name}: P(predicted burst exceeds declared capacity{basis} "
                                        f"{capacity['declared_capacity']:g}) = {capacity['probability']:.2f} exceeds "
                                        f"guardrails:risk.capacityRiskThreshold {cfg.capacity_risk_threshold:.2f}"))
     return out

@@ -16,6 +16,10 @@ MANIFEST = "manifest.json"
 METRICS = "metrics.json"
 MANIFEST_SCHEMA = "model-manifest/v1"
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent / "models"  # package data
+PREDICT_NTHREAD_ENV = "GUARDRAILS_PREDICT_NTHREAD"
+# One thread: rows are few (<= a few thousand per plan) and OpenMP spin-up/contention on a shared 2-core CI box
+# cost more than the trees (benchmarks/predict_latency.py measures both settings).
+DEFAULT_PREDICT_NTHREAD = 1
 MODEL_NAMES = ("workload-requests", "workload-duration", "workload-burstiness", "capacity-risk", "change-risk")
 
 
@@ -26,6 +30,13 @@ class ModelError(RuntimeError):
 def models_dir() -> Path:
     """`GUARDRAILS_MODELS_DIR` or the models shipped in this package."""
     return Path(os.environ.get("GUARDRAILS_MODELS_DIR") or DEFAULT_MODELS_DIR)
+
+
+def predict_nthread() -> int:
+    raw = os.environ.get(PREDICT_NTHREAD_ENV, str(DEFAULT_PREDICT_NTHREAD))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ModelError(f"{PREDICT_NTHREAD_ENV}={raw!r}: must be a whole number >= 1 (XGBoost prediction threads)")
+    return int(raw)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -74,6 +85,14 @@ def write_model(directory: Path, name: str, booster: xgb.Booster, entry: dict[st
     return full
 
 
+def write_manifest_section(directory: Path, section: str, value: dict[str, Any]) -> None:
+    """A non-model entry of the manifest (e.g. the cost-band calibration) written by the same training run."""
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = read_manifest(directory)
+    manifest[section] = value
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def merge_metrics(directory: Path, section: str, metrics: dict[str, Any]) -> None:
     path = directory / METRICS
     doc = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -102,6 +121,7 @@ def load_model(name: str, directory: Path | None = None) -> LoadedModel:
     booster = xgb.Booster()
     try:
         booster.load_model(bytearray(raw))
+        booster.set_param({"nthread": predict_nthread()})
     except xgb.core.XGBoostError as exc:
         raise ModelError(f"{path}: XGBoost cannot load the model ({str(exc).splitlines()[0]})") from exc
     if booster.num_features() != len(entry.get("features", [])):
@@ -114,13 +134,42 @@ def load_all(directory: Path | None = None) -> dict[str, LoadedModel]:
     return {name: load_model(name, directory) for name in MODEL_NAMES}
 
 
+@dataclass(frozen=True)
+class CostBand:
+    """Split-conformal scales of the comonotone cost band per hint variant (written by `train workload`)."""
+
+    scales: dict[str, float]
+    both_declared_scale: float
+
+    def scale_for(self, variant: str) -> float:
+        return self.both_declared_scale if variant == "both" else self.scales[variant]
+
+
+def load_cost_band(directory: Path | None = None) -> CostBand:
+    directory = directory or models_dir()
+    section = read_manifest(directory).get("cost_band")
+    try:
+        scales = {k: float(section["scales"][k]) for k in ("none", "requests", "latency")}  # type: ignore[index]
+        both = float(section["both_declared_scale"])  # type: ignore[index]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{directory / MANIFEST}: 'cost_band' section missing or malformed ({exc!r}); "
+                         "retrain with `preflight train workload`") from exc
+    if not all(0 < v < 10 for v in (*scales.values(), both)):
+        raise ModelError(f"{directory / MANIFEST}: cost_band scales must be within (0, 10), got {scales}, {both}")
+    return CostBand(scales, both)
+
+
 def predict_rows(booster: xgb.Booster, matrix: np.ndarray, features: list[str], **kwargs: Any) -> np.ndarray:
     """`booster.predict` on the distinct rows only (a stack often repeats a declaration shape), then
     scattered back; outputs are identical to predicting every row (prediction is per row and deterministic)."""
+    nthread = predict_nthread()
     if len(matrix) == 0:
-        return booster.predict(xgb.DMatrix(matrix.reshape(0, len(features)), feature_names=features), **kwargs)
+        return booster.predict(xgb.DMatrix(matrix.reshape(0, len(features)), feature_names=features,
+                                           nthread=nthread), **kwargs)
     keys = np.where(np.isnan(matrix), np.inf, matrix)  # NaN != NaN; +inf never occurs in a feature row
     unique, inverse = np.unique(keys, axis=0, return_inverse=True)
     unique = np.where(np.isinf(unique), np.nan, unique)
-    out = booster.predict(xgb.DMatrix(unique, feature_names=features), **kwargs)
+    # DMatrix construction with the default thread count dominated prediction time on a loaded 2-core box
+    # (20 ms per matrix): the thread count is set explicitly for the matrix as well as for the booster.
+    out = booster.predict(xgb.DMatrix(unique, feature_names=features, nthread=nthread), **kwargs)
     return out[inverse.reshape(-1)]

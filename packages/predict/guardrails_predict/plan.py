@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -15,7 +16,7 @@ from guardrails_predict.change_risk import CHANGE_FEATURES
 from guardrails_predict.config import PredictionSettings, prediction_settings
 from guardrails_predict.costing import kubernetes_prices, service_cost
 from guardrails_predict.features import CAPACITY_FEATURES, capacity_row, peak_concurrency
-from guardrails_predict.model_store import LoadedModel, ModelError, load_all, predict_rows
+from guardrails_predict.model_store import CostBand, LoadedModel, ModelError, load_all, load_cost_band, predict_rows
 from guardrails_predict.pricing import PricingError
 from guardrails_predict.resources import PredictionInputError, to_views
 from guardrails_predict.rightsizing import recommend
@@ -40,22 +41,47 @@ class PlanPrediction:
     settings: PredictionSettings = field(default_factory=PredictionSettings)
 
 
-_MODEL_CACHE: dict[str, dict[str, LoadedModel]] = {}
+_MODEL_CACHE: dict[str, tuple[dict[str, LoadedModel], CostBand]] = {}
 
 
 def cached_models(models_dir: Path | None) -> dict[str, LoadedModel]:
     """Models are loaded (and checksummed) once per directory per process."""
+    return _cached(models_dir)[0]
+
+
+def _cached(models_dir: Path | None) -> tuple[dict[str, LoadedModel], CostBand]:
     key = str(models_dir)
     if key not in _MODEL_CACHE:
-        _MODEL_CACHE[key] = load_all(models_dir)
+        _MODEL_CACHE[key] = (load_all(models_dir), load_cost_band(models_dir))
     return _MODEL_CACHE[key]
 
 
+def calibrated_band(costs: dict[str, Decimal], scale: float) -> list[float]:
+    """Shrink (scale < 1) or widen the comonotone band around P50 in log space, as calibrated by training.
+
+    Pricing P10 requests with P10 duration (and P90 with P90) treats them as moving together; in the trace
+    they are nearly independent, so that band over-covers. `scale` is the split-conformal factor that gave 80 %
+    coverage out of fold (training.calibrate_cost_bands). A zero cost has no log: the band is then left as is."""
+    low, mid, high = (float(costs[q]) for q in QKEYS)
+    if scale == 1.0 or min(low, mid, high) <= 0:
+        return sorted([low, mid, high])
+    log_mid = math.log(mid)
+    return sorted([math.exp(log_mid - scale * (log_mid - math.log(low))), mid,
+                   math.exp(log_mid + scale * (math.log(high) - log_mid))])
+
+
 def _cost_quantiles(svc: Service, wl: Workload, settings: PredictionSettings,
-                    prices: Any) -> tuple[dict[str, float], Decimal]:
+                    prices: Any, band: CostBand) -> tuple[dict[str, float], Decimal]:
     """({p10, p50, p90} in USD rounded to cents, the exact P50 for savings arithmetic)."""
-    costs = {q: service_cost(svc, wl.requests_per_month[q], wl.mean_duration_ms[q], settings, prices) for q in QKEYS}
-    values = sorted(float(round(c, 2)) for c in costs.values())  # cost is monotone; sorting guards rounding
+    costs = {q: service_cost(svc, wl.requests_per_month[q], wl.mean_duration_ms[q], settings, prices,
+                             wl.burstiness[q]) for q in QKEYS}
+    # P50 is the cost of the P50 workload. Knative cost is not monotone in burstiness (a burst needs more
+    # replicas, but a scale-to-zero service idles longer), so the band's ends are the cheapest and dearest of
+    # the three priced points rather than the P10 and P90 points themselves.
+    costs = {"p10": min(costs.values()), "p50": costs["p50"], "p90": max(costs.values())}
+    # A usage history's day quantiles are observed together, so its band is priced as is.
+    scale = 1.0 if wl.history is not None else band.scale_for(wl.hint_variant)
+    values = sorted(round(v, 2) for v in calibrated_band(costs, scale))  # sorting guards rounding
     return dict(zip(QKEYS, values, strict=True)), costs["p50"]
 
 
@@ -71,64 +97,97 @@ def _capacity(services: list[Service], workloads: dict[str, Workload], model: Lo
         peaks.append(peak)
     if not rows:
         return {}
+    try:
+        used = {str(k): bool(v) for k, v in model.entry["model_used"].items()}
+        grid = np.array(model.entry["baseline"]["capacity_log10"], dtype=np.float64)
+        rates = np.array(model.entry["baseline"]["exceedance_rate"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelError(f"capacity-risk manifest entry lacks model_used/baseline ({exc!r}); "
+                         "retrain with `preflight train capacity`") from exc
     matrix = np.array(rows, dtype=np.float64)
     prob = predict_rows(model.booster, matrix, list(CAPACITY_FEATURES))
     contribs = predict_rows(model.booster, matrix, list(CAPACITY_FEATURES), pred_contribs=True)
-    return {
-        svc.name: {
-            "probability": round(float(prob[i]), 4),
+    out = {}
+    for i, svc in enumerate(services):
+        variant = workloads[svc.name].hint_variant
+        from_model = workloads[svc.name].history is not None or used.get(variant, False)
+        entry: dict[str, Any] = {
             "declared_capacity": round(caps[i], 2),
             "predicted_peak_concurrency": dict(zip(QKEYS, (round(p, 3) for p in peaks[i]), strict=True)),
-            "contributions": top_contributions(contribs[i], CAPACITY_FEATURES),
         }
-        for i, svc in enumerate(services)
-    }
+        if from_model:
+            entry.update(probability=round(float(prob[i]), 4), source="model",
+                         contributions=top_contributions(contribs[i], CAPACITY_FEATURES))
+        else:
+            # The capacity-only baseline: on held-out functions with these hints the model did not beat it.
+            rate = float(np.interp(math.log10(max(caps[i], 1e-6)), grid, rates))
+            entry.update(probability=round(rate, 4), contributions={},
+                         source=f"baseline (capacity-only exceedance rate; the capacity-risk model does not beat "
+                                f"it with hints '{variant}' on held-out functions, see models/metrics.json)")
+        out[svc.name] = entry
+    return out
 
 
 def _change_risk(services: list[Service], previous: list[Service] | None, model: LoadedModel,
-                 settings: PredictionSettings, findings: Sequence[Any] | None) -> dict[str, dict[str, Any]]:
+                 settings: PredictionSettings) -> dict[str, dict[str, Any]]:
+    """The one change-risk computation, for the report and the gate alike.
+
+    Policy findings are left unknown (NaN, the model's learned default): the CrossGuard gate cannot see the other
+    controls' results, and a figure that differs between the report and the gate cannot be trusted by either."""
     before = {s.name: s for s in previous or []}
     feature_rows = [change_features(svc, before.get(svc.name), previous is not None, settings.environment,
-                                    findings, settings.max_scale_limit) for svc in services]
+                                    None, settings.max_scale_limit) for svc in services]
     if not feature_rows:
         return {}
     matrix = np.array([[row[f] for f in CHANGE_FEATURES] for row in feature_rows], dtype=np.float64)
     prob = predict_rows(model.booster, matrix, list(CHANGE_FEATURES))
     contribs = predict_rows(model.booster, matrix, list(CHANGE_FEATURES), pred_contribs=True)
-    return {
-        svc.name: {
+    enforced = not model.synthetic or settings.enforce_synthetic_change_risk
+    if not model.synthetic:
+        enforcement = "enforced (model trained on the team's own deployment outcomes)"
+    elif enforced:
+        enforcement = "enforced by opt-in (guardrails:risk.enforceSyntheticChangeRisk: true) on a SYNTHETIC model"
+    else:
+        enforcement = ("advisory: the model is trained on SYNTHETIC data only; retrain with "
+                       "`preflight train risk --history` or set guardrails:risk.enforceSyntheticChangeRisk: true")
+    out = {}
+    for i, svc in enumerate(services):
+        known = ~np.isnan(matrix[i])
+        # A feature that is unknown (no previous state, no findings) is not a reason: drop it from the drivers.
+        shap = np.where(np.append(known, True), contribs[i], 0.0)
+        out[svc.name] = {
             "probability": round(float(prob[i]), 4),
-            "contributions": top_contributions(contribs[i], CHANGE_FEATURES),
+            "contributions": top_contributions(shap, CHANGE_FEATURES),
             "features": {k: (None if np.isnan(v) else v) for k, v in feature_rows[i].items()},
             "synthetic_training": model.synthetic,
             "trained_on": model.entry.get("trained_on"),
+            "enforced": enforced,
+            "enforcement": enforcement,
         }
-        for i, svc in enumerate(services)
-    }
+    return out
 
 
 def predict_services(resources: Sequence[Any], settings: Any, previous: Sequence[Any] | None,
-                     project_dir: Path | None,
-                     findings: Sequence[Any] | None = None, models_dir: Path | None = None,
+                     project_dir: Path | None, models_dir: Path | None = None,
                      with_recommendations: bool = True) -> PlanPrediction:
     """Everything `predict_plan` returns, plus the parsed services (the guardrails reuse them)."""
     project_dir = Path(project_dir) if project_dir is not None else None
     cfg = prediction_settings(settings)
-    models = cached_models(models_dir)  # ModelError propagates: a missing/corrupt model blocks the gate
+    models, band = _cached(models_dir)  # ModelError propagates: a missing/corrupt model blocks the gate
     services = group_services(to_views(resources))
     if not services:  # nothing to price (e.g. a stack with no declarations): no predictions, not an error
         return PlanPrediction(services, {}, settings=cfg)
     previous_services = group_services(to_views(previous)) if previous is not None else None
-    workloads = estimate_workloads(services, models, cfg.annotation_domain, project_dir)
+    workloads = estimate_workloads(services, models, cfg.annotation_domain, project_dir, cfg.declared_uncertainty)
     prices = kubernetes_prices(cfg)
     capacity = _capacity(services, workloads, models["capacity-risk"], cfg)
-    change = _change_risk(services, previous_services, models["change-risk"], cfg, findings)
+    change = _change_risk(services, previous_services, models["change-risk"], cfg)
     plan = PlanPrediction(services, workloads, settings=cfg)
     problems: list[str] = []
     for svc in services:
         wl = workloads[svc.name]
         try:
-            cost, current_p50 = _cost_quantiles(svc, wl, cfg, prices)
+            cost, current_p50 = _cost_quantiles(svc, wl, cfg, prices, band)
             recommendation = (recommend(svc, wl, cfg, prices, project_dir, current_p50,
                                         capacity[svc.name]["probability"]) if with_recommendations
                               else {"changes": {}, "saving_usd_month": 0.0, "patch": None})
@@ -155,14 +214,14 @@ def predict_services(resources: Sequence[Any], settings: Any, previous: Sequence
 
 
 def predict_plan(resources: Sequence[Any], settings: Any, previous: Sequence[Any] | None, project_dir: Path,
-                 findings: Sequence[Any] | None = None, models_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+                 models_dir: Path | None = None) -> dict[str, dict[str, Any]]:
     """Per service: kind, cost_usd_month {p10,p50,p90}, capacity_risk, change_risk (synthetic_training flag),
     contributions, workload (source declared|history|model) and recommendation (saving_usd_month, patch).
 
     Raises `ModelError` (missing/corrupt model), `PredictionInputError` (bad declaration/settings) or
     `PredictionError` (some services could not be priced; `.partial` has the others). All must block the gate.
     """
-    return predict_services(resources, settings, previous, project_dir, findings, models_dir).results
+    return predict_services(resources, settings, previous, project_dir, models_dir).results
 
 
 __all__ = ["ModelError", "PredictionError", "PredictionInputError", "predict_plan", "predict_services"]

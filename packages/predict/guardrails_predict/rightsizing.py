@@ -127,7 +127,7 @@ def recommend(svc: Service, wl: Workload, settings: PredictionSettings, prices: 
         return result
     if rec.overrides:
         after = service_cost(svc, wl.requests_per_month["p50"], wl.mean_duration_ms["p50"], settings, prices,
-                             **rec.overrides)
+                             wl.burstiness["p50"], **rec.overrides)
         result["saving_usd_month"] = float(round(current_p50 - after, 2))
     file, line = svc.primary.source_file, svc.primary.source_line
     if file and rec.edits and project_dir is not None:  # inside a policy pack there is no checkout to patch

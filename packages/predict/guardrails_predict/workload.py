@@ -1,8 +1,10 @@
 """Per-service workload (requests, mean duration, burstiness) as P10/P50/P90, from the best source at hand.
 
-Precedence per quantity: the service's usage history > a declared annotation > the XGBoost quantile model
-(conditioned on whatever was declared). Burstiness cannot be declared, so without history it comes from
-the model. Predicted durations are capped at the declared timeout (a request cannot run longer).
+Precedence per quantity: the service's usage history > a declared annotation (with the stack's relative
+uncertainty `guardrails:budgets.declaredUncertainty`) > the XGBoost quantile model (conditioned on whatever
+was declared) where it beat its baseline on held-out functions, else the unconditional baseline quantiles
+(source `baseline (...)`). Quantiles are always ascending (features.workload_quantiles). Predicted durations
+are capped at the declared timeout (a request cannot run longer).
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from guardrails_predict.features import (
     QUANTILES,
     WORKLOAD_FEATURES,
     WorkloadInputs,
-    burstiness_given_requests,
+    WorkloadPolicy,
+    hint_variant,
     workload_matrix,
+    workload_quantiles,
 )
 from guardrails_predict.model_store import LoadedModel, predict_rows
 from guardrails_predict.resources import PredictionInputError
@@ -40,13 +44,16 @@ class Workload:
     sources: dict[str, str]
     contributions: dict[str, dict[str, float]] = field(default_factory=dict)
     history: UsageHistory | None = None
+    hint_variant: str = "none"  # which of requests / latency were declared (features.HINT_VARIANTS)
 
     @property
     def source(self) -> str:
         values = set(self.sources.values())
         if "history" in values:
             return "history"
-        return "declared" if "declared" in values else "model"
+        if "declared" in values:
+            return "declared"
+        return "model" if "model" in values else "baseline"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,8 +92,27 @@ def _quantile_dict(values: tuple[float, float, float] | np.ndarray) -> dict[str,
     return {k: round(float(v), 3) for k, v in zip(QKEYS, values, strict=True)}
 
 
+def workload_policy(models: dict[str, LoadedModel]) -> WorkloadPolicy:
+    """Where each workload model beat its baseline (manifest `model_variants`) and the baseline quantiles."""
+    try:
+        return WorkloadPolicy(
+            {t: frozenset(models[name].entry["model_variants"]) for t, name in enumerate(TARGET_MODELS)},
+            {t: tuple(float(v) for v in models[name].entry["baseline_log10"])  # type: ignore[misc]
+             for t, name in enumerate(TARGET_MODELS)})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PredictionInputError(f"model manifest: workload entries lack model_variants/baseline_log10 ({exc}); "
+                                   "retrain with `preflight train workload`") from exc
+
+
+def _source_label(kind: str, target: int, variant: str) -> str:
+    if kind != "baseline":
+        return kind
+    return (f"baseline (the {TARGET_MODELS[target]} model does not beat the unconditional baseline with hints "
+            f"'{variant}' on held-out functions; see models/metrics.json)")
+
+
 def estimate_workloads(services: list[Service], models: dict[str, LoadedModel], domain: str,
-                       project_dir: Path) -> dict[str, Workload]:
+                       project_dir: Path, declared_uncertainty: float = 0.0) -> dict[str, Workload]:
     histories: dict[str, UsageHistory | None] = {}
     inputs: list[WorkloadInputs] = []
     for svc in services:
@@ -99,51 +125,41 @@ def estimate_workloads(services: list[Service], models: dict[str, LoadedModel], 
             declared_requests_per_month=_declared(svc, "expected-requests-per-month", domain),
             declared_p50_latency_ms=_declared(svc, "expected-p50-latency-ms", domain),
         ))
-    predictions: list[np.ndarray] = []
-    contributions: list[np.ndarray] = []
-    for target, name in enumerate(TARGET_MODELS):
-        model = models[name]
-        if model.features != list(WORKLOAD_FEATURES):
-            raise PredictionInputError(f"model {name}: manifest features {model.features} do not match the code's "
-                                       f"{list(WORKLOAD_FEATURES)}; retrain with `preflight train workload`")
-        matrix = workload_matrix(inputs, target)
-        predictions.append(np.sort(predict_rows(model.booster, matrix, FEATURES), axis=1))
-        if target != 2:  # burstiness contributions come from the chained run below
-            # (n, quantiles, features + 1), SHAP values in log10 units
-            contributions.append(predict_rows(model.booster, matrix, FEATURES, pred_contribs=True))
-    # Burstiness is chained on the requests quantiles (see features.burstiness_given_requests); its
-    # contributions are those of the P50 link of the chain.
-    requests_log10 = np.array([
-        np.full(3, math.log10(inp.declared_requests_per_month)) if inp.declared_requests_per_month
-        else predictions[0][i] for i, inp in enumerate(inputs)]).reshape(len(inputs), 3)
-    burst_model = models[TARGET_MODELS[2]].booster
-
-    def predict_burst(matrix: np.ndarray) -> np.ndarray:
-        return np.sort(predict_rows(burst_model, matrix, FEATURES), axis=1)
-
-    if inputs:
-        predictions[2] = burstiness_given_requests(predict_burst, inputs, requests_log10)
-        chained = [replace(inp, declared_requests_per_month=float(10 ** requests_log10[i, 1]))
-                   for i, inp in enumerate(inputs)]
-        contributions.append(predict_rows(burst_model, workload_matrix(chained, 2), FEATURES, pred_contribs=True))
+    for name in TARGET_MODELS:
+        if models[name].features != list(WORKLOAD_FEATURES):
+            raise PredictionInputError(f"model {name}: manifest features {models[name].features} do not match the "
+                                       f"code's {list(WORKLOAD_FEATURES)}; retrain with `preflight train workload`")
+    boosters = [models[name].booster for name in TARGET_MODELS]
+    wq = workload_quantiles(lambda t, m: predict_rows(boosters[t], m, FEATURES), inputs, workload_policy(models),
+                            declared_uncertainty)
     median = QUANTILES.index(0.5)
+    contributions: dict[int, np.ndarray] = {}
+    for target in range(3):
+        rows = [i for i in range(len(inputs)) if wq.sources[target][i] == "model"]
+        if not rows:
+            continue
+        chosen = [inputs[i] for i in rows]
+        if target == 2:  # burstiness is chained: explain the P50 link (requests hint = the requests P50)
+            chosen = [replace(inp, declared_requests_per_month=float(10 ** wq.log10[0][i, median]))
+                      for i, inp in zip(rows, chosen, strict=True)]
+        # (rows, quantiles, features + 1), SHAP values in log10 units
+        shap = predict_rows(boosters[target], workload_matrix(chosen, target), FEATURES, pred_contribs=True)
+        full = np.zeros((len(inputs), *shap.shape[1:]))
+        full[rows] = shap
+        contributions[target] = full
     out: dict[str, Workload] = {}
+    keys = ("requests_per_month", "mean_duration_ms", "burstiness")
     for i, svc in enumerate(services):
-        declared_req, declared_lat = inputs[i].declared_requests_per_month, inputs[i].declared_p50_latency_ms
-        model_q = [10 ** predictions[t][i] for t in range(3)]
+        variant = hint_variant(inputs[i])
+        req, dur, burst = (10 ** wq.log10[t][i] for t in range(3))
+        sources = {key: _source_label(wq.sources[t][i], t, variant) for t, key in enumerate(keys)}
         history = histories[svc.name]
-        sources = {"requests_per_month": "model", "mean_duration_ms": "model", "burstiness": "model"}
-        req, dur, burst = model_q
-        if declared_req is not None:
-            req, sources["requests_per_month"] = np.full(3, declared_req), "declared"
-        if declared_lat is not None:
-            dur, sources["mean_duration_ms"] = np.full(3, declared_lat), "declared"
         if history is not None:
-            req, dur, burst = (np.array(history.requests_per_month), np.array(history.mean_duration_ms),
-                               np.array(history.burstiness))
+            req, dur, burst = (np.sort(np.array(q, dtype=np.float64)) for q in
+                               (history.requests_per_month, history.mean_duration_ms, history.burstiness))
             sources = {k: "history" for k in sources}
         if svc.timeout_s > 0:
-            dur = np.minimum(dur, svc.timeout_s * 1000.0)
+            dur = np.minimum(dur, svc.timeout_s * 1000.0)  # monotone: keeps the order
         burst = np.maximum(burst, 1.0)
         out[svc.name] = Workload(
             requests_per_month=_quantile_dict(np.round(req, 0)),
@@ -152,9 +168,9 @@ def estimate_workloads(services: list[Service], models: dict[str, LoadedModel], 
             sources=sources,
             contributions={
                 key: top_contributions(contributions[t][i, median], WORKLOAD_FEATURES)
-                for t, key in enumerate(("requests_per_month", "mean_duration_ms", "burstiness"))
-                if sources[key] == "model"
+                for t, key in enumerate(keys) if sources[key] == "model"
             },
             history=history,
+            hint_variant=variant,
         )
     return out

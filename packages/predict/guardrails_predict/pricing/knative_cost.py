@@ -7,11 +7,12 @@
     replicas        = clamp(desired, min-scale, max-scale if > 0); desired > max-scale => saturated (SLO risk,
                       cost is capped - the requests queue)
     scale to zero   = with min-scale 0 a pod lives while a request arrived in the last (W + stable window +
-                      scale-down delay) seconds; for Poisson arrivals that is a time share of
-                      1 - exp(-lambda x (W + window + delay))
+                      scale-down delay + scale-to-zero grace period) seconds; for Poisson arrivals that is a
+                      time share of 1 - exp(-lambda x (W + window + delay + grace))
     pod $/h         = (cpu request + queue-proxy cpu) x $/vCPU-h + (memory request + queue-proxy memory) GiB x $/GiB-h
                       (OpenCost charges max(request, usage); right-sized pods are charged their requests)
-    monthly $       = sum over hourly buckets of replicas x pod $/h (one bucket of 730 h when no profile is given)
+    monthly $       = sum over time buckets of replicas x bucket hours x pod $/h: `hourly_rps` (1 h each), or
+                      `profile` [(rps, hours)], or one bucket of 730 h at the mean rate when neither is given
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class KnativeWorkload:
     requests_per_month: Decimal
     mean_latency_ms: Decimal
     hourly_rps: Sequence[Decimal] | None = None  # optional profile; each bucket is one hour
+    profile: Sequence[tuple[Decimal, Decimal]] | None = None  # optional (rps, hours) buckets summing to the month
 
 
 @dataclass(frozen=True)
@@ -103,24 +105,30 @@ def knative_monthly_cost(workload: KnativeWorkload, scaling: KnativeScaling,
     hours = prices.hours_per_month
     latency_s = workload.mean_latency_ms / Decimal(1000)
     if workload.hourly_rps is not None:
-        buckets = [Decimal(r) for r in workload.hourly_rps]
-        if any(r < 0 for r in buckets) or not buckets:
+        rates = [Decimal(r) for r in workload.hourly_rps]
+        if any(r < 0 for r in rates) or not rates:
             raise PricingError("Knative cost input: hourly_rps must be a non-empty list of rates >= 0")
-        bucket_hours = Decimal(1)
+        buckets = [(r, Decimal(1)) for r in rates]
+    elif workload.profile is not None:
+        buckets = [(Decimal(r), Decimal(h)) for r, h in workload.profile]
+        if not buckets or any(r < 0 or h < 0 for r, h in buckets):
+            raise PricingError("Knative cost input: profile must be a non-empty list of (rps >= 0, hours >= 0)")
+        if abs(sum(h for _, h in buckets) - hours) > Decimal("0.000001"):
+            raise PricingError(f"Knative cost input: profile hours must add up to the month ({hours} h)")
     else:
-        buckets = [workload.requests_per_month / (hours * 3600)]
-        bucket_hours = hours
+        buckets = [(workload.requests_per_month / (hours * 3600), hours)]
 
     target = per_pod_target(scaling, prices)
     window = (scaling.stable_window_seconds if scaling.stable_window_seconds is not None
               else prices.stable_window_seconds)
     delay = (scaling.scale_down_delay_seconds if scaling.scale_down_delay_seconds is not None
              else prices.scale_down_delay_seconds)
+    grace = prices.scale_to_zero_grace_seconds
 
     replica_hours = Decimal(0)
     peak_desired = 0
     saturated = False
-    for rate in buckets:
+    for rate, bucket_hours in buckets:
         load = rate if scaling.metric == "rps" else rate * latency_s
         desired = int((load / target).to_integral_value(rounding=ROUND_CEILING))
         peak_desired = max(peak_desired, desired)
@@ -130,8 +138,8 @@ def knative_monthly_cost(workload: KnativeWorkload, scaling: KnativeScaling,
         if scaling.max_scale:
             replicas = min(replicas, scaling.max_scale)
         if scaling.min_scale == 0 and rate > 0:
-            # Share of time at least one pod is up (Poisson arrivals, keep-alive W + window + delay).
-            keep_alive = latency_s + window + delay
+            # Share of time at least one pod is up (Poisson arrivals, keep-alive W + window + delay + grace).
+            keep_alive = latency_s + window + delay + grace
             up_share = Decimal(1) - Decimal(str(math.exp(-float(rate * keep_alive))))
             replicas_time = max(replicas, 1) * up_share
         else:

@@ -146,6 +146,7 @@ class KubernetesPrices:
     target_utilization: Decimal
     stable_window_seconds: Decimal
     scale_down_delay_seconds: Decimal
+    scale_to_zero_grace_seconds: Decimal
     queue_proxy_cpu_vcpu: Decimal
     queue_proxy_memory_gib: Decimal
 
@@ -158,6 +159,7 @@ class KubernetesPrices:
         "targetUtilization": "target_utilization",
         "stableWindowSeconds": "stable_window_seconds",
         "scaleDownDelaySeconds": "scale_down_delay_seconds",
+        "scaleToZeroGracePeriodSeconds": "scale_to_zero_grace_seconds",
     }
 
     def with_overrides(self, overrides: dict[str, Any], where: str) -> KubernetesPrices:
@@ -198,6 +200,8 @@ def load_kubernetes_prices(path: Path = KUBERNETES_TABLE) -> KubernetesPrices:
         scale_down_delay_seconds=_decimal(
             kn.get("scale_down_delay_seconds"), f"{where}knative_defaults.scale_down_delay_seconds"
         ),
+        scale_to_zero_grace_seconds=_decimal(kn.get("scale_to_zero_grace_period_seconds"),
+                                             f"{where}knative_defaults.scale_to_zero_grace_period_seconds"),
         queue_proxy_cpu_vcpu=_decimal(kn.get("queue_proxy_cpu_vcpu"), f"{where}knative_defaults.queue_proxy_cpu_vcpu"),
         queue_proxy_memory_gib=_decimal(
             kn.get("queue_proxy_memory_gib"), f"{where}knative_defaults.queue_proxy_memory_gib"

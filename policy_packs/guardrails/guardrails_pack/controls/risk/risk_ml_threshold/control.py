@@ -12,10 +12,12 @@ CONTROL = StackControl(
     description="The XGBoost change-risk probability (a change fails or is rolled back; bootstrap model trained "
     "on SYNTHETIC data unless retrained from the team's history) stays at or below `risk.changeRiskThreshold`, "
     "and the capacity-risk probability (predicted busiest-minute concurrency exceeds max-scale x target or "
-    "reserved concurrency; trained on the Azure Functions 2019 trace) at or below `risk.capacityRiskThreshold`.",
+    "reserved concurrency; trained on the Azure Functions 2019 trace) at or below `risk.capacityRiskThreshold`. "
+    "While the change-risk model is SYNTHETIC-trained its result is advisory (reported, never blocking) unless "
+    "the stack sets `risk.enforceSyntheticChangeRisk: true`.",
     severity="high",
     remediation_steps="Split the change (fewer replacements/deletions per deploy), avoid widening IAM or exposure "
-    "in the same change, fix the policy findings, or raise max-scale/reserved concurrency; retrain with "
+    "in the same change, or raise max-scale/reserved concurrency (or declare the expected traffic); retrain with "
     "`preflight train risk --history` so the threshold applies to your own outcomes.",
     url="https://xgboost.readthedocs.io/en/stable/prediction.html",
     peer_ids=(),
