@@ -5,9 +5,9 @@ Identical probes make a slow dependency restart the container instead of only ta
 
 from collections.abc import Iterator
 
+from guardrails_core.values import plain
 from guardrails_pack.context import KNATIVE_SERVICE, ResourceContext
 from guardrails_pack.control import ResourceControl
-from guardrails_pack.runtime import plain
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:
