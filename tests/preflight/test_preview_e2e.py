@@ -43,6 +43,10 @@ spec:
 """
 
 
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
 def service(*, privileged: bool) -> str:
     return GOOD.format(digest="b" * 64, escalation="false", privileged=str(privileged).lower())
 
@@ -56,11 +60,13 @@ def test_bad_service_blocks_with_file_and_line(tmp_path):
     privileged = [v for v in doc["violations"] if v["policy"] == "pod-no-privileged"]
     assert len(privileged) == 1
     v = privileged[0]
-    assert (v["file"], v["line"], v["resource_name"]) == ("services/ranker.yaml", 1, "ranker")
+    # The finding points at the `privileged:` line of the declaration, not at its first line.
+    line = _line_of(service(privileged=True), "privileged:")
+    assert (v["file"], v["line"], v["resource_name"]) == ("services/ranker.yaml", line, "ranker")
     assert v["enforcement"] == "mandatory" and v["severity"] == "critical" and v["pack"] == "serverless-guardrails"
     assert "CKV_K8S_16" in v["peer_ids"]
     reasons = doc["gate"]["reasons"]
-    assert any("pod-no-privileged" in reason and "services/ranker.yaml:1" in reason for reason in reasons)
+    assert any("pod-no-privileged" in reason and f"services/ranker.yaml:{line}" in reason for reason in reasons)
     assert doc == report(project)  # the same document is always kept in out/
 
 
@@ -142,7 +148,8 @@ def test_reports_are_written(tmp_path):
     results = sarif["runs"][0]["results"]
     assert any(r["ruleId"] == "pod-no-privileged" and r["level"] == "error" for r in results)
     located = [r for r in results if r["ruleId"] == "pod-no-privileged"][0]["locations"][0]["physicalLocation"]
-    assert located["artifactLocation"]["uri"] == "services/ranker.yaml" and located["region"]["startLine"] == 1
+    assert located["artifactLocation"]["uri"] == "services/ranker.yaml" and located["region"]["startLine"] == _line_of(
+        service(privileged=True), "privileged:")
     assert "pod-no-privileged" in (out / "r.md").read_text()
     assert "<html" in (out / "r.html").read_text().lower()
     assert "pod-no-privileged" in run.stdout  # the terminal summary
