@@ -58,7 +58,7 @@ def _choose_engine(requested: str, settings: StackSettings) -> str:
         return requested
     from preflight.engine.pulumi_cli import find_pulumi_cli
 
-    # The AWS provider cannot be built offline (DESIGN.md §6): stacks with Lambda stay on the offline engine.
+    # The AWS provider cannot be built offline (DESIGN.md, decision 6): Lambda stacks stay on the offline engine.
     return "pulumi" if find_pulumi_cli() and settings.platforms == ["knative"] else "offline"
 
 

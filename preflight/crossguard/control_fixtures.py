@@ -23,7 +23,8 @@ from typing import Any
 
 from guardrails_core.settings import StackSettings, settings_to_config
 from guardrails_pack.config import enforcement_for
-from guardrails_pack.control import PROJECT_DIR_OPTION, Control
+from guardrails_pack.control import Control
+from guardrails_pack.options import PROJECT_DIR_OPTION
 
 # One reader for the fixture format (YAML + `!unknown` / `!secret`), shared with the CrossGuard fixture runner.
 from preflight.crossguard.fixtures import FixtureError, load_yaml

@@ -1,4 +1,4 @@
-"""Every part-A control (pod.*, kn.*, img.*) against its fixtures, plus metadata checks for every control.
+"""Every Kubernetes control (pod.*, kn.*, img.*) against its fixtures, plus metadata checks for every control.
 
 Props go through `guardrails_pack.runtime.runtime_props`, i.e. the same Struct -> deserialize ->
 unknown-checking proxy path pulumi-policy's `Analyze` uses, so unknowns raise and numbers are floats.
@@ -18,9 +18,9 @@ from guardrails_pack.runtime import Outcome, evaluate_resource, evaluate_stack, 
 from preflight.crossguard.control_fixtures import fixture_options, fixture_settings, load_expected, load_fixture
 
 REPO = Path(__file__).resolve().parents[2]
-PART_A_AREAS = ("pod", "kn", "img")
+KUBERNETES_AREAS = ("pod", "kn", "img")
 
-# Peer ids the anchors table (research/policy-anchors.md §1a-1c) lists for each part-A control; the control must
+# Peer ids the anchors table (research/policy-anchors.md §1a-1c) lists for each Kubernetes control; the control must
 # name at least these, in `peer_ids` (same rule) or `stricter_than` (deliberately stricter). Where the table
 # equated a peer rule with ours but the peer's own tests show another rule, it is in peer_gaps.NOT_CLAIMED instead.
 ANCHOR_PEERS: dict[str, set[str]] = {
@@ -57,8 +57,8 @@ REMEDIATING = {"kn.recommended-labels", "pod.no-privilege-escalation", "pod.run-
                "pod.seccomp-runtime-default", "pod.drop-all-caps"}
 
 
-def part_a_units() -> list[ControlUnit]:
-    return [u for u in discover_units() if u.control.area in PART_A_AREAS]
+def kubernetes_units() -> list[ControlUnit]:
+    return [u for u in discover_units() if u.control.area in KUBERNETES_AREAS]
 
 
 def run_fixture(unit: ControlUnit, path: Path) -> Outcome:
@@ -78,11 +78,11 @@ def run_fixture(unit: ControlUnit, path: Path) -> Outcome:
     return evaluate_stack(control, resources, settings, fixture_options(fixture, REPO))
 
 
-CASES = [(u, f) for u in part_a_units() for f in sorted(u.fixtures_dir.glob("*.yaml"))]
+CASES = [(u, f) for u in kubernetes_units() for f in sorted(u.fixtures_dir.glob("*.yaml"))]
 
 
-def test_part_a_has_at_least_30_controls() -> None:
-    assert len(part_a_units()) >= 30
+def test_kubernetes_areas_have_at_least_30_controls() -> None:
+    assert len(kubernetes_units()) >= 30
 
 
 @pytest.mark.parametrize("unit,path", CASES, ids=[f"{u.control.id}/{p.name}" for u, p in CASES])
@@ -97,7 +97,7 @@ def test_fixture_matches_expected(unit: ControlUnit, path: Path) -> None:
         assert all(f"[{unit.control.id}]" in m for m in outcome.messages)
 
 
-@pytest.mark.parametrize("unit", part_a_units(), ids=lambda u: u.control.id)
+@pytest.mark.parametrize("unit", kubernetes_units(), ids=lambda u: u.control.id)
 def test_expected_covers_pass_and_fail(unit: ControlUnit) -> None:
     results = load_expected(unit.expected_file)
     listed = {r.fixture for r in results}

@@ -15,7 +15,8 @@ from typing import Any
 from guardrails_core.settings import StackSettings
 
 from guardrails_pack import engine_config
-from guardrails_pack.control import PROJECT_DIR_OPTION, Control
+from guardrails_pack.control import Control
+from guardrails_pack.options import PROJECT_DIR_OPTION
 
 
 class PolicyConfigError(ValueError):

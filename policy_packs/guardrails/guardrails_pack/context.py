@@ -17,7 +17,7 @@ from typing import Any
 from guardrails_core.settings import StackSettings
 from guardrails_core.types import KNATIVE_SERVICE
 
-from guardrails_pack.control import PROJECT_DIR_OPTION
+from guardrails_pack.options import PROJECT_DIR_OPTION
 
 __all__ = [
     "KNATIVE_SERVICE",

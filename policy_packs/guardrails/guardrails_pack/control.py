@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from guardrails_pack.options import PROJECT_DIR_OPTION
+
 if TYPE_CHECKING:  # only for type hints; avoids an import cycle with context.py
     from guardrails_pack.context import ResourceContext, StackContext
 
@@ -20,13 +22,6 @@ from guardrails_core.levels import SEVERITIES  # noqa: E402 (re-exported for the
 _ID_RE = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9][a-z0-9-]*$")
 FRAMEWORKS: tuple[str, ...] = ("GDPR", "HIPAA", "PCI-DSS")
 
-# Every policy accepts this option: the project whose files (evidence, usage histories, previous state) the
-# controls may read. preflight sets it; a plain `pulumi preview --policy-pack` gets it from --policy-pack-config.
-PROJECT_DIR_OPTION = "project_dir"
-PROJECT_DIR_SCHEMA: Mapping[str, Any] = {
-    "type": "string", "default": "",
-    "description": "Project directory that declared evidence files are relative to (set by preflight)",
-}
 
 
 @dataclass(frozen=True)

@@ -31,14 +31,8 @@ from pulumi_policy.proxy import UnknownValueError
 
 from guardrails_pack import engine_config
 from guardrails_pack.context import ResourceContext, StackContext, StackResource
-from guardrails_pack.control import (
-    PROJECT_DIR_OPTION,
-    PROJECT_DIR_SCHEMA,
-    Control,
-    ResourceControl,
-    StackControl,
-    StackViolation,
-)
+from guardrails_pack.control import Control, ResourceControl, StackControl, StackViolation
+from guardrails_pack.options import PROJECT_DIR_OPTION, PROJECT_DIR_SCHEMA
 from guardrails_pack.runtime import control_defaults, error_message, unknown_message
 
 SEVERITY = {

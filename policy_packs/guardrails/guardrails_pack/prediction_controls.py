@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from guardrails_pack.aws_helpers import stack_resources
 from guardrails_pack.context import StackContext
-from guardrails_pack.control import PROJECT_DIR_OPTION, StackViolation
+from guardrails_pack.control import StackViolation
+from guardrails_pack.options import PROJECT_DIR_OPTION
+from guardrails_pack.props import stack_resources
 
 Rule = Callable[..., list[tuple[str | None, str]]]
 

@@ -2,18 +2,13 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    KNATIVE_SERVICE,
-    classification_of,
-    exceptions_of,
-    ksvc_labels,
-    metadata_of,
-    props_of,
-    reference_date,
-    reveal,
-)
+from guardrails_core.types import KNATIVE_SERVICE
+from guardrails_core.values import reveal
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.metadata import classification_of, ksvc_labels, metadata_of
+from guardrails_pack.policy_exceptions import exceptions_of, reference_date
+from guardrails_pack.props import props_of
 
 VISIBILITY_LABEL = "networking.knative.dev/visibility"
 CONTROL_ID = "dc.confidential-cluster-local"

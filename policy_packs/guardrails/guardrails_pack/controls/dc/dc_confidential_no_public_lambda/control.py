@@ -2,20 +2,13 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    LAMBDA_FUNCTION,
-    LAMBDA_FUNCTION_URL,
-    LAMBDA_PERMISSION,
-    classification_of,
-    is_unknown,
-    lambda_name,
-    open_url_problem,
-    public_permission_problem,
-    reveal,
-    stack_resources,
-)
+from guardrails_core.types import LAMBDA_FUNCTION, LAMBDA_FUNCTION_URL, LAMBDA_PERMISSION
+from guardrails_core.values import is_unknown, reveal
 from guardrails_pack.context import StackContext
 from guardrails_pack.control import StackControl, StackViolation
+from guardrails_pack.lambda_access import lambda_name, open_url_problem, public_permission_problem
+from guardrails_pack.metadata import classification_of
+from guardrails_pack.props import stack_resources
 
 
 def _target(value: object) -> object:

@@ -2,18 +2,12 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    AWS_PROVIDER,
-    LAMBDA_FUNCTION,
-    LOG_GROUP,
-    classification_of,
-    describe,
-    is_unknown,
-    reveal,
-    stack_resources,
-)
+from guardrails_core.types import AWS_PROVIDER, LAMBDA_FUNCTION, LOG_GROUP
+from guardrails_core.values import is_unknown, reveal
 from guardrails_pack.context import StackContext
 from guardrails_pack.control import StackControl, StackViolation
+from guardrails_pack.metadata import classification_of
+from guardrails_pack.props import describe, stack_resources
 
 
 def check(ctx: StackContext) -> Iterator[StackViolation]:

@@ -8,9 +8,9 @@ preview, is a violation (fail closed). Lambda and log groups are `dc.gdpr-region
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import classification_of
 from guardrails_pack.context import KNATIVE_SERVICE, ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.metadata import classification_of
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

@@ -2,15 +2,11 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    KNATIVE_SERVICE,
-    KNOWN_COMPLIANCE_SCOPES,
-    LAMBDA_FUNCTION,
-    classification_of,
-    props_of,
-)
+from guardrails_core.types import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.metadata import KNOWN_COMPLIANCE_SCOPES, classification_of
+from guardrails_pack.props import props_of
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

@@ -3,20 +3,13 @@
 from collections.abc import Iterator
 from typing import Any
 
-from guardrails_pack.aws_helpers import (
-    KNATIVE_SERVICE,
-    LAMBDA_FUNCTION,
-    as_list,
-    as_mapping,
-    classification_of,
-    env_variables,
-    get_path,
-    pii_looking,
-    props_of,
-    reveal,
-)
+from guardrails_core.types import KNATIVE_SERVICE, LAMBDA_FUNCTION
+from guardrails_core.values import reveal
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.lambda_env import env_variables, pii_looking
+from guardrails_pack.metadata import classification_of
+from guardrails_pack.props import as_list, as_mapping, get_path, props_of
 
 VERBOSE_LEVELS = ("DEBUG", "TRACE")
 LOG_LEVEL_NAMES = ("LOG_LEVEL", "LOGLEVEL", "LOGGING_LEVEL", "POWERTOOLS_LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL")

@@ -2,18 +2,12 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    KNATIVE_SERVICE,
-    LAMBDA_FUNCTION,
-    classification_of,
-    is_unknown,
-    ksvc_template_annotations,
-    metadata_of,
-    props_of,
-    reveal,
-)
+from guardrails_core.types import KNATIVE_SERVICE, LAMBDA_FUNCTION
+from guardrails_core.values import is_unknown, reveal
 from guardrails_pack.context import ResourceContext, parse_image
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.metadata import classification_of, ksvc_template_annotations, metadata_of
+from guardrails_pack.props import props_of
 
 
 def _ksvc(ctx: ResourceContext, meta: dict) -> Iterator[str]:

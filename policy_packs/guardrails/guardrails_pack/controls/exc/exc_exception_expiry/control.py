@@ -2,17 +2,12 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    AWS_TAGGABLE_TYPES,
-    KNATIVE_SERVICE,
-    exceptions_of,
-    ksvc_template_annotations,
-    metadata_of,
-    props_of,
-    reference_date,
-)
+from guardrails_core.types import KNATIVE_SERVICE
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.metadata import AWS_TAGGABLE_TYPES, ksvc_template_annotations, metadata_of
+from guardrails_pack.policy_exceptions import exceptions_of, reference_date
+from guardrails_pack.props import props_of
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

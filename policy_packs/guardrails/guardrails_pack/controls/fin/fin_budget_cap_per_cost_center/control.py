@@ -1,6 +1,6 @@
 """fin.budget-cap-per-cost-center: predicted cost summed per cost-center / project-id within its budget."""
 
-from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
+from guardrails_core.types import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.control import StackControl
 from guardrails_pack.prediction_controls import prediction_check
 

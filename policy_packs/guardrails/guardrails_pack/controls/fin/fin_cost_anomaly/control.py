@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
+from guardrails_core.types import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.context import StackContext
 from guardrails_pack.control import StackControl, StackViolation
 from guardrails_pack.prediction_controls import plan_inputs, prediction_rule, project_option, violations

@@ -2,9 +2,11 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION, as_int, is_unknown, props_of
+from guardrails_core.types import KNATIVE_SERVICE, LAMBDA_FUNCTION
+from guardrails_core.values import is_unknown
 from guardrails_pack.context import ResourceContext, scale_annotation
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.props import as_int, props_of
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

@@ -3,7 +3,7 @@
 The logic lives in `guardrails_predict.guardrails` (shared with the preflight gate); this file adapts it.
 """
 
-from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
+from guardrails_core.types import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.control import StackControl
 from guardrails_pack.prediction_controls import prediction_check
 

@@ -2,19 +2,11 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    AWS_PROVIDER,
-    LAMBDA_FUNCTION,
-    LAMBDA_FUNCTION_URL,
-    LAMBDA_PERMISSION,
-    LOG_GROUP,
-    describe,
-    is_unknown,
-    props_of,
-    reveal,
-)
+from guardrails_core.types import AWS_PROVIDER, LAMBDA_FUNCTION, LAMBDA_FUNCTION_URL, LAMBDA_PERMISSION, LOG_GROUP
+from guardrails_core.values import is_unknown, reveal
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.props import describe, props_of
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

@@ -3,18 +3,13 @@
 import re
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    AWS_TAGGABLE_TYPES,
-    KNATIVE_SERVICE,
-    SOURCE_KEY,
-    describe,
-    is_unknown,
-    metadata_of,
-    props_of,
-    reveal,
-)
+from guardrails_core.source import SOURCE_KEY
+from guardrails_core.types import KNATIVE_SERVICE
+from guardrails_core.values import is_unknown, reveal
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.metadata import AWS_TAGGABLE_TYPES, metadata_of
+from guardrails_pack.props import describe, props_of
 
 SOURCE_FORMAT = re.compile(r"^[A-Za-z0-9._/-]+\.ya?ml:[1-9][0-9]*$")
 

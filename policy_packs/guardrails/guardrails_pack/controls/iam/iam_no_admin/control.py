@@ -2,18 +2,12 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    IAM_DOCUMENT_TYPES,
-    IAM_ROLE_POLICY_ATTACHMENT,
-    describe,
-    is_unknown,
-    managed_policy_arns,
-    parsed_permission_documents,
-    props_of,
-    statement_grants,
-)
+from guardrails_core.types import IAM_ROLE_POLICY_ATTACHMENT
+from guardrails_core.values import is_unknown
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.iam import IAM_DOCUMENT_TYPES, managed_policy_arns, parsed_permission_documents, statement_grants
+from guardrails_pack.props import describe, props_of
 
 ADMIN_MANAGED_POLICIES = ("AdministratorAccess", "IAMFullAccess", "PowerUserAccess")
 

@@ -2,14 +2,10 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    IAM_DOCUMENT_TYPES,
-    parsed_permission_documents,
-    props_of,
-    statement_grants,
-)
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.iam import IAM_DOCUMENT_TYPES, parsed_permission_documents, statement_grants
+from guardrails_pack.props import props_of
 
 # Actions that let the holder grant itself more rights (Rhino Security's IAM escalation paths, Checkov 286/287).
 ESCALATION_ACTIONS = (

@@ -2,9 +2,10 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import IAM_DOCUMENT_TYPES, action_matches, parsed_permission_documents, props_of
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.iam import IAM_DOCUMENT_TYPES, action_matches, parsed_permission_documents
+from guardrails_pack.props import props_of
 
 # Actions AWS does not let you scope to a resource ARN (they need Resource "*"), the ones Lambda needs.
 UNRESTRICTABLE_ACTIONS = [

@@ -2,9 +2,11 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import IAM_ROLE, parse_policy_document, props_of, statement_grants
+from guardrails_core.types import IAM_ROLE
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.iam import parse_policy_document, statement_grants
+from guardrails_pack.props import props_of
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

@@ -2,17 +2,12 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    LAMBDA_FUNCTION_URL,
-    as_list,
-    get_path,
-    is_unknown,
-    open_url_problem,
-    props_of,
-    reveal,
-)
+from guardrails_core.types import LAMBDA_FUNCTION_URL
+from guardrails_core.values import is_unknown, reveal
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.lambda_access import open_url_problem
+from guardrails_pack.props import as_list, get_path, props_of
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

@@ -2,16 +2,12 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    LAMBDA_FUNCTION,
-    as_list,
-    classification_of,
-    get_path,
-    is_unknown,
-    props_of,
-)
+from guardrails_core.types import LAMBDA_FUNCTION
+from guardrails_core.values import is_unknown
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.metadata import classification_of
+from guardrails_pack.props import as_list, get_path, props_of
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

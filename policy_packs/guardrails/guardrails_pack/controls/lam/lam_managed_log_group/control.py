@@ -2,18 +2,12 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    LAMBDA_FUNCTION,
-    LOG_GROUP,
-    describe,
-    get_path,
-    is_unknown,
-    lambda_name,
-    reveal,
-    stack_resources,
-)
+from guardrails_core.types import LAMBDA_FUNCTION, LOG_GROUP
+from guardrails_core.values import is_unknown, reveal
 from guardrails_pack.context import StackContext
 from guardrails_pack.control import StackControl, StackViolation
+from guardrails_pack.lambda_access import lambda_name
+from guardrails_pack.props import describe, get_path, stack_resources
 
 
 def check(ctx: StackContext) -> Iterator[StackViolation]:

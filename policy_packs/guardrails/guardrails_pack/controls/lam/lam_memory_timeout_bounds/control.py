@@ -2,9 +2,11 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import LAMBDA_FUNCTION, as_int, is_unknown, props_of
+from guardrails_core.types import LAMBDA_FUNCTION
+from guardrails_core.values import is_unknown
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.props import as_int, props_of
 
 # Hard AWS bounds, whatever the stack says.
 MEMORY_RANGE = (128, 10240)

@@ -2,13 +2,11 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    LAMBDA_PERMISSION,
-    props_of,
-    public_permission_problem,
-)
+from guardrails_core.types import LAMBDA_PERMISSION
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.lambda_access import public_permission_problem
+from guardrails_pack.props import props_of
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

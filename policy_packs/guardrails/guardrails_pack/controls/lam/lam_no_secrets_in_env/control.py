@@ -2,9 +2,11 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import LAMBDA_FUNCTION, env_variables, props_of, secret_in_env
+from guardrails_core.types import LAMBDA_FUNCTION
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.lambda_env import env_variables, secret_in_env
+from guardrails_pack.props import props_of
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

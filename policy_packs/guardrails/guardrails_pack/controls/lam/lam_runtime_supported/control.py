@@ -3,9 +3,12 @@
 import datetime as dt
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import LAMBDA_FUNCTION, describe, is_unknown, props_of, reference_date, reveal
+from guardrails_core.types import LAMBDA_FUNCTION
+from guardrails_core.values import is_unknown, reveal
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.policy_exceptions import reference_date
+from guardrails_pack.props import describe, props_of
 
 # Deprecation dates from the AWS Lambda runtimes page (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html).
 # Overridable per stack through the control option `deprecated_runtimes` when AWS publishes new dates.

@@ -2,9 +2,11 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import LAMBDA_FUNCTION, describe, get_path, is_unknown, props_of, reveal
+from guardrails_core.types import LAMBDA_FUNCTION
+from guardrails_core.values import is_unknown, reveal
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.props import describe, get_path, props_of
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

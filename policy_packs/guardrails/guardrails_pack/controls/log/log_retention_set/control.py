@@ -2,9 +2,13 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import LOG_GROUP, classification_of, is_unknown, log_retention, props_of
+from guardrails_core.types import LOG_GROUP
+from guardrails_core.values import is_unknown
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.lambda_access import log_retention
+from guardrails_pack.metadata import classification_of
+from guardrails_pack.props import props_of
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

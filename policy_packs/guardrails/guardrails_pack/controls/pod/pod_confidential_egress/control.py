@@ -13,9 +13,9 @@ such a policy selects on), which this control then accepts.
 
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import classification_of
 from guardrails_pack.context import KNATIVE_SERVICE, StackContext, get_in, mapping_at
 from guardrails_pack.control import StackControl, StackViolation
+from guardrails_pack.metadata import classification_of
 from guardrails_pack.network_policy import NETWORK_POLICY, affects_egress, open_egress_rules, selects
 
 

@@ -1,6 +1,6 @@
 """risk.ml-threshold: predicted change risk and capacity risk under the environment's thresholds."""
 
-from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
+from guardrails_core.types import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.control import StackControl
 from guardrails_pack.prediction_controls import prediction_check
 

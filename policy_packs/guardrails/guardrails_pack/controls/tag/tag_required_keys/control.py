@@ -4,17 +4,13 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+from guardrails_core.types import KNATIVE_SERVICE
 from guardrails_core.values import plain as wire_plain
-from guardrails_pack.aws_helpers import (
-    AWS_TAGGABLE_TYPES,
-    KNATIVE_SERVICE,
-    aws_tags,
-    ksvc_labels,
-    props_of,
-    reveal,
-)
+from guardrails_core.values import reveal
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.metadata import AWS_TAGGABLE_TYPES, aws_tags, ksvc_labels
+from guardrails_pack.props import props_of
 
 
 def _present(resource_type: str, props: dict[str, Any]) -> dict[str, Any]:

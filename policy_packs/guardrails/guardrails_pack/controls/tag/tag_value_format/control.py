@@ -3,19 +3,12 @@
 import re
 from collections.abc import Iterator
 
-from guardrails_pack.aws_helpers import (
-    AWS_TAGGABLE_TYPES,
-    KNATIVE_SERVICE,
-    SettingsError,
-    aws_tags,
-    describe,
-    is_unknown,
-    ksvc_labels,
-    props_of,
-    reveal,
-)
+from guardrails_core.types import KNATIVE_SERVICE
+from guardrails_core.values import is_unknown, reveal
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
+from guardrails_pack.metadata import AWS_TAGGABLE_TYPES, aws_tags, ksvc_labels
+from guardrails_pack.props import SettingsError, describe, props_of
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

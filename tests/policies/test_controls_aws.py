@@ -1,4 +1,4 @@
-"""Direct fixture tests for the part-B controls (Lambda, IAM, logs, tagging/FinOps, data classification).
+"""Direct fixture tests for the AWS-side controls (Lambda, IAM, logs, tagging/FinOps, data classification).
 
 Each fixture is run through `guardrails_pack.runtime`, which builds the same prop proxies pulumi-policy
 builds in `Analyze` (unknowns raise on read, secrets are unwrapped, numbers are floats), and the outcome
@@ -24,11 +24,11 @@ from guardrails_pack.runtime import Outcome, evaluate_resource, evaluate_stack, 
 
 from preflight.crossguard.control_fixtures import fixture_options, fixture_settings, load_expected, load_fixture  # noqa: E402
 
-PART_B_AREAS = ("lam", "iam", "log", "tag", "fin", "dc", "exc", "gitops")
+AWS_AREAS = ("lam", "iam", "log", "tag", "fin", "dc", "exc", "gitops")
 
 
-def part_b_units() -> list[ControlUnit]:
-    return [u for u in discover_units() if u.folder.parent.name in PART_B_AREAS]
+def aws_units() -> list[ControlUnit]:
+    return [u for u in discover_units() if u.folder.parent.name in AWS_AREAS]
 
 
 def run_fixture(unit: ControlUnit, fixture_path: Path) -> Outcome:
@@ -50,19 +50,19 @@ def run_fixture(unit: ControlUnit, fixture_path: Path) -> Outcome:
 
 CASES = [
     pytest.param(unit, item.fixture, item.result, id=f"{unit.control.id}:{item.fixture}")
-    for unit in part_b_units()
+    for unit in aws_units()
     for item in load_expected(unit.expected_file)
 ]
 
 
-def test_part_b_has_enough_controls() -> None:
-    units = part_b_units()
+def test_aws_areas_have_enough_controls() -> None:
+    units = aws_units()
     assert len(units) >= 25, [u.control.id for u in units]
     dc_like = [u for u in units if u.folder.parent.name in ("dc", "exc", "gitops")]
     assert len(dc_like) >= 10, [u.control.id for u in dc_like]
 
 
-@pytest.mark.parametrize("unit", part_b_units(), ids=lambda u: u.control.id)
+@pytest.mark.parametrize("unit", aws_units(), ids=lambda u: u.control.id)
 def test_fixtures_listed_and_balanced(unit: ControlUnit) -> None:
     expected = {e.fixture: e.result for e in load_expected(unit.expected_file)}
     on_disk = {p.name for p in unit.fixtures_dir.glob("*.yaml")}
@@ -86,7 +86,7 @@ def test_required_tags_remediation_adds_defaults_and_keeps_unknowns() -> None:
     from guardrails_core.values import UNKNOWN, UNKNOWN_SENTINEL, to_wire
     from guardrails_pack.context import ResourceContext
 
-    unit = next(u for u in part_b_units() if u.control.id == "tag.required-keys")
+    unit = next(u for u in aws_units() if u.control.id == "tag.required-keys")
     settings = StackSettings.model_validate({"environment": "dev", "default_tags": {"owner": "platform"}})
     props = runtime_props({"name": "f", "role": UNKNOWN, "tags": {"cost-center": "A", "project-id": "p"}})
     ctx = ResourceContext("aws:lambda/function:Function", props, "f", "urn:f", settings)
