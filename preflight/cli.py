@@ -147,7 +147,8 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
     gate = decide(violation_list, errors)
     doc = build_report(project=PROJECT, stack=args.stack, environment=settings.environment, result=result,
                        violation_list=violation_list, predictions=predictions, supply_chain=supply_chain,
-                       gate=gate.as_dict(), overrides=overrides, errors=errors)
+                       gate=gate.as_dict(), overrides=overrides, errors=errors,
+                       project_dir=project_dir)
     return doc, result
 
 

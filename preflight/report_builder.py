@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from preflight.engine.base import EngineResult, PolicyFinding
@@ -56,12 +57,21 @@ def build_report(
     gate: dict[str, Any],
     overrides: list[dict[str, str]],
     errors: list[str],
+    project_dir: Path | None = None,
 ) -> dict[str, Any]:
+    """The report document; with `project_dir`, absolute paths inside it in messages become repo-relative (a
+    message such as "code archive /home/runner/work/x/functions/y is a directory" means the same on every machine
+    and does not leak the runner's layout)."""
     items = [
         {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "file": r.source_file,
          "line": r.source_line}
         for r in result.resources
     ]
+    if project_dir is not None:
+        root = str(Path(project_dir).resolve()) + "/"
+        violation_list = [dict(v, message=v["message"].replace(root, "")) for v in violation_list]
+        errors = [e.replace(root, "") for e in errors]
+        gate = dict(gate, reasons=[r.replace(root, "") for r in gate["reasons"]])
     return redact({
         "schema_version": "1",
         "project": project,
