@@ -67,12 +67,7 @@ def build_report(
          "line": r.source_line}
         for r in result.resources
     ]
-    if project_dir is not None:
-        root = str(Path(project_dir).resolve()) + "/"
-        violation_list = [dict(v, message=v["message"].replace(root, "")) for v in violation_list]
-        errors = [e.replace(root, "") for e in errors]
-        gate = dict(gate, reasons=[r.replace(root, "") for r in gate["reasons"]])
-    return redact({
+    doc = redact({
         "schema_version": "1",
         "project": project,
         "stack": stack,
@@ -89,3 +84,15 @@ def build_report(
         "overrides": overrides,
         "errors": errors,
     })
+    return _relative(doc, str(Path(project_dir).resolve()) + "/") if project_dir is not None else doc
+
+
+def _relative(value: Any, root: str) -> Any:
+    """Every string with the project's absolute path made repo-relative (messages, reasons, artifact paths)."""
+    if isinstance(value, str):
+        return value.replace(root, "")
+    if isinstance(value, dict):
+        return {key: _relative(item, root) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_relative(item, root) for item in value]
+    return value
