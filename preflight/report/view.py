@@ -250,15 +250,23 @@ class Finding:
 
 
 def merged_findings(doc: dict[str, Any]) -> list[Finding]:
-    """Violations (worst first) with related ones on the same resource merged into one finding."""
-    findings: dict[tuple[Any, ...], Finding] = {}
+    """Violations (worst first) with related ones on the same resource merged into one finding.
+
+    Only violations of *different* related controls merge: two findings of one control on one resource (say two
+    containers) stay two."""
+    findings: list[Finding] = []
+    open_slots: dict[tuple[Any, ...], list[Finding]] = {}
     for violation in sorted_violations(doc):
         key = (violation.get("resource_urn"), violation.get("file"), _merge_group(violation["policy"]))
-        if key in findings:
-            findings[key].violations.append(violation)
-        else:
-            findings[key] = Finding([violation])
-    return list(findings.values())
+        slots = open_slots.setdefault(key, [])
+        home = next((f for f in slots if violation["policy"] not in f.policies), None) if len(key[2]) > 1 else None
+        if home is not None:
+            home.violations.append(violation)
+            continue
+        finding = Finding([violation])
+        slots.append(finding)
+        findings.append(finding)
+    return findings
 
 
 @dataclass
