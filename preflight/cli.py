@@ -253,7 +253,9 @@ def emit(doc: dict, args: argparse.Namespace, console: Console) -> None:
         Path(args.sarif).write_text(json.dumps(render_sarif(doc, repo_root=Path(args.project_dir).resolve()),
                                                indent=2))
     if args.html:
-        Path(args.html).write_text(render_html(doc))
+        from preflight.report.links import blob_base
+
+        Path(args.html).write_text(render_html(doc, source_base=blob_base(Path(args.project_dir))))
 
 
 def cmd_preview(args: argparse.Namespace, console: Console) -> int:
