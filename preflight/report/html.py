@@ -55,7 +55,8 @@ h3 { font-size: 15px; margin: 16px 0 6px; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; background: var(--card); }
 th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid var(--line); }
-th { background: var(--head); font-weight: 600; } td.num, th.num { text-align: right; white-space: nowrap; }
+th { background: var(--head); font-weight: 600; white-space: nowrap; }
+td.num, th.num { text-align: right; white-space: nowrap; }
 th button { font: inherit; color: inherit; background: none; border: 0; padding: 0; cursor: pointer; }
 th button::after { content: " ↕"; color: var(--muted); }
 th[aria-sort="ascending"] button::after { content: " ↑"; } th[aria-sort="descending"] button::after { content: " ↓"; }
@@ -95,7 +96,11 @@ footer { color: var(--muted); font-size: 12px; margin-top: 32px; }
 }
 @media print {
   :root { color-scheme: light; --bg: #fff; --card: #fff; --head: #eee; --code: #f2f2f2; }
-  body { font-size: 11px; } main { max-width: none; padding: 0; }
+  @page { margin: 12mm; }
+  body { font-size: 10px; } main { max-width: none; padding: 0; } h2 { margin: 14px 0 4px; }
+  th, td { padding: 2px 4px; } code { font-size: 9px; }
+  /* the fix list carries the fixes; per-row fixes, peers and pack names would only repeat it on paper */
+  #findings-table .fix, #findings-table .muted, #findings-table tr > :nth-child(7) { display: none; }
   .toolbar, .no-print, th button::after { display: none !important; }
   .card, tr, pre.diff, svg { break-inside: avoid; page-break-inside: avoid; }
   h2 { break-after: avoid; page-break-after: avoid; }
