@@ -25,7 +25,7 @@ SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium":
 ENFORCEMENT_STYLE = {"mandatory": "bold", "remediate": "magenta", "advisory": "dim", "disabled": "dim strike"}
 # Below this many columns a table cannot give every column a readable width: each entry becomes a short block
 # (title line, then the text indented) instead, so the text keeps the whole width.
-TABLE_LAYOUT_COLUMNS = 100
+TABLE_LAYOUT_COLUMNS = 110
 MIN_TEXT_COLUMN = 30  # the narrowest a message/fix column may get in a table
 # Prediction and supply-chain tables (short cells) merge columns below this width.
 WIDE_LAYOUT_COLUMNS = 120
@@ -53,7 +53,7 @@ class Layout:
         # Four columns: 2 cells of padding each minus the outer two (pad_edge off), 3 one-space dividers.
         free = width - 9 - cls.severity
         control = min(32, max(16, longest_control))  # control ids stay whole up to 32 characters
-        target = min(48, max(22, (free - control) // 3))
+        target = min(48, max(26, (free - control) // 3))
         control -= max(0, MIN_TEXT_COLUMN - (free - control - target))  # long ids fold before the text does
         return cls(width, table=True, control=control, target=target, text=free - control - target)
 
