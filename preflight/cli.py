@@ -247,15 +247,16 @@ def emit(doc: dict, args: argparse.Namespace, console: Console) -> None:
         console.print(Text(view.gate_summary(doc).sentence(), style="bold"), soft_wrap=True)
     else:
         render_terminal(doc, console=Console(), verbose=args.verbose)
+    from preflight.report.links import blob_base
+
+    source_base = blob_base(Path(args.project_dir)) if args.markdown or args.html else None
     if args.markdown:
-        Path(args.markdown).write_text(render_markdown(doc))
+        Path(args.markdown).write_text(render_markdown(doc, source_base=source_base))
     if args.sarif:
         Path(args.sarif).write_text(json.dumps(render_sarif(doc, repo_root=Path(args.project_dir).resolve()),
                                                indent=2))
     if args.html:
-        from preflight.report.links import blob_base
-
-        Path(args.html).write_text(render_html(doc, source_base=blob_base(Path(args.project_dir))))
+        Path(args.html).write_text(render_html(doc, source_base=source_base))
 
 
 def cmd_preview(args: argparse.Namespace, console: Console) -> int:

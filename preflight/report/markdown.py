@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preflight.report import view
+from preflight.report.links import location_url
 from preflight.report.prepare import prepare_report
 
 SEVERITY_ICON = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵"}
@@ -217,7 +218,14 @@ def _supply_chain(doc: dict[str, Any]) -> Section:
     return Section("supply_chain", head, rows, what="artifacts")
 
 
-def _findings(doc: dict[str, Any]) -> Section:
+def _location(item: dict[str, Any], base: str | None) -> str:
+    """`services/x.yaml:12` as code, linked to that line in the repository when its URL is known."""
+    label = code(view.location(item))
+    url = location_url(base, item.get("file"), item.get("line"))
+    return f"[{label}]({html.escape(url, quote=True).replace(')', '%29')})" if url else label
+
+
+def _findings(doc: dict[str, Any], base: str | None) -> Section:
     findings = view.merged_findings(doc)
     if not findings:
         return Section("findings", "")
@@ -231,7 +239,7 @@ def _findings(doc: dict[str, Any]) -> Section:
         if finding.framework:
             extras.insert(0, f"**{text(finding.framework)}**")
         cells = [f"{SEVERITY_ICON[finding.severity]} {finding.severity}", controls, text(finding.enforcement),
-                 text(view.resource_label(finding.first)), code(view.location(finding.first)), text(finding.detail),
+                 text(view.resource_label(finding.first)), _location(finding.first, base), text(finding.detail),
                  " ".join(extras) or "–"]
         rows.append("\n| " + " | ".join(cells) + " |")
     return Section("findings", head, rows, "\n\n</details>", what="findings")
@@ -327,15 +335,16 @@ def _recommendations(predictions: dict[str, Any]) -> list[str]:
     return items
 
 
-def render_markdown(doc: Any, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+def render_markdown(doc: Any, limit: int = GITHUB_COMMENT_LIMIT, *, source_base: str | None = None) -> str:
     """The pull-request comment, at most `limit` characters for any plan size.
 
     Order: gate decision and fixes → cost → supply chain → everything else (collapsed). Each section is cut at a
     whole row with a visible "N more … in the HTML/SARIF artifact" line; tags are opened and closed by the same
-    section, so a cut never leaves a `<details>` open."""
+    section, so a cut never leaves a `<details>` open. With `source_base` (`links.blob_base`) locations link to
+    the file and line in the repository."""
     report = prepare_report(doc)
     summary = _summary(report)
-    sections = [_fixes(report), _cost(report), _supply_chain(report), _findings(report),
+    sections = [_fixes(report), _cost(report), _supply_chain(report), _findings(report, source_base),
                 _remediations(report), _explanations(report)]
     footer = f"\n\n<sub>{text(view.headline(report))}</sub>\n"
     remaining = limit - len(summary) - len(footer)

@@ -137,3 +137,11 @@ def test_fenced_blocks_close_once(body: str) -> None:
     fence = block.split("diff", 1)[0]
     assert block.endswith("\n" + fence)
     assert fence not in body
+
+
+def test_locations_link_to_the_line_when_the_repository_is_known(sample: dict[str, Any]) -> None:
+    base = "https://github.com/apexlogic/guardrails/blob/0123abc/"
+    md = render_markdown(sample, source_base=base)
+    assert f"[<code>services/functions.yaml:38</code>]({base}services/functions.yaml#L38)" in md
+    assert "<code>(stack)</code>" in md and f"{base}(stack)" not in md
+    assert "](https://github.com/apexlogic" not in render_markdown(sample)
