@@ -8,13 +8,15 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
+LIBS   := packages/core packages/predict packages/supply-chain
+
 # The first install downloads a few hundred MB (Pulumi SDKs and providers, XGBoost, SciPy): pip's own progress
 # (one line per package, bars on a terminal) shows it is moving; later runs reuse .venv and are quiet.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(LIBS))
 	@test -x $(PY) || { echo "== creating $(VENV) and installing the project (first run: a few minutes)"; \
 	  python3 -m venv $(VENV); }
 	@$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --progress-bar on -e '.[dev]'
+	$(PY) -m pip install --progress-bar on $(addprefix -e ,$(LIBS)) -e '.[dev]'
 	@touch $(STAMP)
 
 # Exit 1 (gate blocked) is a result, not a failure of the job: the report says what to fix. Exit 2 fails.

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from guardrails_core.settings import load_stack_settings  # noqa: E402
 from knative_examples_findings import (  # noqa: E402
     REPO,
     RESULTS,
@@ -32,8 +33,6 @@ from knative_examples_findings import (  # noqa: E402
     ksvc_controls,
     load_examples,
 )
-
-from stackconf import load_stack_settings  # noqa: E402
 
 CHECKOV_VENV = REPO / "benchmarks" / ".checkov-venv"
 CHECKOV_SPEC = "checkov>=3.2,<4"

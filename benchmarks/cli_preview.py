@@ -78,7 +78,7 @@ def main() -> int:
         except ImportError as exc:
             print(f"offline engine: not available ({exc})")
         else:
-            from stackconf import load_stack_settings
+            from guardrails_core.settings import load_stack_settings
 
             settings = load_stack_settings(project, args.stack)
             timed("offline engine (with pack)", args.repeat,

@@ -18,10 +18,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from guardrails_core.values import UNKNOWN, Secret  # noqa: E402
+
 from preflight.crossguard.client import AnalyzerClient  # noqa: E402
 from preflight.crossguard.plugin import PolicyPackProcess  # noqa: E402
 from preflight.engine.base import PlannedResource  # noqa: E402
-from preflight.values import UNKNOWN, Secret  # noqa: E402
 
 DEFAULT_PACK = REPO / "tests" / "crossguard" / "packs" / "protocol_pack"
 

@@ -21,11 +21,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "policy_packs" / "guardrails"))
 
+from guardrails_core.settings import StackSettings, load_stack_settings  # noqa: E402
 from guardrails_pack.control import KNATIVE_SERVICE, ResourceControl  # noqa: E402
 from guardrails_pack.discovery import discover_controls  # noqa: E402
 from guardrails_pack.runtime import Outcome, evaluate_resource, runtime_props  # noqa: E402
-
-from stackconf import StackSettings, load_stack_settings  # noqa: E402
 
 SHARED = Path(os.environ.get("GUARDRAILS_SHARED_DIR", REPO.parent / "shared"))
 EXAMPLES = SHARED / "data" / "knative" / "examples"

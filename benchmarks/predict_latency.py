@@ -17,10 +17,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from guardrails_core.settings import StackSettings  # noqa: E402
+from guardrails_predict.plan import cached_models, predict_plan  # noqa: E402
+from guardrails_predict.training import train_capacity, train_risk, train_workload  # noqa: E402
+
 from preflight.engine.base import PlannedResource  # noqa: E402
-from preflight.predict.plan import cached_models, predict_plan  # noqa: E402
-from preflight.predict.training import train_capacity, train_risk, train_workload  # noqa: E402
-from stackconf import StackSettings  # noqa: E402
 
 TRACE = Path("/work/shared/data/serverless-trace")
 

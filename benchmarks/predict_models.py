@@ -15,7 +15,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from preflight.predict.training import train_capacity, train_risk, train_workload  # noqa: E402
+from guardrails_predict.training import train_capacity, train_risk, train_workload  # noqa: E402
 
 TRACE = Path("/work/shared/data/serverless-trace")
 

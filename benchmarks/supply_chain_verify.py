@@ -16,10 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from preflight.supply_chain import evaluate_plan
-from preflight.supply_chain.config import SignerRule
-from preflight.supply_chain.trust import load_trusted_root
-from preflight.supply_chain.verify import sha256_file, verify_bundle_bytes
+from guardrails_supply_chain import evaluate_plan
+from guardrails_supply_chain.config import SignerRule
+from guardrails_supply_chain.trust import load_trusted_root
+from guardrails_supply_chain.verify import sha256_file, verify_bundle_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GUARDRAILS_SHARED_DIR", REPO.parent / "shared"))

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from guardrails_core.source import SOURCE_KEY
+from guardrails_core.types import KNATIVE_COMPONENT
 from pulumi_kubernetes.apiextensions import CustomResource
 
-from components.labels import SOURCE_KEY, governance_pairs, label_value
+from components.labels import governance_pairs, label_value
 from components.specs.knative import KnativeServiceSpec
 
-TYPE_TOKEN = "serverless-guardrails:knative:Service"
+TYPE_TOKEN = KNATIVE_COMPONENT
 
 
 @dataclass
@@ -22,6 +24,7 @@ class KnativeServiceArgs:
     default_namespace: str
     default_tags: dict[str, str] = field(default_factory=dict)
     source: str | None = None  # "services/<file>.yaml:<line>", recorded as an annotation
+    declaration: dict | None = None  # Declaration.component_inputs(): the component's own inputs
 
 
 def render_manifest(args: KnativeServiceArgs) -> dict[str, Any]:
@@ -65,7 +68,7 @@ class KnativeService(pulumi.ComponentResource):
     """One Knative Service; its child is the `kubernetes:serving.knative.dev/v1:Service` custom resource."""
 
     def __init__(self, name: str, args: KnativeServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
+        super().__init__(TYPE_TOKEN, name, args.declaration, opts)
         manifest = render_manifest(args)
         self.manifest = manifest
         self.service = CustomResource(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-SOURCE_KEY = "serverless-guardrails.dev/source"
 _LABEL_BAD = re.compile(r"[^A-Za-z0-9._-]+")
 _TAG_BAD = re.compile(r"[^\w .:/=+\-@]+")
 

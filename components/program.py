@@ -6,12 +6,11 @@ import os
 from pathlib import Path
 
 import pulumi
+from guardrails_core.settings import CONFIG_NAMESPACE, StackConfigError, StackSettings, settings_from_config, to_camel
 
 from components.knative_service import KnativeService, KnativeServiceArgs
 from components.serverless_function import ServerlessFunction, ServerlessFunctionArgs
 from components.specs import Declaration, DeclarationErrors, load_declarations
-from stackconf import CONFIG_NAMESPACE, StackConfigError, StackSettings, settings_from_config
-from stackconf.settings import to_camel
 
 
 def settings_from_pulumi_config() -> StackSettings:
@@ -54,12 +53,12 @@ def instantiate(declarations: list[Declaration], settings: StackSettings, projec
         if decl.kind == "knative":
             component = KnativeService(decl.name, KnativeServiceArgs(
                 spec=decl.spec, environment=settings.environment, default_namespace=settings.namespace,
-                default_tags=settings.default_tags, source=decl.source))
+                default_tags=settings.default_tags, source=decl.source, declaration=decl.component_inputs()))
             exported[decl.name] = {"kind": "knative", "namespace": component.namespace, "source": decl.source}
         else:
             ServerlessFunction(decl.name, ServerlessFunctionArgs(
                 spec=decl.spec, environment=settings.environment, project_dir=project_dir,
-                default_tags=settings.default_tags, source=decl.source))
+                default_tags=settings.default_tags, source=decl.source, declaration=decl.component_inputs()))
             exported[decl.name] = {"kind": "lambda", "source": decl.source}
     return exported
 

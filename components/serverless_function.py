@@ -9,11 +9,13 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from guardrails_core.source import SOURCE_KEY
+from guardrails_core.types import FUNCTION_COMPONENT
 
-from components.labels import SOURCE_KEY, governance_pairs, tag_value
+from components.labels import governance_pairs, tag_value
 from components.specs.function import FunctionSpec
 
-TYPE_TOKEN = "serverless-guardrails:aws:ServerlessFunction"
+TYPE_TOKEN = FUNCTION_COMPONENT
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 VPC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 XRAY_WRITE = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
@@ -30,6 +32,7 @@ class ServerlessFunctionArgs:
     project_dir: Path
     default_tags: dict[str, str] = field(default_factory=dict)
     source: str | None = None
+    declaration: dict | None = None  # Declaration.component_inputs(): the component's own inputs
 
 
 def function_tags(args: ServerlessFunctionArgs) -> dict[str, str]:
@@ -79,7 +82,7 @@ def inline_policy(spec: FunctionSpec) -> dict[str, Any] | None:
 
 class ServerlessFunction(pulumi.ComponentResource):
     def __init__(self, name: str, args: ServerlessFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
+        super().__init__(TYPE_TOKEN, name, args.declaration, opts)
         spec, body = args.spec, args.spec.body
         child = pulumi.ResourceOptions(parent=self)
         tags = function_tags(args)

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from guardrails_core.settings import StackConfigError, StackSettings, load_stack_settings
 from rich.console import Console
 from rich.text import Text
 
@@ -27,7 +28,6 @@ from preflight.engine.base import EngineResult
 from preflight.gate import decide, override_record
 from preflight.packs import discover_packs, pack_config
 from preflight.progress import Progress
-from stackconf import StackConfigError, StackSettings, load_stack_settings
 
 PROJECT = "serverless-guardrails"
 EXAMPLES = """\
@@ -159,7 +159,7 @@ def _pack_metadata(result: EngineResult, packs: list[Path], stack: str, step: An
 def _predictions(result: EngineResult, settings: StackSettings, project_dir: Path, stack: str,
                  errors: list[str]) -> dict[str, Any]:
     try:
-        from preflight.predict import predict_plan
+        from guardrails_predict.plan import predict_plan
 
         return predict_plan(result.resources, settings, baseline.load(project_dir, stack), project_dir,
                             findings=result.findings)
@@ -171,7 +171,7 @@ def _predictions(result: EngineResult, settings: StackSettings, project_dir: Pat
 def _supply_chain(result: EngineResult, settings: StackSettings, project_dir: Path,
                   errors: list[str]) -> list[dict[str, Any]]:
     try:
-        from preflight.supply_chain import evaluate_plan
+        from guardrails_supply_chain import evaluate_plan
 
         records, _findings = evaluate_plan(result.resources, settings, project_dir)
         # Violations come from the pack's sc.* controls (the same code); here only the per-artifact records.
@@ -297,7 +297,7 @@ def cmd_policy_config(args: argparse.Namespace, console: Console) -> int:
     except StackConfigError as exc:
         raise UsageError(str(exc)) from exc
     packs = discover_packs(project_dir)
-    configs = {p.name: pack_config(p, settings) for p in packs}
+    configs = {p.name: pack_config(p, settings, project_dir) for p in packs}
     text = json.dumps(configs.get("guardrails") or {}, indent=2) + "\n"
     if args.output:
         Path(args.output).write_text(text)
@@ -387,11 +387,11 @@ def parser() -> argparse.ArgumentParser:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_target(pc)
     pc.add_argument("-o", "--output", metavar="FILE", help="write the JSON to FILE (default: stdout)")
-    from preflight.supply_chain.cli import add_verify_parser
+    from preflight.verify_cli import add_verify_parser
 
     add_verify_parser(sub)
     try:
-        from preflight.predict.train_cli import add_train_parser
+        from preflight.train_cli import add_train_parser
 
         add_train_parser(sub)
     except ImportError:

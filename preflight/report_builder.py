@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from guardrails_core.values import redact
+
 from preflight.engine.base import EngineResult, PolicyFinding
-from preflight.values import redact
 
 SEVERITIES = ("low", "medium", "high", "critical")
 

@@ -2,11 +2,11 @@
 
     .venv/bin/python scripts/check_wheels.py          (run by .ci/run; needs PyPI, as any install does)
 
-For each platform, the environment markers in pyproject.toml pick the requirement that applies (xgboost-cpu on
-Linux, xgboost elsewhere; exactly one must), then `pip download --platform … --only-binary=:all:` proves a wheel
-exists. The result is recorded in the machine cache, keyed by the dependency list, so tests can assert it
-(tests/report/test_install.py) without network access, and a later run with the same dependencies is free.
-Exit 1 if any platform has no wheel.
+For each platform, the environment markers in the pyproject.toml files (root and packages/*) pick the
+requirement that applies (xgboost-cpu on Linux, xgboost elsewhere; exactly one must), then
+`pip download --platform … --only-binary=:all:` proves a wheel exists. The result is recorded in the machine
+cache, keyed by the dependency list, so tests can assert it (tests/report/test_install.py) without network
+access, and a later run with the same dependencies is free. Exit 1 if any platform has no wheel.
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ PLATFORMS = {
 
 
 def dependencies() -> list[str]:
-    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    """Runtime dependencies of the project and of its own libraries (packages/*), in file order."""
+    files = [REPO / "pyproject.toml", *sorted((REPO / "packages").glob("*/pyproject.toml"))]
+    return [d for f in files for d in tomllib.loads(f.read_text(encoding="utf-8"))["project"]["dependencies"]]
 
 
 def record_path(deps: list[str]) -> Path:

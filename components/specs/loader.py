@@ -5,16 +5,18 @@ If any declaration is invalid, `DeclarationErrors` is raised and the caller regi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+
+from guardrails_core.settings import StackSettings
+from guardrails_core.source import DECLARATION_INPUT, format_source
 
 from components.specs import function, knative
 from components.specs.annotations import AnnotationKeys
 from components.specs.errors import DeclarationError, DeclarationErrors
 from components.specs.overlays import merge_patch, overlay_key
 from components.specs.yaml_source import SourceDocument, load_documents
-from stackconf import StackSettings
 
 OVERLAYS_DIR = "overlays"
 SUPPORTED = f"{knative.API_VERSION} {knative.KIND}, {function.API_VERSION} {function.KIND}"
@@ -28,10 +30,15 @@ class Declaration:
     line: int
     spec: knative.KnativeServiceSpec | function.FunctionSpec
     overlays: tuple[str, ...] = ()
+    document: dict = field(default_factory=dict)  # the YAML document with overlays applied
 
     @property
     def source(self) -> str:
-        return f"{self.file}:{self.line}"
+        return format_source(self.file, self.line)
+
+    def component_inputs(self) -> dict:
+        """What the component registers as its own inputs: the declaration, for every later stage."""
+        return {DECLARATION_INPUT: {"source": self.source, "document": self.document}}
 
 
 def declaration_files(services_dir: Path) -> list[Path]:
@@ -127,7 +134,7 @@ def _parse(doc, keys, levels, project_dir, overlays, used_overlays):
                                        f"unsupported apiVersion/kind {api!r}/{kind!r}; supported: {SUPPORTED}")]
     if spec is None:
         return None, errors
-    return Declaration(decl_kind, spec.name, doc.file, doc.line, spec, applied), errors
+    return Declaration(decl_kind, spec.name, doc.file, doc.line, spec, applied, doc.data), errors
 
 
 def _duplicates(declarations: list[Declaration]) -> list[DeclarationError]:

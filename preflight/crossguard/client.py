@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import empty_pb2, json_format
+from guardrails_core.values import redact
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from preflight.crossguard.errors import PluginCallError, PolicyConfigError
@@ -21,7 +22,6 @@ from preflight.crossguard.plugin import PolicyPackProcess
 from preflight.crossguard.policy_config import PolicyConfigEntry, reconcile
 from preflight.crossguard.wire import from_struct, to_struct
 from preflight.engine.base import PlannedResource, PolicyFinding, Remediation
-from preflight.values import redact
 
 DEFAULT_CALL_TIMEOUT_S = 30.0
 

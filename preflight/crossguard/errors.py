@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from guardrails_core.values import WireFormatError  # noqa: F401 (re-exported: raised by the wire codec)
+
 
 class CrossGuardError(Exception):
     """Base class: anything that stops a policy pack from giving a trustworthy answer."""
@@ -29,5 +31,3 @@ class PolicyConfigError(CrossGuardError):
     """Policy config that the engine would refuse (unknown policy, bad enforcement level, schema mismatch)."""
 
 
-class WireFormatError(ValueError):
-    """A property value that cannot be sent the way the engine sends it (names the property path)."""

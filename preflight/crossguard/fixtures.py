@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from guardrails_core.values import UNKNOWN, Secret
 
 from preflight.crossguard.client import PackInfo, is_preview_unknown
 from preflight.crossguard.run import PackSession
 from preflight.engine.base import PlannedResource, PolicyFinding
-from preflight.values import UNKNOWN, Secret
 
 RESULTS = ("pass", "fail", "unknown", "error")
 # Messages by which a pack says "this control did not run" (pack-side wrappers, CONTRACTS.md): the guardrails
@@ -216,8 +216,10 @@ def load_control_cases(control_dir: Path, info: PackInfo, *, stack: str, project
     ]
 
 
-# A ConfigBuilder turns (case, pack info) into the policy config entry for the case's policy.
+# A ConfigBuilder turns (case, pack info) into the policy config entry for the case's policy; a
+# StackConfigBuilder into the stack config (ConfigureStack) the case runs under, when the pack reads one.
 ConfigBuilder = Callable[[FixtureCase, PackInfo], Mapping[str, Any]]
+StackConfigBuilder = Callable[[FixtureCase], Mapping[str, Any]]
 
 
 def options_as_config(case: FixtureCase, info: PackInfo) -> Mapping[str, Any]:
@@ -237,13 +239,16 @@ def classify(policy: str, findings: Sequence[PolicyFinding], errors: Sequence[st
     return "fail" if mine else "pass"
 
 
-def run_case(session: PackSession, case: FixtureCase, config_builder: ConfigBuilder) -> FixtureOutcome:
+def run_case(session: PackSession, case: FixtureCase, config_builder: ConfigBuilder,
+             stack_config_builder: StackConfigBuilder | None = None) -> FixtureOutcome:
     assert session.info is not None
     entry = dict(config_builder(case, session.info))
     if "enforcementLevel" not in entry:
         level = session.info.policies[case.policy].enforcement_level
         entry["enforcementLevel"] = "advisory" if level == "disabled" else level
-    run = session.run(list(case.fixture.resources), {"all": "disabled", case.policy: entry})
+    stack_config = stack_config_builder(case) if stack_config_builder is not None else None
+    run = session.run(list(case.fixture.resources), {"all": "disabled", case.policy: entry},
+                      stack_config=stack_config)
     others = [f for f in run.findings if f.policy != case.policy]
     errors = list(run.errors)
     if others:  # every other policy was disabled; a finding from one means Configure was not honoured
@@ -256,6 +261,7 @@ def run_control_fixtures(
     controls_root: Path,
     *,
     config_builder: ConfigBuilder = options_as_config,
+    stack_config_builder: StackConfigBuilder | None = None,
     stack: str = "fixtures",
     project: str = "fixtures",
 ) -> tuple[list[FixtureOutcome], list[str]]:
@@ -275,7 +281,7 @@ def run_control_fixtures(
             continue
         for case in cases:
             try:
-                outcomes.append(run_case(session, case, config_builder))
+                outcomes.append(run_case(session, case, config_builder, stack_config_builder))
             except (FixtureError, ValueError) as exc:
                 problems.append(f"{case.label}: {exc}")
     return outcomes, problems

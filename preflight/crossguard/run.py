@@ -89,14 +89,19 @@ class PackSession:
         dependencies: Mapping[str, Sequence[str]] | None = None,
         property_dependencies: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
         part: tuple[int, int] = (0, 1),
+        stack_config: Mapping[str, Any] | None = None,
     ) -> PackRun:
         """Configure, then Analyze each resource, AnalyzeStack, and Remediate where a policy is at remediate.
 
         `dependencies` / `property_dependencies` (by URN) go into AnalyzeStack when known.
         `part=(i, n)`: this session analyses/remediates every n-th resource starting at i, and only part 0 runs
-        AnalyzeStack (over all resources) — n sessions of one pack then split a large plan across cores."""
+        AnalyzeStack (over all resources) — n sessions of one pack then split a large plan across cores.
+        `stack_config` replaces the stack config (ConfigureStack) for this and later runs."""
         assert self.client is not None, "use PackSession as a context manager"
         client = self.client
+        if stack_config is not None:
+            self._stack_args["config"] = {k: config_string(v) for k, v in stack_config.items()}
+            client.configure_stack(**self._stack_args)
         result = PackRun(self.pack_name)
         mark = self.process.log_mark()
         try:

@@ -3,7 +3,7 @@
 This is the heart of the offline engine (no CLI, no cloud account). The cloud is mocked; our program, components and
 the Pulumi SDK run for real. Preview semantics are kept: a mocked create returns its inputs as outputs and nothing
 else, so values computed by the cloud (ARNs, versions, ids) stay unknown exactly as in `pulumi preview`; secrets stay
-wrapped and reach the record as `preflight.values.Secret`.
+wrapped and reach the record as `guardrails_core.values.Secret`.
 """
 
 from __future__ import annotations
@@ -16,15 +16,13 @@ from typing import Any
 import pulumi
 import pulumi.runtime
 from google.protobuf import json_format
+from guardrails_core.values import UNKNOWN_SENTINEL, from_wire
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from preflight.engine.base import PlannedResource
-from preflight.values import SECRET_SIG, SPECIAL_SIG_KEY, UNKNOWN, UNKNOWN_SENTINEL, Secret
-
-SOURCE_KEY = "serverless-guardrails.dev/source"
+from preflight.engine.base import PlannedResource, attach_sources
 
 
 class _StateMocks(pulumi.runtime.Mocks):
@@ -101,21 +99,6 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def from_wire(value: Any) -> Any:
-    """Engine wire values → Python, with unknowns as UNKNOWN and secrets as Secret."""
-    if value == UNKNOWN_SENTINEL:
-        return UNKNOWN
-    if isinstance(value, dict):
-        if value.get(SPECIAL_SIG_KEY) == SECRET_SIG:
-            return Secret(from_wire(value.get("value")))
-        return {k: from_wire(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_wire(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)  # protobuf Struct numbers are doubles; keep integers integral
-    return value
-
-
 def engine_config(config: dict[str, Any]) -> dict[str, str]:
     """Stack-file config → what the engine hands the program: strings, objects as JSON."""
     out = {}
@@ -127,49 +110,6 @@ def engine_config(config: dict[str, Any]) -> dict[str, str]:
         else:
             out[key] = json.dumps(value)
     return out
-
-
-def attach_sources(resources: list[PlannedResource]) -> list[PlannedResource]:
-    """Give every resource the declaration file/line of its component (annotation or tag set by the components)."""
-    by_urn = {r.urn: r for r in resources}
-    source_of: dict[str, str] = {}
-    for r in resources:
-        source = _own_source(r.inputs)
-        if source:
-            source_of[r.urn] = source
-    out = []
-    for r in resources:
-        source, cursor = source_of.get(r.urn) or _child_source(r.urn, resources, source_of), r
-        while source is None and cursor.parent in by_urn:
-            cursor = by_urn[cursor.parent]
-            source = source_of.get(cursor.urn) or _child_source(cursor.urn, resources, source_of)
-        file, line = _split_source(source)
-        out.append(PlannedResource(**{**r.__dict__, "source_file": file, "source_line": line}))
-    return out
-
-
-def _own_source(inputs: dict[str, Any]) -> str | None:
-    for holder in (inputs.get("metadata"), inputs.get("tags")):
-        if isinstance(holder, dict):
-            annotations = holder.get("annotations") if "annotations" in holder else holder
-            if isinstance(annotations, dict) and isinstance(annotations.get(SOURCE_KEY), str):
-                return annotations[SOURCE_KEY]
-    return None
-
-
-def _child_source(component_urn: str, resources: list[PlannedResource], source_of: dict[str, str]) -> str | None:
-    # Components carry no inputs; any of their children that knows its source speaks for them.
-    for r in resources:
-        if r.parent == component_urn and r.urn in source_of:
-            return source_of[r.urn]
-    return None
-
-
-def _split_source(source: str | None) -> tuple[str | None, int | None]:
-    if not source:
-        return None, None
-    file, _, line = source.rpartition(":")
-    return (file, int(line)) if line.isdigit() else (source, None)
 
 
 def run_program(

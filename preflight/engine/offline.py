@@ -13,13 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
+from guardrails_core.settings import StackSettings, read_stack_config
+
 from components.program import SHARD_ENV
 from components.specs.loader import declaration_files
 from preflight.crossguard import PackSession
 from preflight.crossguard.errors import CrossGuardError
 from preflight.engine.base import EngineResult, PlannedResource
 from preflight.packs import pack_config
-from stackconf import StackSettings, read_stack_config
 
 Progress = Callable[[str], None]
 PROJECT = "serverless-guardrails"
@@ -104,7 +105,7 @@ def run_offline(
         for pack_dir, pack_sessions in sessions.items():
             used = pack_sessions if len(result.resources) >= SPLIT_THRESHOLD else pack_sessions[:1]
             progress(f"policy pack {pack_dir.name}: {len(result.resources)} resources, {len(used)} process(es)")
-            config = pack_config(pack_dir, settings)
+            config = pack_config(pack_dir, settings, Path(project_dir).resolve())
             parts = [pool.submit(session.run, result.resources, config, part=(i, len(used)))
                      for i, session in enumerate(used)]
             runs = [part.result() for part in parts]

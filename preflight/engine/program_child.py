@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 import pulumi.runtime.resource as pulumi_resource
+from guardrails_core.settings import read_stack_config
 from pulumi.runtime.proto import source_pb2
 
 from preflight.engine.mock_runner import ProgramFailed, run_program
-from stackconf import read_stack_config
 
 PROJECT = "serverless-guardrails"
 

@@ -13,6 +13,7 @@ backend (up, then up again, then destroy) decrypt the same state.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -22,13 +23,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from guardrails_core.settings import StackConfigError, load_stack_settings
+from guardrails_core.values import UNKNOWN, UNKNOWN_SENTINEL, Secret
 from pulumi import automation as auto
 
-from preflight.engine.base import EngineResult, PlannedResource, PolicyFinding
-from preflight.values import UNKNOWN, UNKNOWN_SENTINEL, Secret
+from preflight.engine.base import EngineResult, PlannedResource, PolicyFinding, attach_sources
+from preflight.packs import pack_config
 
 ENGINE_NAME = "pulumi"
-SOURCE_ANNOTATION = "serverless-guardrails.dev/source"
 STACK_TYPE = "pulumi:pulumi:Stack"
 # Folders never copied into the work copy (large, or owned by tools / state).
 COPY_IGNORE = (
@@ -121,7 +123,7 @@ def _work_copy(project_dir: Path, stack: str, backend_dir: Path) -> Iterator[Pat
 
 
 def _from_event_value(value: Any) -> Any:
-    """Engine event JSON → the values policies see: unknowns and secrets as preflight.values markers."""
+    """Engine event JSON → the values policies see: unknowns and secrets as guardrails_core.values markers."""
     if value == UNKNOWN_SENTINEL:
         return UNKNOWN
     if value == _SECRET_DISPLAY:
@@ -132,20 +134,6 @@ def _from_event_value(value: Any) -> Any:
     if isinstance(value, list):
         return [_from_event_value(v) for v in value]
     return value
-
-
-def _source_of(inputs: Mapping[str, Any]) -> tuple[str | None, int | None]:
-    """Declaration provenance from the component's annotation (Knative) or tag (Lambda)."""
-    candidates = [
-        ((inputs.get("metadata") or {}).get("annotations") or {}) if isinstance(inputs.get("metadata"), dict) else {},
-        inputs.get("tags") if isinstance(inputs.get("tags"), dict) else {},
-    ]
-    for mapping in candidates:
-        raw = mapping.get(SOURCE_ANNOTATION) if isinstance(mapping, dict) else None
-        if isinstance(raw, str) and ":" in raw:
-            file, _, line = raw.rpartition(":")
-            return file, int(line) if line.isdigit() else None
-    return None, None
 
 
 class _EventCollector:
@@ -170,7 +158,6 @@ class _EventCollector:
         if meta.type == STACK_TYPE or state is None:
             return
         inputs = _from_event_value(dict(state.inputs or {}))
-        file, line = _source_of(inputs)
         self.resources[meta.urn] = PlannedResource(
             urn=meta.urn,
             type=meta.type,
@@ -179,8 +166,6 @@ class _EventCollector:
             parent=state.parent or None,
             provider=state.provider or meta.provider or None,
             inputs=inputs,
-            source_file=file,
-            source_line=line,
         )
 
     def _on_policy(self, event: auto.PolicyEvent) -> None:
@@ -230,11 +215,15 @@ def _run(
             try:
                 target = _stack(copy, stack, cli, full_env)
                 pack_args = [str(p) for p in packs] or None
+                configs_dir = Path(tmp_backend) / "policy-config"
+                config_args = _policy_pack_config_files(project, stack, packs, configs_dir) or None
                 if operation == "preview":
-                    preview = target.preview(policy_packs=pack_args, on_event=collector, color="never")
+                    preview = target.preview(policy_packs=pack_args, policy_pack_configs=config_args,
+                                             on_event=collector, color="never")
                     changes = dict(preview.change_summary)
                 elif operation == "up":
-                    up = target.up(policy_packs=pack_args, on_event=collector, color="never")
+                    up = target.up(policy_packs=pack_args, policy_pack_configs=config_args, on_event=collector,
+                                   color="never")
                     changes = dict(up.summary.resource_changes or {})
                 elif operation == "destroy":
                     destroyed = target.destroy(on_event=collector, color="never")
@@ -246,7 +235,7 @@ def _run(
                 # (program crash, pack crash, missing plugin) is an engine error that must block the gate.
                 if not any(f.enforcement == "mandatory" for f in collector.findings):
                     result.errors.append(f"pulumi {operation} failed: {_tail(str(exc))}")
-        result.resources = list(collector.resources.values())
+        result.resources = attach_sources(list(collector.resources.values()))
         result.findings = collector.findings
         mandatory = any(f.enforcement == "mandatory" for f in collector.findings)
         # With a mandatory violation the engine also emits a bare "<op> failed" diagnostic: the findings already
@@ -254,6 +243,23 @@ def _run(
         generic = {f"pulumi: {operation} failed", "pulumi: preview failed", "pulumi: update failed"}
         result.errors.extend(e for e in collector.errors if not (mandatory and e in generic))
         return result, {getattr(op, "value", str(op)): count for op, count in changes.items()}
+
+
+def _policy_pack_config_files(project: Path, stack: str, packs: Sequence[Path], folder: Path) -> list[str]:
+    """One `--policy-pack-config` file per pack (enforcement levels, project_dir), as `preflight policy-config`."""
+    if not packs:
+        return []
+    try:
+        settings = load_stack_settings(project, stack)
+    except StackConfigError as exc:
+        raise PulumiCliError(str(exc)) from exc
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for index, pack in enumerate(packs):
+        path = folder / f"policy-pack-config-{index}.json"
+        path.write_text(json.dumps(pack_config(pack, settings, project) or {}))
+        files.append(str(path))
+    return files
 
 
 def _tail(text: str, lines: int = 30) -> str:

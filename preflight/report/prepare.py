@@ -1,7 +1,7 @@
 """Turn whatever the CLI hands us into a report document that is safe to show: redacted, then validated.
 
 Every renderer starts here, so no output format can forget a step. Three layers keep secrets out:
-1. `preflight.values.redact` replaces `Secret` objects (and unknowns) with their markers;
+1. `guardrails_core.values.redact` replaces `Secret` objects (and unknowns) with their markers;
 2. secrets already serialised in the engine's wire format (`{SPECIAL_SIG_KEY: SECRET_SIG, "value": ...}`) and the
    unknown sentinel string are replaced the same way (a CrossGuard driver may hand those through untouched);
 3. the plaintext of every secret found above is masked wherever else it appears in a string, because a policy
@@ -16,8 +16,9 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
+from guardrails_core.values import SECRET_SIG, SPECIAL_SIG_KEY, UNKNOWN, UNKNOWN_SENTINEL, Secret, redact
+
 from preflight.report.schema import validate_report
-from preflight.values import SECRET_SIG, SPECIAL_SIG_KEY, UNKNOWN, UNKNOWN_SENTINEL, Secret, redact
 
 SECRET_MARK = "[secret]"
 UNKNOWN_MARK = "<unknown>"

@@ -89,7 +89,7 @@ def _non_json_values(value: Any, path: list[Any]) -> Iterator[str]:
     elif not (value is None or isinstance(value, str | int | bool)):
         yield (
             f"{_path(path)}: a {type(value).__name__} is not JSON data; pass the document through "
-            "preflight.values.redact() first (secrets and unknowns must never reach a report)"
+            "guardrails_core.values.redact() first (secrets and unknowns must never reach a report)"
         )
 
 

@@ -9,13 +9,13 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from crossguard_helpers import PACKS, PROJECT, STACK
+from guardrails_core.values import UNKNOWN, Secret
 
 from preflight.crossguard.client import PackInfo
 from preflight.crossguard.fixtures import (
@@ -25,7 +25,6 @@ from preflight.crossguard.fixtures import (
     run_control_fixtures,
 )
 from preflight.crossguard.run import PackSession
-from preflight.values import UNKNOWN, Secret
 
 REPO = Path(__file__).resolve().parents[2]
 CONTROLS = PACKS / "protocol_pack_controls"
@@ -124,29 +123,32 @@ def test_empty_controls_tree_is_a_problem(protocol_session: PackSession, tmp_pat
 def guardrails_session() -> Iterator[PackSession]:
     if not (GUARDRAILS_PACK / "__main__.py").is_file() or not GUARDRAILS_CONTROLS.is_dir():
         pytest.skip("policy_packs/guardrails is not there yet (written by the controls helper)")
-    # The pack reads stacks/Pulumi.<PULUMI_STACK>.yaml when run without config; name a real stack.
     with PackSession(GUARDRAILS_PACK, stack="dev", project="serverless-guardrails", call_timeout=60.0) as session:
         yield session
 
 
-def _guardrails_config_builder() -> Any:
-    """The pack's own fixture → policy config mapping, so this runner and the pack's tests agree."""
-    sys.path.insert(0, str(GUARDRAILS_PACK))
-    from guardrails_pack.discovery import discover_units  # type: ignore[import-not-found]
-    from guardrails_pack.fixtures import fixture_policy_config  # type: ignore[import-not-found]
-    from guardrails_pack.fixtures import load_fixture as pack_load_fixture
+def _guardrails_config_builders() -> tuple[Any, Any]:
+    """The pack's own fixture -> (policy config, stack config) mapping, so this runner and the direct tests agree."""
+    from guardrails_pack.discovery import discover_units
+
+    from preflight.crossguard.control_fixtures import fixture_policy_config, fixture_stack_config
+    from preflight.crossguard.control_fixtures import load_fixture as pack_load_fixture
 
     controls = {unit.folder.name: unit.control for unit in discover_units()}
 
     def build(case: FixtureCase, info: PackInfo) -> Mapping[str, Any]:
-        return fixture_policy_config(pack_load_fixture(case.fixture.path), controls[case.control_dir.name])
+        return fixture_policy_config(pack_load_fixture(case.fixture.path), controls[case.control_dir.name], REPO)
 
-    return build
+    def build_stack(case: FixtureCase) -> Mapping[str, Any]:
+        return fixture_stack_config(pack_load_fixture(case.fixture.path))
+
+    return build, build_stack
 
 
 def test_every_guardrails_control_fixture_through_the_real_protocol(guardrails_session: PackSession) -> None:
+    build, build_stack = _guardrails_config_builders()
     outcomes, problems = run_control_fixtures(
-        guardrails_session, GUARDRAILS_CONTROLS, config_builder=_guardrails_config_builder(),
+        guardrails_session, GUARDRAILS_CONTROLS, config_builder=build, stack_config_builder=build_stack,
         stack="dev", project="serverless-guardrails",
     )
     mismatches = [o.explain() for o in outcomes if not o.ok]

@@ -7,11 +7,11 @@ import json
 import pulumi_policy.version
 import pytest
 from crossguard_helpers import PROJECT, STACK, resource, urn
+from guardrails_core.values import UNKNOWN, Secret
 
 from preflight.crossguard.client import is_preview_unknown
 from preflight.crossguard.errors import PolicyConfigError
 from preflight.crossguard.run import PackSession
-from preflight.values import UNKNOWN, Secret
 
 MANAGED = {"tags": {"managed-by": "pulumi"}}
 

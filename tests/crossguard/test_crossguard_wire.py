@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from google.protobuf import json_format
+from guardrails_core.values import SECRET_SIG, SPECIAL_SIG_KEY, UNKNOWN, UNKNOWN_SENTINEL, Secret, from_wire
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pulumi_policy.deserialize import deserialize_properties
@@ -13,8 +14,7 @@ from pulumi_policy.deserialize import deserialize_properties
 from preflight.crossguard.client import parse_urn, properties_diff, provider_urn
 from preflight.crossguard.errors import WireFormatError
 from preflight.crossguard.policy_config import PolicyConfigEntry, reconcile
-from preflight.crossguard.wire import from_struct, from_wire, to_struct
-from preflight.values import SECRET_SIG, SPECIAL_SIG_KEY, UNKNOWN, UNKNOWN_SENTINEL, Secret
+from preflight.crossguard.wire import from_struct, to_struct
 
 
 def test_unknown_is_the_string_sentinel_and_secret_the_signature_object() -> None:

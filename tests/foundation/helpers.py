@@ -6,9 +6,10 @@ import shutil
 import textwrap
 from pathlib import Path
 
+from guardrails_core.settings import read_stack_config
+
 from preflight.engine.base import PlannedResource
 from preflight.engine.mock_runner import run_program
-from stackconf import read_stack_config
 
 REPO = Path(__file__).resolve().parents[2]
 KSVC = "kubernetes:serving.knative.dev/v1:Service"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from guardrails_core.settings import load_stack_settings
 
 from components.specs import DeclarationErrors, load_declarations
-from stackconf import load_stack_settings
 from tests.foundation.helpers import KSVC, REPO, by_type, make_project, run
 
 CANARY = """\

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from guardrails_core.settings import StackConfigError, load_stack_settings
 
 from components.specs import DeclarationErrors, load_declarations
 from components.specs.function import SCHEMA_PATH, json_schema
 from preflight.engine.mock_runner import ProgramFailed
-from stackconf import StackConfigError, load_stack_settings
 from tests.foundation.helpers import make_project, run
 
 GOOD = """\

@@ -6,11 +6,11 @@ import shutil
 
 import jsonschema
 import pytest
+from guardrails_core.settings import load_stack_settings
 
 from components.knative_service import KnativeServiceArgs, render_manifest
 from components.specs import DeclarationErrors, load_declarations
 from components.specs.knative import crd_schema
-from stackconf import load_stack_settings
 from tests.foundation.helpers import REPO, make_project
 
 PLACEHOLDER = "contains the placeholder"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from preflight.values import UNKNOWN
+from guardrails_core.values import UNKNOWN
+
 from tests.foundation.helpers import REPO, by_type, make_project, run
 
 FUNCTION = "aws:lambda/function:Function"

@@ -7,11 +7,11 @@ import tempfile
 from pathlib import Path
 
 import yaml
+from guardrails_core.settings import load_stack_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from components.specs import DeclarationErrors, load_declarations
-from stackconf import load_stack_settings
 from tests.foundation.helpers import REPO, make_project
 
 SEED = yaml.safe_load((REPO / "services" / "multimodal-ai-inference.yaml").read_text())

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from guardrails_core.values import UNKNOWN, UNKNOWN_SENTINEL, Secret
 
 from preflight.engine import pulumi_cli
-from preflight.values import UNKNOWN, UNKNOWN_SENTINEL, Secret
 from tests.integration.helpers import project_copy
 
 
@@ -16,19 +16,6 @@ def test_event_values_become_preflight_markers() -> None:
     assert decoded["a"][0] is UNKNOWN
     assert isinstance(decoded["a"][1], Secret)
     assert decoded["a"][2] == 3 and decoded["b"] == {"c": "x"}
-
-
-@pytest.mark.parametrize(
-    ("inputs", "expected"),
-    [
-        ({"metadata": {"annotations": {pulumi_cli.SOURCE_ANNOTATION: "services/a.yaml:12"}}}, ("services/a.yaml", 12)),
-        ({"tags": {pulumi_cli.SOURCE_ANNOTATION: "services/fn.yaml:1"}}, ("services/fn.yaml", 1)),
-        ({"metadata": {"annotations": {}}}, (None, None)),
-        ({}, (None, None)),
-    ],
-)
-def test_source_provenance(inputs: dict, expected: tuple) -> None:
-    assert pulumi_cli._source_of(inputs) == expected
 
 
 def test_work_copy_keeps_user_files_untouched_and_salt_with_the_state(tmp_path: Path) -> None:

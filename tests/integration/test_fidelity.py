@@ -9,10 +9,10 @@ import os
 from pathlib import Path
 
 import pytest
+from guardrails_core.settings import load_stack_settings
 
 from preflight.engine.base import EngineResult
 from preflight.engine.pulumi_cli import run_pulumi_preview
-from stackconf import load_stack_settings
 from tests.integration.helpers import PACK_REL, REPO, REQUIRE_ENV, knative_service, project_copy, require_cli
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from guardrails_pack.catalogue import CATALOGUE_PATH, render_catalogue
 from guardrails_pack.context import (
     ControlInputError,
     parse_cpu_millis,
@@ -16,6 +15,8 @@ from guardrails_pack.discovery import discover_controls
 from guardrails_pack.runtime import runtime_props
 from hypothesis import given
 from hypothesis import strategies as st
+
+from scripts.control_catalogue import CATALOGUE_PATH, render_catalogue
 
 
 @pytest.mark.parametrize("text,millis", [("3000m", 3000), ("1.5", 1500), (2, 2000), ("250m", 250), (0.5, 500)])

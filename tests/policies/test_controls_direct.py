@@ -12,9 +12,11 @@ import pytest
 from guardrails_pack.context import StackResource
 from guardrails_pack.control import SEVERITIES, ResourceControl
 from guardrails_pack.discovery import ControlUnit, discover_units
-from guardrails_pack.fixtures import fixture_settings, load_expected, load_fixture
 from guardrails_pack.runtime import Outcome, evaluate_resource, evaluate_stack, runtime_props
 
+from preflight.crossguard.control_fixtures import fixture_options, fixture_settings, load_expected, load_fixture
+
+REPO = Path(__file__).resolve().parents[2]
 PART_A_AREAS = ("pod", "kn", "img")
 
 # Peer ids the anchors table (research/policy-anchors.md §1a-1c) lists for each part-A control; the control
@@ -65,12 +67,13 @@ def run_fixture(unit: ControlUnit, path: Path) -> Outcome:
         assert not fixture.stack, f"{path}: a resource control takes a single-resource fixture"
         res = fixture.resource
         outcome = evaluate_resource(control, res.type, runtime_props(res.properties), settings, name=res.name,
-                                    urn=f"urn:pulumi:test::p::{res.type}::{res.name}", config=fixture.options)
+                                    urn=f"urn:pulumi:test::p::{res.type}::{res.name}",
+                                    config=fixture_options(fixture, REPO))
         assert outcome is not None, f"{path}: type {res.type} is not in {control.id}'s resource_types"
         return outcome
     resources = [StackResource(r.type, r.name, f"urn:pulumi:test::p::{r.type}::{r.name}", runtime_props(r.properties))
                  for r in fixture.resources]
-    return evaluate_stack(control, resources, settings, fixture.options)
+    return evaluate_stack(control, resources, settings, fixture_options(fixture, REPO))
 
 
 CASES = [(u, f) for u in part_a_units() for f in sorted(u.fixtures_dir.glob("*.yaml"))]

@@ -12,15 +12,17 @@ from pathlib import Path
 
 import pytest
 
-PACK_DIR = Path(__file__).resolve().parents[2] / "policy_packs" / "guardrails"
+REPO = Path(__file__).resolve().parents[2]
+PACK_DIR = REPO / "policy_packs" / "guardrails"
 if str(PACK_DIR) not in sys.path:
     sys.path.insert(0, str(PACK_DIR))
 
 from guardrails_pack.context import StackResource  # noqa: E402
 from guardrails_pack.control import ResourceControl  # noqa: E402
 from guardrails_pack.discovery import ControlUnit, discover_units  # noqa: E402
-from guardrails_pack.fixtures import fixture_settings, load_expected, load_fixture  # noqa: E402
 from guardrails_pack.runtime import Outcome, evaluate_resource, evaluate_stack, runtime_props  # noqa: E402
+
+from preflight.crossguard.control_fixtures import fixture_options, fixture_settings, load_expected, load_fixture  # noqa: E402
 
 PART_B_AREAS = ("lam", "iam", "log", "tag", "fin", "dc", "exc", "gitops")
 
@@ -38,12 +40,12 @@ def run_fixture(unit: ControlUnit, fixture_path: Path) -> Outcome:
         res = fixture.resource
         outcome = evaluate_resource(control, res.type, runtime_props(res.properties), settings,
                                     name=res.name, urn=f"urn:pulumi:test::proj::{res.type}::{res.name}",
-                                    config=fixture.options)
+                                    config=fixture_options(fixture, REPO))
         assert outcome is not None, f"{fixture_path}: type {res.type} is not one of {control.resource_types}"
         return outcome
     resources = [StackResource(type=r.type, name=r.name, urn=f"urn:pulumi:test::proj::{r.type}::{r.name}",
                                props=runtime_props(r.properties)) for r in fixture.resources]
-    return evaluate_stack(control, resources, settings, config=fixture.options)
+    return evaluate_stack(control, resources, settings, config=fixture_options(fixture, REPO))
 
 
 CASES = [
@@ -80,10 +82,9 @@ def test_fixture_outcome(unit: ControlUnit, fixture: str, result: str) -> None:
 
 
 def test_required_tags_remediation_adds_defaults_and_keeps_unknowns() -> None:
+    from guardrails_core.settings import StackSettings
+    from guardrails_core.values import UNKNOWN, UNKNOWN_SENTINEL, to_wire
     from guardrails_pack.context import ResourceContext
-
-    from preflight.values import UNKNOWN, UNKNOWN_SENTINEL
-    from stackconf import StackSettings
 
     unit = next(u for u in part_b_units() if u.control.id == "tag.required-keys")
     settings = StackSettings.model_validate({"environment": "dev", "default_tags": {"owner": "platform"}})
@@ -92,8 +93,9 @@ def test_required_tags_remediation_adds_defaults_and_keeps_unknowns() -> None:
     fixed = unit.control.remediate(ctx)
     assert fixed is not None
     assert fixed["tags"] == {"cost-center": "A", "project-id": "p", "owner": "platform"}
-    assert fixed["role"] == UNKNOWN_SENTINEL  # unknowns go back to the engine unchanged
-    after = evaluate_resource(unit.control, "aws:lambda/function:Function", runtime_props(fixed), settings)
+    assert fixed["role"] is UNKNOWN  # controls edit a plain copy; the pack's wrapper puts it back on the wire
+    assert to_wire(fixed)["role"] == UNKNOWN_SENTINEL  # so unknowns go back to the engine unchanged
+    after = evaluate_resource(unit.control, "aws:lambda/function:Function", runtime_props(to_wire(fixed)), settings)
     assert after is not None and after.status == "pass"
     # Nothing to add when the missing key has no default: remediation declines, the violation stays.
     bare = ResourceContext("aws:lambda/function:Function", runtime_props({"tags": {}}), "f", "urn:f",

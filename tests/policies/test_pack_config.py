@@ -1,23 +1,26 @@
-"""Enforcement by severity/environment, per-control overrides, and the PULUMI_STACK fallback."""
+"""Enforcement by severity/environment, per-control overrides, and settings only from the engine's stack config."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from guardrails_pack.config import (
-    PolicyConfigError,
-    default_enforcement,
-    fallback_settings,
-    policy_config_for_stack,
-    settings_from_policy_config,
-)
+from guardrails_core.settings import StackConfigError, StackSettings, settings_to_config
+from guardrails_pack import engine_config
+from guardrails_pack.config import PolicyConfigError, default_enforcement, policy_config_for_stack
 from guardrails_pack.discovery import discover_controls
 from guardrails_pack.pack import pack_arguments
 
-from stackconf import StackConfigError, StackSettings
-
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_engine_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(engine_config, "_received", engine_config._Received())
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    yield
 
 
 def test_default_enforcement_matrix() -> None:
@@ -32,7 +35,10 @@ def test_policy_config_prod_unconfigured_uses_environment_defaults() -> None:
     config = policy_config_for_stack(StackSettings(environment="prod"))
     assert config["pod-no-privileged"]["enforcementLevel"] == "mandatory"
     assert config["pod-probes"]["enforcementLevel"] == "advisory"
-    assert config["pod-probes"]["settings"]["environment"] == "prod"
+    assert "settings" not in config["pod-probes"]  # settings travel as stack config, once, not per policy
+    assert "project_dir" not in config["pod-probes"]
+    with_dir = policy_config_for_stack(StackSettings(environment="prod"), project_dir=Path("/p"))
+    assert with_dir["pod-probes"]["project_dir"] == "/p"
     assert set(config) == {c.name for c in discover_controls()}
 
 
@@ -63,34 +69,57 @@ def test_unknown_control_override_is_an_error() -> None:
         policy_config_for_stack(settings)
 
 
-def test_settings_round_trip_through_json_floats() -> None:
-    dump = StackSettings(environment="prod").model_dump(mode="json")
-    dump["limits"]["max_scale"] = 40.0  # what protobuf Struct hands back
-    assert settings_from_policy_config(dump).limits.max_scale == 40
+def test_settings_round_trip_through_stack_config_strings() -> None:
+    settings = StackSettings.model_validate({"environment": "prod", "limits": {"max_scale": 40},
+                                             "policy": {"controls": {"pod.probes": "mandatory"}}})
+    config = settings_to_config(settings)
+    assert all(isinstance(v, str) for v in config.values())
+    engine_config.receive(config, "test")
+    assert engine_config.stack_settings() == settings
 
 
-def test_invalid_settings_name_the_field() -> None:
-    with pytest.raises(PolicyConfigError, match="environment"):
-        settings_from_policy_config({"environment": "production"})
-
-
-def test_fallback_reads_the_stack_named_by_pulumi_stack(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PULUMI_STACK", "acme/serverless-guardrails/prod")
-    monkeypatch.setenv("GUARDRAILS_PROJECT_DIR", str(REPO))
-    settings = fallback_settings()
-    assert settings is not None and settings.environment == "prod"
+def test_settings_come_from_pulumi_config_as_the_engine_sets_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"guardrails:environment": "prod",
+                                                    "guardrails:limits": json.dumps({"maxScale": 10}),
+                                                    "aws:region": "eu-west-1"}))
     initial = pack_arguments()["initial_config"]
-    assert initial["pod-no-privileged"]["settings"]["environment"] == "prod"
     assert initial["pod-no-privileged"]["enforcementLevel"].value == "mandatory"
+    settings = engine_config.stack_settings()
+    assert settings.environment == "prod" and settings.limits.max_scale == 10
 
 
-def test_fallback_missing_stack_file_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PULUMI_STACK", "no-such-stack")
-    monkeypatch.setenv("GUARDRAILS_PROJECT_DIR", str(REPO))
-    with pytest.raises(StackConfigError, match="Pulumi.no-such-stack.yaml"):
-        fallback_settings()
+def test_configure_stack_config_replaces_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"guardrails:environment": "prod"}))
+    assert engine_config.receive_from_environment()
+    engine_config.receive({"guardrails:environment": "dev"}, "ConfigureStack")
+    assert engine_config.stack_settings().environment == "dev"
 
 
-def test_no_pulumi_stack_means_no_initial_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PULUMI_STACK", raising=False)
+def test_invalid_settings_name_the_key() -> None:
+    engine_config.receive({"guardrails:environment": "production"}, "stack config of dev (ConfigureStack)")
+    with pytest.raises(StackConfigError, match="guardrails:environment"):
+        engine_config.stack_settings()
+
+
+def test_misspelt_settings_key_is_an_error() -> None:
+    engine_config.receive({"guardrails:environment": "dev", "guardrails:limitz": "{}"}, "ConfigureStack")
+    with pytest.raises(StackConfigError, match="limitz"):
+        engine_config.stack_settings()
+
+
+def test_no_stack_config_fails_closed_naming_the_key() -> None:
+    with pytest.raises(StackConfigError, match="guardrails:environment"):
+        engine_config.stack_settings()
+    engine_config.receive({"aws:region": "eu-west-1"}, "ConfigureStack")  # config, but none of ours
+    with pytest.raises(StackConfigError, match="guardrails:environment"):
+        engine_config.stack_settings()
+
+
+def test_no_pulumi_config_means_no_initial_config() -> None:
     assert pack_arguments()["initial_config"] is None
+
+
+def test_the_pack_never_reads_stack_files() -> None:
+    pack = REPO / "policy_packs" / "guardrails"
+    offenders = [p for p in pack.rglob("*.py") if "Pulumi." in p.read_text() and "stacks/" in p.read_text()]
+    assert offenders == []

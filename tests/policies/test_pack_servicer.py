@@ -10,16 +10,15 @@ from typing import Any
 
 import pytest
 from google.protobuf import struct_pb2
+from guardrails_core.settings import StackSettings, settings_to_config
+from guardrails_core.values import UNKNOWN, to_wire
 from guardrails_pack import PACK_NAME
 from guardrails_pack.config import policy_config_for_stack
+from guardrails_pack.engine_config import keep_configure_stack_config
 from guardrails_pack.pack import pack_arguments
-from guardrails_pack.runtime import to_wire
 from pulumi.runtime.proto import analyzer_pb2 as proto
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
-
-from preflight.values import UNKNOWN
-from stackconf import StackSettings
 
 KSVC = "kubernetes:serving.knative.dev/v1:Service"
 
@@ -31,6 +30,7 @@ def ksvc(container: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def servicer() -> _PolicyAnalyzerServicer:
+    keep_configure_stack_config()  # as the pack's __main__ does
     args = pack_arguments()
     return _PolicyAnalyzerServicer(args["name"], "0.1.0", args["policies"], EnforcementLevel.ADVISORY,
                                    args["initial_config"])
@@ -42,8 +42,13 @@ def configure(servicer: _PolicyAnalyzerServicer, settings: StackSettings) -> Non
         config = request.policyConfig[name]
         config.enforcementLevel = {"advisory": proto.ADVISORY, "mandatory": proto.MANDATORY,
                                    "remediate": proto.REMEDIATE, "disabled": proto.DISABLED}[entry["enforcementLevel"]]
-        config.properties.update({"settings": entry["settings"]})
     servicer.Configure(request, None)
+    configure_stack(servicer, settings_to_config(settings))
+
+
+def configure_stack(servicer: _PolicyAnalyzerServicer, config: dict[str, str]) -> None:
+    """The stack config, as the engine sends it in ConfigureStack: the pack's only source of settings."""
+    servicer.ConfigureStack(proto.AnalyzerStackConfigureRequest(stack="prod", project="p", config=config), None)
 
 
 def analyze(servicer: _PolicyAnalyzerServicer, resource_type: str, props: dict[str, Any]) -> list[Any]:
@@ -66,7 +71,8 @@ def test_pack_metadata(servicer: _PolicyAnalyzerServicer) -> None:
     assert privileged.severity == proto.POLICY_SEVERITY_CRITICAL
     assert "CKV_K8S_16" in privileged.tags
     assert privileged.remediation_steps and privileged.url.startswith("https://")
-    assert "settings" in privileged.configSchema.properties
+    assert "project_dir" in privileged.configSchema.properties
+    assert "settings" not in privileged.configSchema.properties  # settings come from the stack config only
 
 
 def test_prod_privileged_is_mandatory_with_severity(servicer: _PolicyAnalyzerServicer) -> None:
@@ -104,12 +110,19 @@ def test_malformed_input_fails_closed_for_every_ksvc_control(servicer: _PolicyAn
         assert "failed closed" in messages[name]
 
 
-def test_missing_settings_fails_closed(servicer: _PolicyAnalyzerServicer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PULUMI_STACK", raising=False)
+def test_missing_settings_fails_closed(servicer: _PolicyAnalyzerServicer) -> None:
     servicer.Configure(proto.ConfigureAnalyzerRequest(), None)
+    configure_stack(servicer, {"aws:region": "eu-west-1"})  # a stack config without guardrails:*
     diags = analyze(servicer, KSVC, ksvc({"name": "app", "image": "x/y:1"}))
     found = by_policy(diags, "pod-no-privileged")
-    assert found and "no stack settings" in found[0].message
+    assert found and "guardrails:environment" in found[0].message and "failed closed" in found[0].message
+
+
+def test_typo_in_stack_config_fails_closed_naming_the_key(servicer: _PolicyAnalyzerServicer) -> None:
+    configure_stack(servicer, {"guardrails:environment": "prod", "guardrails:limitz": "{}"})
+    diags = analyze(servicer, KSVC, ksvc({"name": "app", "image": "x/y:1"}))
+    found = by_policy(diags, "pod-no-privileged")
+    assert found and "limitz" in found[0].message
 
 
 def test_other_resource_types_are_not_judged(servicer: _PolicyAnalyzerServicer) -> None:

@@ -6,6 +6,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from preflight.engine.base import PlannedResource
 
 KSVC_TYPE = "kubernetes:serving.knative.dev/v1:Service"
@@ -99,12 +101,18 @@ def lambda_fn(project: Path, name: str = "embeddings", *, memory: Any = 1024, ar
             "serverless-guardrails.dev/source": f"{rel}:1"}
     if cost_center:
         tags["cost-center"] = cost_center
+    # The component carries its declaration as input, as components/serverless_function.py registers it.
+    component = PlannedResource(
+        urn=parent, type="serverless-guardrails:aws:ServerlessFunction", name=name, custom=False, parent=None,
+        provider=None,
+        inputs={"declaration": {"source": f"{rel}:1", "document": yaml.safe_load((project / rel).read_text())}},
+        source_file=rel, source_line=1)
     fn = PlannedResource(
         urn=f"{parent}$aws:lambda/function:Function::{name}", type=FN_TYPE, name=name, custom=True, parent=parent,
         provider=None, inputs={"name": name, "memorySize": memory, "timeout": 60, "architectures": [arch],
                                "reservedConcurrentExecutions": reserved, "tags": tags, "role": "<unknown>"},
         source_file=rel, source_line=1)
-    return [fn, *(extra_children or [])]
+    return [component, fn, *(extra_children or [])]
 
 
 def with_inputs(res: PlannedResource, **changes: Any) -> PlannedResource:

@@ -6,16 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-
-from preflight.predict.guardrails import (
+from guardrails_core.settings import StackSettings
+from guardrails_predict.guardrails import (
     budget_cap_per_cost_center,
     cost_anomaly,
     load_previous_state,
     ml_risk_threshold,
     predicted_cost_within_budget,
 )
-from preflight.predict.plan import predict_plan
-from stackconf import StackSettings
+from guardrails_predict.plan import predict_plan
+
 from tests.predict.helpers import knative, lambda_fn
 
 DECLARED = {"finops.apexlogic.com/expected-requests-per-month": "2000000",
@@ -116,7 +116,7 @@ def test_previous_state_from_stack_export(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_broken_models_fail_closed(stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import preflight.predict.plan as plan
+    import guardrails_predict.plan as plan
 
     monkeypatch.setenv("GUARDRAILS_MODELS_DIR", str(tmp_path / "no-models"))
     monkeypatch.setattr(plan, "_MODEL_CACHE", {})

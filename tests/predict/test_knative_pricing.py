@@ -7,9 +7,8 @@ from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 
 import pytest
-
-from preflight.pricing import KnativeScaling, KnativeWorkload, knative_monthly_cost, load_kubernetes_prices
-from preflight.pricing.tables import PricingError
+from guardrails_predict.pricing import KnativeScaling, KnativeWorkload, knative_monthly_cost, load_kubernetes_prices
+from guardrails_predict.pricing.tables import PricingError
 
 CPU, RAM, HOURS = D("0.031611"), D("0.004237"), D(730)
 NO_QP = load_kubernetes_prices().with_overrides({"queueProxyCpuVcpu": 0}, "test")  # hand cases omit the sidecar

@@ -9,8 +9,7 @@ from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 
 import pytest
-
-from preflight.pricing import LambdaConfig, LambdaUsage, PricingError, lambda_monthly_cost
+from guardrails_predict.pricing import LambdaConfig, LambdaUsage, PricingError, lambda_monthly_cost
 
 # us-east-1 rates (preflight/pricing/data/aws-lambda.yaml), restated here so the tests are hand arithmetic.
 REQ = D("0.20") / D(1_000_000)

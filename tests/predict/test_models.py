@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from guardrails_predict.change_risk import HistoryError, load_change_history, synthetic_change_set
+from guardrails_predict.metrics import brier_score, pinball_loss, roc_auc
+from guardrails_predict.model_store import DEFAULT_MODELS_DIR, MODEL_NAMES, ModelError, load_all, load_model
+from guardrails_predict.trace import TraceError, load_trace
+from guardrails_predict.training import train_risk, train_workload
 
-from preflight.predict.change_risk import HistoryError, load_change_history, synthetic_change_set
-from preflight.predict.metrics import brier_score, pinball_loss, roc_auc
-from preflight.predict.model_store import MODEL_NAMES, ModelError, load_all, load_model
-from preflight.predict.trace import TraceError, load_trace
-from preflight.predict.train_cli import main as train_main
-from preflight.predict.training import train_risk, train_workload
+from preflight.train_cli import main as train_main
 
 
 def test_same_seed_gives_identical_model_bytes(tmp_path: Path, trace_dir: Path) -> None:
@@ -34,7 +34,7 @@ def test_change_risk_training_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_committed_models_load_with_checksums(repo: Path) -> None:
-    models = load_all(repo / "models")
+    models = load_all(DEFAULT_MODELS_DIR)
     assert set(models) == set(MODEL_NAMES)
     assert models["change-risk"].synthetic is True
     assert models["workload-requests"].synthetic is False
@@ -43,7 +43,7 @@ def test_committed_models_load_with_checksums(repo: Path) -> None:
 @pytest.fixture()
 def model_copy(tmp_path: Path, repo: Path) -> Path:
     target = tmp_path / "models"
-    shutil.copytree(repo / "models", target)
+    shutil.copytree(DEFAULT_MODELS_DIR, target)
     return target
 
 
@@ -77,7 +77,7 @@ def test_manifest_without_entry(model_copy: Path) -> None:
 
 
 def test_committed_metrics_beat_baselines(repo: Path) -> None:
-    metrics = json.loads((repo / "models/metrics.json").read_text())
+    metrics = json.loads((DEFAULT_MODELS_DIR / "metrics.json").read_text())
     for target, values in metrics["workload"]["targets"].items():
         held = values["held_out"]["all_hint_variants"]
         assert held["pinball_loss_model"] < held["pinball_loss_unconditional_baseline"], target
@@ -177,11 +177,10 @@ def test_train_cli_reports_bad_trace(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_deduplicated_prediction_equals_row_by_row(repo: Path) -> None:
     import xgboost as xgb
+    from guardrails_predict.features import WORKLOAD_FEATURES
+    from guardrails_predict.model_store import predict_rows
 
-    from preflight.predict.features import WORKLOAD_FEATURES
-    from preflight.predict.model_store import predict_rows
-
-    booster = load_model("workload-burstiness", repo / "models").booster
+    booster = load_model("workload-burstiness", DEFAULT_MODELS_DIR).booster
     rows = np.array([[10.0] + [np.nan] * 6 + [6.0, np.nan], [11.0] + [np.nan] * 6 + [np.nan, 2.0],
                      [10.0] + [np.nan] * 6 + [6.0, np.nan]])
     names = list(WORKLOAD_FEATURES)

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from preflight.predict import predict_plan
-from stackconf import load_stack_settings
+from guardrails_core.settings import load_stack_settings
+from guardrails_predict.plan import predict_plan
 
 REPO = Path(__file__).resolve().parents[2]
 

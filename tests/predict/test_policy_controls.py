@@ -12,8 +12,9 @@ sys.path.insert(0, str(REPO / "policy_packs/guardrails"))
 
 from guardrails_pack.context import StackResource  # noqa: E402
 from guardrails_pack.discovery import discover_units  # noqa: E402
-from guardrails_pack.fixtures import fixture_settings, load_expected, load_fixture  # noqa: E402
 from guardrails_pack.runtime import evaluate_stack  # noqa: E402
+
+from preflight.crossguard.control_fixtures import fixture_options, fixture_settings, load_expected, load_fixture  # noqa: E402
 
 IDS = ("fin.predicted-cost-within-budget", "fin.budget-cap-per-cost-center", "fin.cost-anomaly",
        "risk.ml-threshold")
@@ -33,7 +34,7 @@ def test_fixture_matches_expected(unit, path: Path, monkeypatch: pytest.MonkeyPa
     fixture = load_fixture(path)
     resources = [StackResource(r.type, r.name, f"urn:pulumi:test::p::{r.type}::{r.name}", r.properties)
                  for r in fixture.resources]
-    outcome = evaluate_stack(unit.control, resources, fixture_settings(fixture), fixture.options)
+    outcome = evaluate_stack(unit.control, resources, fixture_settings(fixture), fixture_options(fixture, REPO))
     assert outcome.status == expected[path.name], outcome.messages
     if outcome.status == "fail":
         assert all(m.strip() for m in outcome.messages)

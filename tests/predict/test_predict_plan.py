@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from guardrails_core.settings import StackSettings
+from guardrails_core.values import UNKNOWN, plain
+from guardrails_predict.change_risk import CHANGE_FEATURES
+from guardrails_predict.features import CAPACITY_FEATURES, WORKLOAD_FEATURES
+from guardrails_predict.model_store import ModelError
+from guardrails_predict.plan import PredictionError, predict_plan
+from guardrails_predict.pricing import LambdaConfig, LambdaUsage, lambda_monthly_cost
+from guardrails_predict.resources import PredictionInputError
 
 from preflight.engine.base import PlannedResource
-from preflight.predict import ModelError, PredictionError, PredictionInputError, predict_plan
-from preflight.predict.change_risk import CHANGE_FEATURES
-from preflight.predict.features import CAPACITY_FEATURES, WORKLOAD_FEATURES
-from preflight.predict.resources import plain
-from preflight.pricing import LambdaConfig, LambdaUsage, lambda_monthly_cost
-from preflight.values import UNKNOWN
-from stackconf import StackSettings
 from tests.predict.helpers import knative, lambda_fn, with_inputs
 
 DECLARED = {"finops.apexlogic.com/expected-requests-per-month": "2000000",
@@ -147,9 +148,8 @@ def test_bad_budget_settings_are_named(tmp_path: Path) -> None:
 
 
 def test_policy_proxies_and_sentinels_become_unknown() -> None:
+    from guardrails_core.values import UNKNOWN_SENTINEL
     from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, unknown_checking_proxy
-
-    from preflight.values import UNKNOWN_SENTINEL
 
     proxied = unknown_checking_proxy({"memorySize": UNKNOWN_NUMBER_VALUE, "tags": {"a": "b"}, "list": [1]})
     assert plain(proxied) == {"memorySize": UNKNOWN, "tags": {"a": "b"}, "list": [1]}

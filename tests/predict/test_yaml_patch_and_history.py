@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from preflight.predict.resources import PredictionInputError
-from preflight.predict.usage_history import load_usage_history
-from preflight.predict.yaml_patch import Edit, PatchError, apply_edits, unified_patch
+from guardrails_predict.resources import PredictionInputError
+from guardrails_predict.usage_history import load_usage_history
+from guardrails_predict.yaml_patch import Edit, PatchError, apply_edits, unified_patch
 
 TWO_DOCS = """# leading comment
 apiVersion: serving.knative.dev/v1

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from guardrails_core.values import SECRET_SIG, SPECIAL_SIG_KEY, UNKNOWN, UNKNOWN_SENTINEL, Secret
 from rich.console import Console
 
 from preflight.report import (
@@ -17,7 +18,6 @@ from preflight.report import (
     render_sarif,
     render_terminal,
 )
-from preflight.values import SECRET_SIG, SPECIAL_SIG_KEY, UNKNOWN, UNKNOWN_SENTINEL, Secret
 
 DB_PASSWORD = "hunter2-Zq8vLx0pA"
 API_TOKEN = "sk-live-9f8e7d6c5b4a"

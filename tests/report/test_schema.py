@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from guardrails_core.values import UNKNOWN, Secret
 from jsonschema import Draft202012Validator
 
 from preflight.report import validate_report
 from preflight.report.schema import ReportValidationError, load_schema
-from preflight.values import UNKNOWN, Secret
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -117,7 +117,7 @@ def test_unredacted_values_are_refused(sample: dict) -> None:
     problems = problems_of(sample)
     assert len(problems) == 3
     assert "predictions.invoice-parser.workload.token: a Secret is not JSON data" in problems[0]
-    assert "preflight.values.redact()" in problems[0]
+    assert "guardrails_core.values.redact()" in problems[0]
     assert "s3cr3t-value" not in "\n".join(problems)
     assert "not a finite number" in problems[2]
 

@@ -7,16 +7,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sc_helpers import A_TXT_SHA256, BEACON, GHA_ISSUER, REPO, knative, settings
-
-from preflight.supply_chain import (
+from guardrails_supply_chain import (
     POLICY_SIGNED,
     POLICY_VULN_GATE,
     SupplyChainConfigError,
     evaluate_resource,
     parse_supply_chain_settings,
 )
-from preflight.supply_chain.cli import main as cli_main
+from sc_helpers import A_TXT_SHA256, BEACON, GHA_ISSUER, REPO, knative, settings
+
+from preflight.verify_cli import main as cli_main
 
 DATA = REPO / "tests" / "supply_chain" / "data"
 SIGNERS = [{"identity": BEACON, "issuer": GHA_ISSUER}]

@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from guardrails_supply_chain import evaluate_plan
+from guardrails_supply_chain.cache import CACHE_DIR, CACHE_FILE
+from guardrails_supply_chain.identity import IdentityRegex
+from guardrails_supply_chain.trust import load_trusted_root
 from sc_helpers import A_TXT_SHA256, BEACON, GHA_ISSUER, KSVC, REPO, knative, settings
 from sigstore.errors import VerificationError
 from sigstore.models import Bundle
 
 from preflight.engine.base import PlannedResource
-from preflight.supply_chain import evaluate_plan
-from preflight.supply_chain.cache import CACHE_DIR, CACHE_FILE
-from preflight.supply_chain.identity import IdentityRegex
-from preflight.supply_chain.trust import load_trusted_root
 
 DATA = REPO / "tests" / "supply_chain" / "data"
 SIGNERS = [{"identity": BEACON, "issuer": GHA_ISSUER}]
@@ -125,9 +125,8 @@ def test_cache_can_be_disabled(tmp_path: Path) -> None:
 
 def test_regex_identity_policy_inside_sigstore() -> None:
     """IdentityRegex is enforced by sigstore's verifier itself, not only by our pre-check."""
+    from guardrails_supply_chain.verify import sha256_file
     from sigstore.verify import Verifier
-
-    from preflight.supply_chain.verify import sha256_file
 
     root = load_trusted_root("production")
     bundle = Bundle.from_json((DATA / "sigstore" / "a.txt.sigstore.json").read_bytes())

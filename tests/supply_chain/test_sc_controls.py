@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
-PACK_DIR = Path(__file__).resolve().parents[2] / "policy_packs" / "guardrails"
+REPO = Path(__file__).resolve().parents[2]
+PACK_DIR = REPO / "policy_packs" / "guardrails"
 if str(PACK_DIR) not in sys.path:
     sys.path.insert(0, str(PACK_DIR))
 
 from guardrails_pack.discovery import ControlUnit, discover_units  # noqa: E402
-from guardrails_pack.fixtures import fixture_settings, load_expected, load_fixture  # noqa: E402
 from guardrails_pack.runtime import evaluate_resource, runtime_props  # noqa: E402
+
+from preflight.crossguard.control_fixtures import fixture_options, fixture_settings, load_expected, load_fixture  # noqa: E402
 
 
 def sc_units() -> list[ControlUnit]:
@@ -37,7 +39,7 @@ def test_fixture_outcome(unit: ControlUnit, fixture: str, result: str) -> None:
     res = fx.resource
     outcome = evaluate_resource(unit.control, res.type, runtime_props(res.properties), fixture_settings(fx),
                                 name=res.name, urn=f"urn:pulumi:test::proj::{res.type}::{res.name}",
-                                config=fx.options)
+                                config=fixture_options(fx, REPO))
     assert outcome is not None
     assert outcome.status == result, f"{fixture}: expected {result}, got {outcome.status}: {outcome.messages}"
     assert all(m.strip() for m in outcome.messages)

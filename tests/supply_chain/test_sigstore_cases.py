@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from guardrails_supply_chain import POLICY_SIGNED, evaluate_resource
 from sc_helpers import REPO, case_project, knative, load_cases, settings, shared_dir
 
-from preflight.supply_chain import POLICY_SIGNED, evaluate_resource
-from preflight.supply_chain.cli import main as cli_main
+from preflight.verify_cli import main as cli_main
 
 SHARED = shared_dir()
 CASES = load_cases(SHARED) if (SHARED / "data" / "sigstore" / "cases.json").is_file() else []
@@ -28,7 +28,7 @@ def test_cases_present() -> None:
 
 def run_verify(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "preflight.supply_chain.cli", "verify", *args],
+        [sys.executable, "-m", "preflight.verify_cli", "verify", *args],
         capture_output=True, text=True, cwd=REPO, timeout=120,
     )
 

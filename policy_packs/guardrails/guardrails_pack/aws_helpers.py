@@ -1,7 +1,7 @@
 """Helpers shared by the AWS, tagging/FinOps and data-classification controls (part B).
 
 Everything here works on plain property dicts as policies see them: values may be
-`preflight.values.UNKNOWN` (preview-time unknown), `preflight.values.Secret` (a Pulumi secret), the raw
+`guardrails_core.values.UNKNOWN` (preview-time unknown), `guardrails_core.values.Secret` (a Pulumi secret), the raw
 wire sentinels, or `pulumi_policy.secret.Secret`. The helpers never print secret values.
 
 Bad shapes raise `PropertyError` with the field path and what is allowed; the pack wrapper turns any
@@ -18,40 +18,27 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi_policy import proxy as _policy_proxy
-from pulumi_policy import secret as _policy_secret
+from guardrails_core.source import SOURCE_KEY  # noqa: F401 (controls import it from here)
+from guardrails_core.types import (  # noqa: F401 (controls import the tokens from here)
+    AWS_PROVIDER,
+    IAM_POLICY,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    IAM_ROLE_POLICY_ATTACHMENT,
+    KNATIVE_SERVICE,
+    LAMBDA_FUNCTION,
+    LAMBDA_FUNCTION_URL,
+    LAMBDA_PERMISSION,
+    LOG_GROUP,
+)
+from guardrails_core.values import UNKNOWN, UNKNOWN_SENTINEL, Secret, is_secret, is_unknown, plain, reveal  # noqa: F401
 
 from guardrails_pack.context import ControlInputError
-from preflight.values import SECRET_SIG, SPECIAL_SIG_KEY, UNKNOWN, UNKNOWN_SENTINEL, Secret
-
-PolicySecret = _policy_secret.Secret
-# Every typed unknown sentinel pulumi-policy knows (string, number, bool, array, object, asset, archive).
-_UNKNOWN_SENTINELS = frozenset({
-    UNKNOWN_SENTINEL,
-    _policy_proxy.UNKNOWN_BOOLEAN_VALUE, _policy_proxy.UNKNOWN_NUMBER_VALUE, _policy_proxy.UNKNOWN_STRING_VALUE,
-    _policy_proxy.UNKNOWN_ARRAY_VALUE, _policy_proxy.UNKNOWN_ASSET_VALUE, _policy_proxy.UNKNOWN_ARCHIVE_VALUE,
-    _policy_proxy.UNKNOWN_OBJECT_VALUE,
-})
-_PROXY_TYPES = (_policy_proxy._DictProxy, _policy_proxy._ListProxy,
-                _policy_secret._DictSecretsProxy, _policy_secret._ListSecretsProxy)
-
-# Resource types (Pulumi tokens) used by several controls.
-LAMBDA_FUNCTION = "aws:lambda/function:Function"
-LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
-LAMBDA_FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
-IAM_ROLE = "aws:iam/role:Role"
-IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-IAM_POLICY = "aws:iam/policy:Policy"
-IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-KNATIVE_SERVICE = "kubernetes:serving.knative.dev/v1:Service"
-AWS_PROVIDER = "pulumi:providers:aws"
 
 # AWS resources that carry `tags` (the children of ServerlessFunction plus the ones users add).
 AWS_TAGGABLE_TYPES = (LAMBDA_FUNCTION, IAM_ROLE, IAM_POLICY, LOG_GROUP)
 CLASSIFIED_WORKLOAD_TYPES = (KNATIVE_SERVICE, LAMBDA_FUNCTION)
 
-SOURCE_KEY = "serverless-guardrails.dev/source"
 CLASSIFICATION_KEY = "data-classification"
 COMPLIANCE_SCOPE_KEY = "compliance-scope"
 PCI_SCOPE_KEY = "pci-scope"
@@ -71,47 +58,6 @@ class SettingsError(ValueError):
 # ---------------------------------------------------------------------------------------------
 # Unknowns and secrets
 # ---------------------------------------------------------------------------------------------
-
-
-def is_unknown(value: Any) -> bool:
-    """True for a preview-time unknown, whichever form it reached us in."""
-    return value is UNKNOWN or (isinstance(value, str) and value in _UNKNOWN_SENTINELS)
-
-
-def plain(value: Any) -> Any:
-    """A plain dict/list copy of policy props with unknowns as `UNKNOWN` and secrets as `Secret`.
-
-    pulumi-policy hands props as proxies that raise `UnknownValueError` on reading an unknown. Several
-    controls must tell "unknown" (e.g. a KMS key ARN created in the same update: it *is* set) from
-    "absent", so they read the proxies' targets instead of letting the first unknown abort the check.
-    """
-    if isinstance(value, _PROXY_TYPES):
-        value = value["__target"]
-    if is_unknown(value):
-        return UNKNOWN
-    if isinstance(value, PolicySecret | Secret):
-        return Secret(plain(value.value))
-    if isinstance(value, Mapping):
-        if value.get(SPECIAL_SIG_KEY) == SECRET_SIG:
-            return Secret(plain(value.get("value")))
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
-def is_secret(value: Any) -> bool:
-    """True for a value the program marked secret (our marker, pulumi_policy's, or the wire form)."""
-    if isinstance(value, Secret | PolicySecret):
-        return True
-    return isinstance(value, Mapping) and value.get(SPECIAL_SIG_KEY) == SECRET_SIG
-
-
-def reveal(value: Any) -> Any:
-    """The plain value under any secret wrapper (used only to inspect shape; never printed)."""
-    while is_secret(value):
-        value = value["value"] if isinstance(value, Mapping) else value.value
-    return value
 
 
 def describe(value: Any) -> str:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from guardrails_pack.control import KNATIVE_SERVICE
-from stackconf import StackSettings
+from guardrails_core.settings import StackSettings
+from guardrails_core.types import KNATIVE_SERVICE
+
+from guardrails_pack.control import PROJECT_DIR_OPTION
 
 __all__ = [
     "KNATIVE_SERVICE",
@@ -38,6 +41,21 @@ __all__ = [
 
 class ControlInputError(ValueError):
     """The resource does not have the shape the control needs (names the property path)."""
+
+
+class MissingOptionError(ValueError):
+    """A policy option the control needs was not configured (names the option)."""
+
+
+def project_dir_option(config: Mapping[str, Any]) -> Path:
+    """The pack-wide `project_dir` option; controls that read the project's files fail closed without it."""
+    value = config.get(PROJECT_DIR_OPTION)
+    if not isinstance(value, str) or not value.strip():
+        raise MissingOptionError(
+            f"policy option {PROJECT_DIR_OPTION!r} is not set: this control reads files of the project (declared "
+            "evidence, usage history, previous state); preflight sets it, or pass it with --policy-pack-config "
+            "(`preflight policy-config --stack <stack>` writes one)")
+    return Path(value)
 
 
 # ---------------------------------------------------------------- generic property access
@@ -375,6 +393,10 @@ class ResourceContext:
             return self.defaults[key]
         raise KeyError(f"option {key!r} is not in the control's config_schema")
 
+    @property
+    def project_dir(self) -> Path:
+        return project_dir_option(self.config)
+
     def domain_key(self, prefix: str, name: str) -> str:
         """`domain_key("security", "data-classification")` -> `security.apexlogic.com/data-classification`."""
         return f"{prefix}.{self.annotation_domain}/{name}"
@@ -428,3 +450,7 @@ class StackContext:
         if key in self.defaults:
             return self.defaults[key]
         raise KeyError(f"option {key!r} is not in the control's config_schema")
+
+    @property
+    def project_dir(self) -> Path:
+        return project_dir_option(self.config)

@@ -19,7 +19,13 @@ SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
 _ID_RE = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9][a-z0-9-]*$")
 FRAMEWORKS: tuple[str, ...] = ("GDPR", "HIPAA", "PCI-DSS")
 
-KNATIVE_SERVICE = "kubernetes:serving.knative.dev/v1:Service"
+# Every policy accepts this option: the project whose files (evidence, usage histories, previous state) the
+# controls may read. preflight sets it; a plain `pulumi preview --policy-pack` gets it from --policy-pack-config.
+PROJECT_DIR_OPTION = "project_dir"
+PROJECT_DIR_SCHEMA: Mapping[str, Any] = {
+    "type": "string", "default": "",
+    "description": "Project directory that declared evidence files are relative to (set by preflight)",
+}
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,8 @@ class _ControlBase:
     url: str
     peer_ids: tuple[str, ...] = ()
     framework: str | None = None
-    # Extra per-control options (JSON-schema properties, each with a default); the stack settings come
-    # separately in the policy config key "settings".
+    # Extra per-control options (JSON-schema properties, each with a default); the stack settings come from
+    # the engine's stack config (engine_config), the project directory from the pack-wide option.
     config_schema: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
@@ -74,7 +80,7 @@ class _ControlBase:
         if isinstance(self.peer_ids, str) or not all(isinstance(p, str) and p for p in self.peer_ids):
             raise ValueError(f"{where}: peer_ids must be a tuple of non-empty strings")
         for key, spec in self.config_schema.items():
-            if key in ("enforcementLevel", "settings"):
+            if key in ("enforcementLevel", PROJECT_DIR_OPTION):
                 raise ValueError(f"{where}: config_schema may not redefine {key!r} (the pack sets it)")
             if "default" not in spec:
                 raise ValueError(f"{where}: config_schema[{key!r}] needs a default (controls read it unset)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from guardrails_pack import PACK_NAME
-from guardrails_pack.config import fallback_initial_config
+from guardrails_pack.config import initial_config_from_engine
 from guardrails_pack.discovery import discover_controls
 from guardrails_pack.policies import build_policies, initial_config_for_pack
 
@@ -21,7 +21,7 @@ def pack_arguments() -> dict[str, Any]:
     return {
         "name": PACK_NAME,
         "policies": build_policies(controls),
-        "initial_config": initial_config_for_pack(fallback_initial_config(controls)),
+        "initial_config": initial_config_for_pack(initial_config_from_engine(controls)),
         "description": PACK_DESCRIPTION,
         "display_name": "Serverless guardrails",
     }

@@ -5,7 +5,7 @@
 * pulumi-policy turns `UnknownValueError` into an *advisory* "can't run policy during preview" diagnostic,
   even for a mandatory policy. We catch it first and report a violation at the policy's level instead, so
   a control whose inputs are unknown is visible and, where it is mandatory, blocks.
-* Missing or invalid `settings` in the policy config is reported the same way (a pack that guessed
+* Missing or invalid stack settings from the engine are reported the same way (a pack that guessed
   defaults would pass what the stack forbids).
 """
 
@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from guardrails_core.settings import StackSettings
+from guardrails_core.values import plain, to_wire
 from pulumi_policy import (
     EnforcementLevel,
     PolicyComplianceFramework,
@@ -27,11 +29,17 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from guardrails_pack.config import PolicyConfigError, fallback_settings, settings_from_policy_config
+from guardrails_pack import engine_config
 from guardrails_pack.context import ResourceContext, StackContext, StackResource
-from guardrails_pack.control import Control, ResourceControl, StackControl, StackViolation
-from guardrails_pack.runtime import control_defaults, error_message, plain, unknown_message
-from stackconf import StackSettings
+from guardrails_pack.control import (
+    PROJECT_DIR_OPTION,
+    PROJECT_DIR_SCHEMA,
+    Control,
+    ResourceControl,
+    StackControl,
+    StackViolation,
+)
+from guardrails_pack.runtime import control_defaults, error_message, unknown_message
 
 SEVERITY = {
     "low": Severity.LOW,
@@ -48,12 +56,6 @@ FRAMEWORK_REFERENCES = {
 }
 
 # Every policy accepts the stack settings object; controls may add their own options.
-SETTINGS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "stackconf.StackSettings dump (model_dump(mode='json')); see docs/policy-pack.md",
-}
-
-
 def _framework(name: str | None) -> PolicyComplianceFramework | None:
     if name is None:
         return None
@@ -62,32 +64,19 @@ def _framework(name: str | None) -> PolicyComplianceFramework | None:
 
 
 def _config_schema(control: Control) -> PolicyConfigSchema:
-    properties: dict[str, dict[str, Any]] = {"settings": dict(SETTINGS_SCHEMA)}
+    properties: dict[str, dict[str, Any]] = {PROJECT_DIR_OPTION: dict(PROJECT_DIR_SCHEMA)}
     for key, spec in control.config_schema.items():
         properties[key] = dict(spec)
     return PolicyConfigSchema(properties=properties)
 
 
 def _options(config: Mapping[str, Any], control: Control) -> dict[str, Any]:
-    return {k: config[k] for k in control.config_schema if k in config}
-
-
-_settings_cache: dict[str, StackSettings | None] = {}
+    return {k: config[k] for k in (*control.config_schema, PROJECT_DIR_OPTION) if k in config}
 
 
 def resolve_settings(config: Mapping[str, Any]) -> StackSettings:
-    """Settings from the policy config, else (plain `pulumi preview --policy-pack`) from PULUMI_STACK."""
-    if "settings" in config and config["settings"] is not None:
-        return settings_from_policy_config(config["settings"])
-    if "fallback" not in _settings_cache:
-        _settings_cache["fallback"] = fallback_settings()
-    settings = _settings_cache["fallback"]
-    if settings is None:
-        raise PolicyConfigError(
-            "no stack settings: pass `--policy-pack-config` written by `preflight policy-config --stack <stack>` "
-            "or run under a stack (PULUMI_STACK) whose stacks/Pulumi.<stack>.yaml exists"
-        )
-    return settings
+    """The stack's settings as the engine sent them (stack config); the policy config carries none."""
+    return engine_config.stack_settings()
 
 
 def _report(report_violation: ReportViolation, control: Control, messages: Iterable[str | StackViolation]) -> None:
@@ -137,7 +126,9 @@ def resource_policy(control: ResourceControl) -> ResourceValidationPolicy:
             # Remediations must not crash the analyzer; a failing remediation leaves props unchanged and
             # the validation (which still runs) reports the violation.
             try:
-                return remediate_hook(context(args))
+                fixed = remediate_hook(context(args))
+                # Controls edit a plain copy (UNKNOWN / Secret markers); the engine wants its wire form back.
+                return None if fixed is None else to_wire(fixed)
             except UnknownValueError:
                 raise  # pulumi-policy reports "can't run remediation during preview" itself
             except Exception:  # noqa: BLE001

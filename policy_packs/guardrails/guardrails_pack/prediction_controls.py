@@ -1,4 +1,4 @@
-"""Adapter for the stack controls whose logic lives in `preflight.predict.guardrails` (shared with preflight):
+"""Adapter for the stack controls whose logic lives in `guardrails_predict.guardrails` (shared with preflight):
 the pack's stack resources and settings in, `StackViolation`s out."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from guardrails_pack.aws_helpers import stack_resources
 from guardrails_pack.context import StackContext
-from guardrails_pack.control import StackViolation
+from guardrails_pack.control import PROJECT_DIR_OPTION, StackViolation
 
 Rule = Callable[..., list[tuple[str | None, str]]]
 
@@ -20,7 +20,9 @@ def plan_inputs(ctx: StackContext) -> tuple[list[dict[str, Any]], dict[str, Any]
 
 
 def project_option(ctx: StackContext) -> Path | None:
-    return Path(ctx.option("project_dir")) if ctx.option("project_dir") else None
+    """The pack-wide project_dir option, when configured (predictions need it only for usage-history files)."""
+    value = ctx.config.get(PROJECT_DIR_OPTION)
+    return Path(value) if isinstance(value, str) and value.strip() else None
 
 
 def violations(found: Sequence[tuple[str | None, str]]) -> Iterator[StackViolation]:

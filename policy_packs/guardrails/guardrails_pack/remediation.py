@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from guardrails_core.values import plain
+
 from guardrails_pack.context import ControlInputError, ResourceContext
-from guardrails_pack.runtime import plain
 
 
 def editable_props(ctx: ResourceContext) -> dict[str, Any]:
-    """A deep plain copy of the props (unknowns stay as the engine's sentinel strings)."""
+    """A deep plain copy of the props (unknowns as UNKNOWN, secrets as Secret; the pack wraps the result)."""
     copy = plain(ctx.props)
     if not isinstance(copy, dict):
         raise ControlInputError("resource properties must be a mapping")

@@ -1,7 +1,7 @@
 """Run controls outside the CrossGuard server with the exact prop objects pulumi-policy builds.
 
 `Analyze` turns the engine's protobuf Struct into `MessageToDict` -> `deserialize_properties` ->
-`unknown_checking_proxy`. `runtime_props` does the same from plain inputs (with `preflight.values.UNKNOWN` /
+`unknown_checking_proxy`. `runtime_props` does the same from plain inputs (with `guardrails_core.values.UNKNOWN` /
 `Secret` or their wire forms), so direct tests, benchmarks and the offline engine see what the real pack sees
 (numbers become floats, secrets are unwrapped, reading an unknown raises `UnknownValueError`).
 """
@@ -13,47 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2
+from guardrails_core.settings import StackSettings
+from guardrails_core.values import to_wire
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from guardrails_pack.context import ResourceContext, StackContext, StackResource
 from guardrails_pack.control import Control, ResourceControl, StackControl, StackViolation
-from preflight.values import SECRET_SIG, SPECIAL_SIG_KEY, UNKNOWN, UNKNOWN_SENTINEL, Secret
-from stackconf import StackSettings
-
-
-def to_wire(value: Any) -> Any:
-    """Plain inputs -> the JSON form the engine puts on the wire (unknown sentinel, secret envelope)."""
-    if value is UNKNOWN:
-        return UNKNOWN_SENTINEL
-    if isinstance(value, Secret):
-        return {SPECIAL_SIG_KEY: SECRET_SIG, "value": to_wire(value.value)}
-    if isinstance(value, Mapping):
-        return {str(k): to_wire(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_wire(v) for v in value]
-    return value
 
 
 def runtime_props(inputs: Mapping[str, Any]) -> Mapping[str, Any]:
     struct = struct_pb2.Struct()
     struct.update(to_wire(inputs))
     return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(struct)))
-
-
-def plain(value: Any) -> Any:
-    """A deep plain copy of proxied props without tripping the unknown check (for remediation output)."""
-    if _is_proxy(value):
-        value = value["__target"]  # pulumi-policy's own escape hatch (see deserialize._serialize_property)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
-def _is_proxy(value: Any) -> bool:
-    return type(value).__name__ in ("_DictProxy", "_ListProxy", "_DictSecretsProxy", "_ListSecretsProxy")
 
 
 @dataclass(frozen=True)

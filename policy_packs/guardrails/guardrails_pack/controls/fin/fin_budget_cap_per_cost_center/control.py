@@ -3,8 +3,7 @@
 from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.control import StackControl
 from guardrails_pack.prediction_controls import prediction_check
-
-from preflight.predict.guardrails import budget_cap_per_cost_center
+from guardrails_predict.guardrails import budget_cap_per_cost_center
 
 check = prediction_check(budget_cap_per_cost_center)
 
@@ -20,7 +19,5 @@ CONTROL = StackControl(
     url="https://www.finops.org/framework/capabilities/allocation/",
     peer_ids=("infracost:cost-policy",),
     resource_types=(KNATIVE_SERVICE, LAMBDA_FUNCTION),
-    config_schema={"project_dir": {"type": "string", "default": "",
-                                   "description": "project root for declaration files (default: the repo)"}},
     check=check,
 )

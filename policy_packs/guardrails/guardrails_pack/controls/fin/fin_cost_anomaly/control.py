@@ -6,15 +6,15 @@ from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.context import StackContext
 from guardrails_pack.control import StackControl, StackViolation
 from guardrails_pack.prediction_controls import plan_inputs, project_option, violations
-
-from preflight.predict.guardrails import cost_anomaly, load_previous_state, project_dir_default
+from guardrails_predict.guardrails import cost_anomaly, load_previous_state
 
 
 def check(ctx: StackContext) -> Iterator[StackViolation]:
     resources, settings = plan_inputs(ctx)
-    project = project_option(ctx) or project_dir_default()
+    project = project_option(ctx)
     state = ctx.option("previous_state")
-    previous = load_previous_state(project / state) if state else None  # else GUARDRAILS_PREVIOUS_STATE
+    # A relative previous_state is a file of the project (fail closed when project_dir is not configured).
+    previous = load_previous_state(ctx.project_dir / state) if state else None  # else GUARDRAILS_PREVIOUS_STATE
     yield from violations(cost_anomaly(resources, settings, previous=previous, project_dir=project))
 
 
@@ -32,8 +32,6 @@ CONTROL = StackControl(
     peer_ids=("infracost:cost-policy-percentage-increase",),
     resource_types=(KNATIVE_SERVICE, LAMBDA_FUNCTION),
     config_schema={
-        "project_dir": {"type": "string", "default": "",
-                        "description": "project root for declaration files (default: the repo)"},
         "previous_state": {"type": "string", "default": "",
                            "description": "`pulumi stack export` JSON, relative to the project root"},
     },

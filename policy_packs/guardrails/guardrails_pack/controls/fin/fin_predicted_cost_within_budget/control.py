@@ -1,13 +1,12 @@
 """fin.predicted-cost-within-budget: predicted monthly cost of the stack / each service within budget.
 
-The logic lives in `preflight.predict.guardrails` (shared with the preflight gate); this file adapts it.
+The logic lives in `guardrails_predict.guardrails` (shared with the preflight gate); this file adapts it.
 """
 
 from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.control import StackControl
 from guardrails_pack.prediction_controls import prediction_check
-
-from preflight.predict.guardrails import predicted_cost_within_budget
+from guardrails_predict.guardrails import predicted_cost_within_budget
 
 check = prediction_check(predicted_cost_within_budget)
 
@@ -26,7 +25,5 @@ CONTROL = StackControl(
     url="https://www.finops.org/framework/capabilities/budgeting/",
     peer_ids=("infracost:cost-policy", "pulumi/pulumi#13004"),
     resource_types=(KNATIVE_SERVICE, LAMBDA_FUNCTION),
-    config_schema={"project_dir": {"type": "string", "default": "",
-                                   "description": "project root for declaration files (default: the repo)"}},
     check=check,
 )

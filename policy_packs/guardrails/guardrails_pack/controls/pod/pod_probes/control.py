@@ -2,9 +2,9 @@
 
 from collections.abc import Iterator
 
+from guardrails_core.values import plain
 from guardrails_pack.context import KNATIVE_SERVICE, ResourceContext
 from guardrails_pack.control import ResourceControl
-from guardrails_pack.runtime import plain
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:

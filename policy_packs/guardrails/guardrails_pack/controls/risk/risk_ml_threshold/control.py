@@ -3,8 +3,7 @@
 from guardrails_pack.aws_helpers import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_pack.control import StackControl
 from guardrails_pack.prediction_controls import prediction_check
-
-from preflight.predict.guardrails import ml_risk_threshold
+from guardrails_predict.guardrails import ml_risk_threshold
 
 check = prediction_check(ml_risk_threshold)
 
@@ -22,7 +21,5 @@ CONTROL = StackControl(
     url="https://xgboost.readthedocs.io/en/stable/prediction.html",
     peer_ids=(),
     resource_types=(KNATIVE_SERVICE, LAMBDA_FUNCTION),
-    config_schema={"project_dir": {"type": "string", "default": "",
-                                   "description": "project root for declaration files (default: the repo)"}},
     check=check,
 )

@@ -3,15 +3,13 @@ this service (ranked by severity, AV:N, fix availability, exposure and data clas
 
 from collections.abc import Iterator
 
-from guardrails_pack.config import project_dir_from_env
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
-
-from preflight.supply_chain.controls_support import SUPPORTED_TYPES, control_messages
+from guardrails_supply_chain.controls_support import SUPPORTED_TYPES, control_messages
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:
-    yield from control_messages(ctx, "sc.vuln-gate", project_dir_from_env())
+    yield from control_messages(ctx, "sc.vuln-gate", ctx.project_dir)
 
 
 CONTROL = ResourceControl(

@@ -3,15 +3,13 @@
 
 from collections.abc import Iterator
 
-from guardrails_pack.config import project_dir_from_env
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
-
-from preflight.supply_chain.controls_support import SUPPORTED_TYPES, control_messages
+from guardrails_supply_chain.controls_support import SUPPORTED_TYPES, control_messages
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:
-    yield from control_messages(ctx, "sc.vuln-report-fresh", project_dir_from_env())
+    yield from control_messages(ctx, "sc.vuln-report-fresh", ctx.project_dir)
 
 
 CONTROL = ResourceControl(

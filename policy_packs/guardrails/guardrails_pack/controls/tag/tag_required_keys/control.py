@@ -4,6 +4,7 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+from guardrails_core.values import plain as wire_plain
 from guardrails_pack.aws_helpers import (
     AWS_TAGGABLE_TYPES,
     KNATIVE_SERVICE,
@@ -14,7 +15,6 @@ from guardrails_pack.aws_helpers import (
 )
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
-from guardrails_pack.runtime import plain as wire_plain
 
 
 def _present(resource_type: str, props: dict[str, Any]) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def remediate(ctx: ResourceContext) -> dict[str, Any] | None:
     additions = {k: ctx.settings.default_tags[k] for k in _missing(ctx) if k in ctx.settings.default_tags}
     if not additions:
         return None
-    props = copy.deepcopy(wire_plain(ctx.props))  # wire form keeps unknown sentinels for the engine
+    props = copy.deepcopy(wire_plain(ctx.props))
     if ctx.resource_type == KNATIVE_SERVICE:
         metadata = props.setdefault("metadata", {})
         metadata["labels"] = {**(metadata.get("labels") or {}), **additions}

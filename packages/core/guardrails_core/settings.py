@@ -1,0 +1,145 @@
+"""Per-environment settings, read from the `guardrails:*` keys of `stacks/Pulumi.<stack>.yaml`.
+
+Neutral module: components, the policy pack and preflight all read it; it imports none of them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel  # noqa: F401 (re-exported)
+
+CONFIG_NAMESPACE = "guardrails"
+EnforcementLevel = Literal["advisory", "mandatory", "remediate", "disabled"]
+Platform = Literal["knative", "lambda"]
+
+
+class _Model(BaseModel):
+    # camelCase in YAML (Pulumi config style), snake_case in code; typos are errors.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class Limits(_Model):
+    max_scale: int = Field(20, ge=1, description="Cap on autoscaling.knative.dev/max-scale")
+    min_scale_prod: int = Field(1, ge=0, description="Floor on min-scale for latency-critical prod services")
+    container_memory_mib: int = Field(8192, ge=64)
+    container_cpu_millis: int = Field(4000, ge=10)
+    container_concurrency_max: int = Field(1000, ge=1, le=1000)
+    timeout_seconds_max: int = Field(600, ge=1)
+    lambda_memory_mib: int = Field(10240, ge=128)
+    lambda_timeout_seconds: int = Field(900, ge=1, le=900)
+    reserved_concurrency_max: int = Field(100, ge=0)
+    log_retention_days_min: int = Field(7, ge=1)
+    log_retention_days_max: int = Field(365, ge=1)
+
+
+class DataClassification(_Model):
+    levels: list[str] = ["public", "internal", "confidential", "restricted"]
+    require_cluster_local_for: list[str] = ["confidential", "restricted"]
+    gdpr_regions: list[str] = ["eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "eu-south-1"]
+    hipaa_log_retention_floor_days: int = 2192
+
+
+class PolicySettings(_Model):
+    enforcement: dict[Literal["critical", "high", "medium", "low"], EnforcementLevel] = {
+        "critical": "advisory",
+        "high": "advisory",
+        "medium": "advisory",
+        "low": "advisory",
+    }
+    controls: dict[str, EnforcementLevel] = {}
+
+
+class StackSettings(_Model):
+    environment: Literal["local", "dev", "staging", "prod"]
+    platforms: list[Platform] = ["knative"]
+    annotation_domain: str = Field("apexlogic.com", pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+    namespace: str = Field("default", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    default_tags: dict[str, str] = {}
+    required_tags: list[str] = ["cost-center", "project-id", "owner"]
+    tag_rules: dict[str, str] = {}
+    allowed_registries: list[str] = []
+    allowed_runtimes: list[str] = ["python3.12", "python3.13", "nodejs20.x", "nodejs22.x", "java21", "provided.al2023"]
+    aws_region: str | None = None
+    allowed_regions: list[str] = []
+    limits: Limits = Limits()
+    data_classification: DataClassification = DataClassification()
+    knative_feature_flags: dict[str, Literal["enabled", "disabled", "allowed"]] = {}
+    policy: PolicySettings = PolicySettings()
+    # Free-form sections owned by the prediction and supply-chain modules (documented there).
+    budgets: dict[str, Any] = {}
+    risk: dict[str, Any] = {}
+    supply_chain: dict[str, Any] = {}
+    services_dir: str = "services"
+
+
+class StackConfigError(ValueError):
+    """A stack config file that cannot be used; the message names the file and the key."""
+
+
+def stack_file(project_dir: Path, stack: str) -> Path:
+    return Path(project_dir) / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
+    """The raw `config:` map of a stack file, keys as written (e.g. `guardrails:limits`)."""
+    path = stack_file(project_dir, stack)
+    if not path.is_file():
+        available = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in path.parent.glob("Pulumi.*.yaml"))
+        listed = ", ".join(available) or "none"
+        raise StackConfigError(f"{path}: no such stack config file (stacks available: {listed})")
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise StackConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
+        raise StackConfigError(f"{path}: expected a mapping with a `config:` mapping")
+    return dict(doc.get("config") or {})
+
+
+def settings_from_config(config: dict[str, Any], origin: str) -> StackSettings:
+    """Build settings from `guardrails:*` keys; values may be JSON strings (as `pulumi.Config` stores objects)."""
+    prefix = f"{CONFIG_NAMESPACE}:"
+    raw: dict[str, Any] = {}
+    for key, value in config.items():
+        if not key.startswith(prefix):
+            continue
+        if isinstance(value, str) and value[:1] in "[{":
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass
+        raw[key[len(prefix) :]] = value
+    try:
+        return StackSettings.model_validate(raw)
+    except ValidationError as exc:
+        raise StackConfigError(format_settings_errors(exc, origin)) from exc
+
+
+def settings_to_config(settings: StackSettings) -> dict[str, str]:
+    """The inverse of `settings_from_config`: `guardrails:*` stack config strings (objects as JSON)."""
+    out: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json", by_alias=False, exclude_unset=False).items():
+        if value is None:
+            continue  # unset optional keys (e.g. awsRegion) are absent from a stack's config
+        key = f"{CONFIG_NAMESPACE}:{to_camel(name)}"
+        out[key] = value if isinstance(value, str) else json.dumps(value)
+    return out
+
+
+def load_stack_settings(project_dir: Path, stack: str) -> StackSettings:
+    return settings_from_config(read_stack_config(project_dir, stack), str(stack_file(project_dir, stack)))
+
+
+def format_settings_errors(exc: ValidationError, origin: str) -> str:
+    lines = [f"{origin}: invalid stack settings"]
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"])
+        found = err.get("input")
+        found_txt = "" if isinstance(found, dict) else f" (found {found!r})"
+        lines.append(f"  {CONFIG_NAMESPACE}:{path}: {err['msg']}{found_txt}")
+    return "\n".join(lines)

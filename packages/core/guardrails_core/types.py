@@ -1,0 +1,18 @@
+"""Pulumi resource type tokens the product renders or judges (one home for each)."""
+
+KNATIVE_SERVICE = "kubernetes:serving.knative.dev/v1:Service"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
+LAMBDA_ALIAS = "aws:lambda/alias:Alias"
+LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
+LAMBDA_FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
+LAMBDA_PC_CONFIG = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
+IAM_ROLE = "aws:iam/role:Role"
+IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+IAM_POLICY = "aws:iam/policy:Policy"
+IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+AWS_PROVIDER = "pulumi:providers:aws"
+STACK = "pulumi:pulumi:Stack"
+# The component types of this product (components/): their inputs carry the declaration's identity.
+KNATIVE_COMPONENT = "serverless-guardrails:knative:Service"
+FUNCTION_COMPONENT = "serverless-guardrails:aws:ServerlessFunction"

@@ -1,0 +1,100 @@
+"""A service's own usage history (annotation `finops.<domain>/usage-history: path/to/file`).
+
+Format (YAML or JSON, path relative to the project root), one sample per day, at least 7 days:
+
+    schema: usage-history/v1
+    samples:
+      - date: "2026-08-01"            # ISO date
+        requests: 65000                # invocations that day
+        meanDurationMs: 150            # mean duration (Lambda) / mean latency (Knative), ms
+        peakRequestsPerMinute: 400     # busiest minute that day
+        maxMemoryUsedMb: 310           # optional: Lambda "Max Memory Used" / container working set
+        cpuP95Millicores: 420          # optional: container CPU p95 (Knative rightsizing)
+
+Monthly requests P10/P50/P90 are the day quantiles x 730/24; duration and burstiness
+(peak minute / mean minute) quantiles come from the same days.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from guardrails_predict.resources import PredictionInputError
+
+MIN_DAYS = 7
+REQUIRED = ("date", "requests", "meanDurationMs", "peakRequestsPerMinute")
+OPTIONAL = ("maxMemoryUsedMb", "cpuP95Millicores")
+
+
+@dataclass(frozen=True)
+class UsageHistory:
+    path: str
+    days: int
+    requests_per_month: tuple[float, float, float]
+    mean_duration_ms: tuple[float, float, float]
+    burstiness: tuple[float, float, float]
+    max_memory_used_mb: float | None
+    cpu_p95_millicores: float | None
+
+
+def _quantiles(values: list[float]) -> tuple[float, float, float]:
+    q = np.quantile(np.array(values, dtype=float), [0.1, 0.5, 0.9])
+    return float(q[0]), float(q[1]), float(q[2])
+
+
+def load_usage_history(project_dir: Path | None, relative: str, annotation: str) -> UsageHistory:
+    where = f"{relative} (from annotation {annotation})"
+    if project_dir is None:
+        raise PredictionInputError(f"{where}: reading it needs the project directory (policy option project_dir)")
+    path = (project_dir / relative).resolve()
+    if project_dir.resolve() not in path.parents:
+        raise PredictionInputError(f"{where}: must be a path inside the project")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PredictionInputError(f"{where}: cannot read usage history ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise PredictionInputError(f"{where}: not valid YAML/JSON ({exc})") from exc
+    if not isinstance(doc, dict) or doc.get("schema") != "usage-history/v1":
+        raise PredictionInputError(f"{where}: field 'schema' must be 'usage-history/v1'")
+    samples = doc.get("samples")
+    if not isinstance(samples, list) or len(samples) < MIN_DAYS:
+        raise PredictionInputError(f"{where}: field 'samples' needs at least {MIN_DAYS} daily samples")
+    requests, durations, bursts, memory, cpu = [], [], [], [], []
+    for i, sample in enumerate(samples):
+        sw = f"{where}: samples[{i}]"
+        if not isinstance(sample, dict):
+            raise PredictionInputError(f"{sw}: expected a mapping with {', '.join(REQUIRED)}")
+        unknown = set(sample) - set(REQUIRED) - set(OPTIONAL)
+        if unknown:
+            raise PredictionInputError(f"{sw}: unknown fields {sorted(unknown)}; allowed {[*REQUIRED, *OPTIONAL]}")
+        values: dict[str, float] = {}
+        for key in (*REQUIRED[1:], *OPTIONAL):
+            if key not in sample:
+                if key in REQUIRED:
+                    raise PredictionInputError(f"{sw}.{key}: required")
+                continue
+            value: Any = sample[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise PredictionInputError(f"{sw}.{key}: must be a number >= 0, got {value!r}")
+            values[key] = float(value)
+        requests.append(values["requests"] * 730 / 24)
+        durations.append(values["meanDurationMs"])
+        per_minute_mean = values["requests"] / 1440
+        bursts.append(max(1.0, values["peakRequestsPerMinute"] / per_minute_mean) if per_minute_mean > 0 else 1.0)
+        if "maxMemoryUsedMb" in values:
+            memory.append(values["maxMemoryUsedMb"])
+        if "cpuP95Millicores" in values:
+            cpu.append(values["cpuP95Millicores"])
+    return UsageHistory(
+        path=relative, days=len(samples), requests_per_month=_quantiles(requests),
+        mean_duration_ms=_quantiles(durations), burstiness=_quantiles(bursts),
+        max_memory_used_mb=max(memory) if memory else None,
+        cpu_p95_millicores=float(np.quantile(cpu, 0.95)) if cpu else None,
+    )

@@ -1,0 +1,68 @@
+"""`preflight train workload|capacity|risk ...` - deterministic training that writes models + metrics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from guardrails_predict.change_risk import HistoryError
+from guardrails_predict.model_store import models_dir
+from guardrails_predict.trace import TraceError
+from guardrails_predict.training import DEFAULT_NTHREAD, DEFAULT_SEED, train_capacity, train_risk, train_workload
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=None, help="model folder (default: models/ of the repo)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--nthread", type=int, default=DEFAULT_NTHREAD, help="XGBoost threads (fixed for determinism)")
+
+
+def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register `train` on the preflight CLI's subparsers; the parsed args carry `func` -> exit code."""
+    train = subparsers.add_parser("train", help="train the workload, capacity-risk or change-risk model")
+    kinds = train.add_subparsers(dest="model", required=True)
+    for name, helptext in (("workload", "quantile models for requests, duration, burstiness"),
+                           ("capacity", "capacity-risk classifier from the trace's per-minute series")):
+        sub = kinds.add_parser(name, help=helptext)
+        sub.add_argument("--trace", type=Path, required=True, help="Azure Functions 2019 trace folder")
+        sub.add_argument("--max-functions", type=int, default=None, help="train on the first N functions only")
+        _common(sub)
+    risk = kinds.add_parser("risk", help="change-risk classifier (synthetic bootstrap unless --history)")
+    risk.add_argument("--history", type=Path, default=None,
+                      help="`pulumi stack history --json` export or change-history/v1 JSON")
+    risk.add_argument("--labels", type=Path, default=None, help="JSON {version: succeeded|failed|rolled-back}")
+    risk.add_argument("--environment", choices=["local", "dev", "staging", "prod"], default=None,
+                      help="environment of the history's stack when its config does not say")
+    _common(risk)
+    train.set_defaults(func=run_train)
+    return train
+
+
+def run_train(args: argparse.Namespace) -> int:
+    out = args.out or models_dir()
+    try:
+        if args.model == "workload":
+            metrics = train_workload(args.trace, out, args.seed, args.nthread, args.max_functions)
+        elif args.model == "capacity":
+            metrics = train_capacity(args.trace, out, args.seed, args.nthread, args.max_functions)
+        else:
+            metrics = train_risk(out, args.history, args.labels, args.environment, args.seed, args.nthread)
+    except (TraceError, HistoryError, ValueError) as exc:
+        print(f"preflight train {args.model}: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"model": args.model, "out": str(out), "metrics": metrics}, indent=2, default=str))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="preflight")
+    add_train_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
