@@ -100,13 +100,15 @@ def write_workspace(home: Path, project: Path, stack: str) -> None:
 
 def test_selected_stack_is_the_default(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "pulumi-home"
-    write_workspace(home, project, "organization/serverless-guardrails/staging")
+    write_workspace(home, project, "organization/serverless-guardrails/local")
     monkeypatch.setenv("PULUMI_HOME", str(home))
-    assert selected_stack(project) == "staging"
+    assert selected_stack(project) == "local"
     proc = run("policy-config", cwd=project / "services", env={"PULUMI_HOME": str(home)})
     assert proc.returncode == 0, proc.stderr
+    local = run("policy-config", "--stack", "local", cwd=project, env={"PULUMI_HOME": str(home)})
+    assert proc.stdout == local.stdout  # the selected stack's config...
     explicit = run("policy-config", "--stack", "prod", cwd=project, env={"PULUMI_HOME": str(home)})
-    assert explicit.stdout != proc.stdout  # --stack wins over the selection
+    assert explicit.stdout != proc.stdout  # ...and --stack wins over the selection (prod enforces more)
 
 
 def test_selected_stack_from_the_real_cli(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
