@@ -10,10 +10,13 @@ setup: $(STAMP)
 
 LIBS   := packages/core packages/predict packages/supply-chain
 
+# The first install downloads a few hundred MB (Pulumi SDKs and providers, XGBoost, SciPy): pip's own progress
+# (one line per package, bars on a terminal) shows it is moving; later runs reuse .venv and are quiet.
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(LIBS))
-	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(addprefix -e ,$(LIBS)) -e '.[dev]'
+	@test -x $(PY) || { echo "== creating $(VENV) and installing the project (first run: a few minutes)"; \
+	  python3 -m venv $(VENV); }
+	@$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --progress-bar on $(addprefix -e ,$(LIBS)) -e '.[dev]'
 	@# The pack names its own virtualenv (policy_packs/guardrails/venv); here it is the project's.
 	@ln -sfn ../../$(VENV) policy_packs/guardrails/venv
 	@touch $(STAMP)

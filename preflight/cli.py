@@ -3,27 +3,43 @@
 Exit codes: 0 pass, 1 gate blocked (or not verified), 2 usage or input error.
 """
 
+
 from __future__ import annotations
 
 import argparse
+import difflib
+import hashlib
+import importlib.metadata
 import json
+import os
+import re
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from guardrails_core.settings import StackConfigError, StackSettings, load_stack_settings
 from rich.console import Console
+from rich.text import Text
 
 from components.specs import DeclarationErrors, load_declarations
+from components.specs.loader import declaration_files
 from preflight import baseline
 from preflight.engine.base import EngineResult
 from preflight.gate import decide, override_record
 from preflight.packs import discover_packs, pack_config
+from preflight.progress import Progress
 
 PROJECT = "serverless-guardrails"
+EXAMPLES = """\
+examples:
+  preflight preview                          # the selected stack (PULUMI_STACK or `pulumi stack select`)
+  preflight preview --stack prod --html out/prod.html --sarif out/prod.sarif --markdown out/prod.md
+  preflight preview --stack dev --json > report.json   # progress and the gate summary still go to stderr
+  preflight up --stack dev --override "INC-123: hotfix approved by on-call"
+  preflight policy-config --stack prod -o out/policy-config.json
+  preflight verify model.safetensors --bundle model.sigstore.json --identity ID --issuer URL
+
+The project is found like `pulumi` finds it: the nearest Pulumi.yaml in this folder or above."""
 EXIT_PASS, EXIT_BLOCK, EXIT_USAGE = 0, 1, 2
 
 
@@ -31,26 +47,67 @@ class UsageError(Exception):
     """Bad input: exit 2 with the message, nothing previewed or deployed."""
 
 
-@contextmanager
-def _steps(console: Console, quiet: bool) -> Iterator[Any]:
-    """Progress while the program and packs run (stderr; a spinner on a terminal, timed lines in CI logs)."""
-    started = time.perf_counter()
-    status = console.status("preflight", spinner="dots") if console.is_terminal and not quiet else None
+def find_project_dir(start: Path) -> Path:
+    """The nearest folder at or above `start` holding Pulumi.yaml, as the pulumi CLI looks for it."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "Pulumi.yaml").is_file() or (folder / "Pulumi.yml").is_file():
+            return folder
+    raise UsageError(f"no Pulumi.yaml in {start} or any folder above it: run preflight inside the Pulumi project "
+                     "or pass --project-dir")
 
-    def step(message: str) -> None:
-        if quiet:
-            return
-        if status is not None:
-            status.update(f"[bold]preflight[/]: {message}")
-        else:
-            console.print(f"[preflight {time.perf_counter() - started:6.1f}s] {message}",
-                          highlight=False, markup=False)
 
-    if status is None:
-        yield step
-    else:
-        with status:
-            yield step
+def _project_name(project_dir: Path) -> str | None:
+    import yaml
+
+    for name in ("Pulumi.yaml", "Pulumi.yml"):
+        path = project_dir / name
+        if path.is_file():
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError):
+                return None
+            return str(data.get("name")) if isinstance(data, dict) and data.get("name") else None
+    return None
+
+
+def selected_stack(project_dir: Path) -> str | None:
+    """The stack `pulumi stack select` chose for this project, read where the CLI keeps it:
+    `$PULUMI_HOME/workspaces/<project>-<sha1 of the Pulumi.yaml path>-workspace.json` (`{"stack": ...}`).
+    Both the user's PULUMI_HOME (default ~/.pulumi) and the repo-local one the pulumi engine uses are looked at."""
+    name = _project_name(project_dir)
+    if name is None:
+        return None
+    project_file = next(p for p in (project_dir / "Pulumi.yaml", project_dir / "Pulumi.yml") if p.is_file())
+    digest = hashlib.sha1(str(project_file).encode("utf-8")).hexdigest()  # noqa: S324 - the CLI's naming, not security
+    homes = [os.environ.get("PULUMI_HOME"), os.environ.get("GUARDRAILS_PULUMI_HOME"),
+             str(project_dir / ".pulumi-home"), str(Path.home() / ".pulumi")]
+    for home in dict.fromkeys(h for h in homes if h):
+        path = Path(home) / "workspaces" / f"{name}-{digest}-workspace.json"
+        try:
+            stack = json.loads(path.read_text(encoding="utf-8")).get("stack")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(stack, str) and stack:
+            return stack.rsplit("/", 1)[-1]  # organization/project/stack -> stack
+    return None
+
+
+def available_stacks(project_dir: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project_dir / "stacks").glob("Pulumi.*.yaml"))
+
+
+def resolve_target(args: argparse.Namespace) -> None:
+    """Fill in `args.project_dir` (walk up to Pulumi.yaml) and `args.stack` (--stack, PULUMI_STACK, selected)."""
+    args.project_dir = str(find_project_dir(Path(args.project_dir or ".")))
+    if getattr(args, "stack", None):
+        return
+    project_dir = Path(args.project_dir)
+    args.stack = os.environ.get("PULUMI_STACK") or selected_stack(project_dir)
+    if not args.stack:
+        stacks = ", ".join(available_stacks(project_dir)) or "none"
+        raise UsageError(f"no stack given: pass --stack NAME, set PULUMI_STACK, or run `pulumi stack select` "
+                         f"(stacks in {project_dir / 'stacks'}: {stacks})")
 
 
 def _choose_engine(requested: str, settings: StackSettings) -> str:
@@ -124,6 +181,24 @@ def _supply_chain(result: EngineResult, settings: StackSettings, project_dir: Pa
         return []
 
 
+_PACK_STEP = re.compile(r"^policy pack (?P<pack>\S+): (?P<count>\d+) resources")
+
+
+def _engine_progress(progress: Progress, declarations: int) -> Any:
+    """The engines report phases as sentences; give the two long ones their counts so they get an ETA."""
+
+    def report(message: str) -> None:
+        pack = _PACK_STEP.match(message)
+        if message.startswith("running the program"):
+            progress.phase(message, key="program", count=declarations, unit="declarations")
+        elif pack:
+            progress.phase(message, key=f"pack {pack['pack']}", count=int(pack["count"]))
+        else:
+            progress.phase(message)
+
+    return report
+
+
 def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, str]]) -> tuple[dict, EngineResult]:
     """Everything `preview` computes: the report document and the engine result."""
     from preflight.report_builder import build_report, violations
@@ -132,29 +207,37 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
     project_dir = Path(args.project_dir).resolve()
     try:
         settings = load_stack_settings(project_dir, args.stack)
-        # Validate every declaration first: bad input is exit 2 with all errors, before anything runs. The
-        # loaded declarations (with their node marks) then place every finding on the line of its field.
-        declarations = load_declarations(project_dir, args.stack, settings)
-    except (StackConfigError, DeclarationErrors) as exc:
+    except StackConfigError as exc:
         raise UsageError(str(exc)) from exc
-    with _steps(console, args.quiet) as step:
-        result = _plan(args, project_dir, settings, step)
+    declarations = len(declaration_files(project_dir / settings.services_dir))
+    with Progress(console, project_dir, enabled=not args.quiet) as progress:
+        progress.phase("reading and validating declarations", key="declarations", count=declarations,
+                       unit="files")
+        try:
+            # Validate every declaration first: bad input is exit 2 with all errors, before anything runs. The
+            # loaded declarations (with their node marks) then place every finding on the line of its field.
+            loaded = load_declarations(project_dir, args.stack, settings)
+        except DeclarationErrors as exc:
+            raise UsageError(str(exc)) from exc
+        result = _plan(args, project_dir, settings, _engine_progress(progress, declarations))
         errors = list(result.errors)
-        step("cost and risk predictions")
+        progress.phase("cost and risk predictions", key="predictions", count=len(result.resources),
+                       unit="resources")
         predictions = _predictions(result, settings, project_dir, args.stack, errors)
-        step("supply chain")
+        progress.phase("supply chain", key="supply chain", count=len(result.resources), unit="resources")
         supply_chain = _supply_chain(result, settings, project_dir, errors)
-        step("gate and report")
-    violation_list = violations(result, SourceMap(declarations))
+        progress.phase("gate and report")
+    violation_list = violations(result, SourceMap(loaded))
     gate = decide(violation_list, errors)
     doc = build_report(project=PROJECT, stack=args.stack, environment=settings.environment, result=result,
                        violation_list=violation_list, predictions=predictions, supply_chain=supply_chain,
-                       gate=gate.as_dict(), overrides=overrides, errors=errors)
+                       gate=gate.as_dict(), overrides=overrides, errors=errors,
+                       project_dir=project_dir)
     return doc, result
 
 
 def emit(doc: dict, args: argparse.Namespace, console: Console) -> None:
-    from preflight.report import prepare_report, render_html, render_markdown, render_sarif, render_terminal
+    from preflight.report import prepare_report, render_html, render_markdown, render_sarif, render_terminal, view
 
     doc = prepare_report(doc)
     out = Path(args.project_dir).resolve() / "out"
@@ -162,15 +245,20 @@ def emit(doc: dict, args: argparse.Namespace, console: Console) -> None:
     (out / f"preflight-{args.stack}.json").write_text(json.dumps(doc, indent=2) + "\n")  # always kept
     if args.json:
         print(json.dumps(doc, indent=2))
+        # stdout is the JSON; the decision still reaches whoever reads the log (even with --quiet)
+        console.print(Text(view.gate_summary(doc).sentence(), style="bold"), soft_wrap=True)
     else:
-        render_terminal(doc, console=Console())
+        render_terminal(doc, console=Console(), verbose=args.verbose)
+    from preflight.report.links import blob_base
+
+    source_base = blob_base(Path(args.project_dir)) if args.markdown or args.html else None
     if args.markdown:
-        Path(args.markdown).write_text(render_markdown(doc))
+        Path(args.markdown).write_text(render_markdown(doc, source_base=source_base))
     if args.sarif:
         Path(args.sarif).write_text(json.dumps(render_sarif(doc, repo_root=Path(args.project_dir).resolve()),
                                                indent=2))
     if args.html:
-        Path(args.html).write_text(render_html(doc))
+        Path(args.html).write_text(render_html(doc, source_base=source_base))
 
 
 def cmd_preview(args: argparse.Namespace, console: Console) -> int:
@@ -222,32 +310,85 @@ def cmd_policy_config(args: argparse.Namespace, console: Console) -> int:
     return EXIT_PASS
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with "did you mean" for mistyped subcommands and options."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = self._suggestion(message)
+        super().error(message + (f"\n  did you mean {hint}?" if hint else ""))
+
+    def _suggestion(self, message: str) -> str | None:
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:
+            options = re.findall(r"'([^']+)'", choice.group(2)) or [c.strip() for c in choice.group(2).split(",")]
+            match = difflib.get_close_matches(choice.group(1), options, n=1, cutoff=0.5)
+            return f"'{match[0]}'" if match else None
+        unknown = re.search(r"unrecognized arguments: (.*)", message)
+        if unknown:
+            known = [o for action in self._actions for o in action.option_strings]
+            for sub in self._subparsers._group_actions if self._subparsers else []:
+                for parser in getattr(sub, "choices", {}).values():
+                    known += [o for action in parser._actions for o in action.option_strings]
+            for word in unknown.group(1).split():
+                if word.startswith("-"):
+                    match = difflib.get_close_matches(word.split("=", 1)[0], sorted(set(known)), n=1, cutoff=0.6)
+                    if match:
+                        return f"'{match[0]}' (for '{word}')"
+        return None
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("serverless-guardrails")
+    except importlib.metadata.PackageNotFoundError:  # a bare checkout, not installed
+        return "unknown (not installed)"
+
+
+def _add_target(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stack", help="stack name (stacks/Pulumi.<stack>.yaml); default: $PULUMI_STACK, else the "
+                                   "stack `pulumi stack select` chose for this project")
+    p.add_argument("--project-dir", default=None,
+                   help="the Pulumi project (default: the nearest folder with Pulumi.yaml, here or above)")
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="preflight", description=__doc__,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = top.add_subparsers(dest="command", required=True)
-    for name, helptext in (("preview", "plan, policies, predictions and the gate decision"),
-                           ("up", "preview + gate, then `pulumi up` only when the gate passes")):
-        p = sub.add_parser(name, help=helptext)
-        p.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    top = Parser(prog="preflight", description=__doc__, epilog=EXAMPLES,
+                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--version", action="version", version=f"preflight {_version()}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, helptext, example in (
+        ("preview", "plan, policies, predictions and the gate decision",
+         "examples:\n  preflight preview\n  preflight preview --stack prod --html out/prod.html --sarif out/prod.sarif"
+         "\n  preflight preview --stack dev --json --quiet > report.json"),
+        ("up", "preview + gate, then `pulumi up` only when the gate passes",
+         "examples:\n  preflight up --stack dev\n  preflight up --stack prod --override \"INC-123: approved hotfix\""),
+    ):
+        p = sub.add_parser(name, help=helptext, description=helptext, epilog=example,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        _add_target(p)
         p.add_argument("--engine", choices=["auto", "offline", "pulumi"], default="auto",
                        help="offline: Pulumi SDK mocks (no CLI, no cloud); pulumi: real `pulumi preview`; auto: "
                             "pulumi when the CLI is present and the stack is Knative-only")
         p.add_argument("--policy-pack", action="append", default=[], metavar="DIR",
                        help="policy pack folder (repeatable; default: every pack in policy_packs/)")
-        p.add_argument("--project-dir", default=".", help="the Pulumi project (default: .)")
-        p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-        p.add_argument("--sarif", metavar="FILE", help="write SARIF 2.1.0")
-        p.add_argument("--markdown", metavar="FILE", help="write Markdown (pull-request comment)")
+        p.add_argument("--json", action="store_true",
+                       help="print the report as JSON on stdout (progress and the gate summary go to stderr)")
+        p.add_argument("--sarif", metavar="FILE", help="write SARIF 2.1.0 (GitHub code scanning)")
+        p.add_argument("--markdown", metavar="FILE", help="write Markdown (pull-request comment, <= 60,000 chars)")
         p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+        p.add_argument("--verbose", action="store_true",
+                       help="print every finding, prediction and artifact in full (default: a bounded summary)")
         p.add_argument("--quiet", action="store_true", help="no progress output")
         if name == "up":
             p.add_argument("--override", metavar="REASON",
                            help="deploy despite a blocked gate; the reason, who and when go into the report")
-    pc = sub.add_parser("policy-config", help="the --policy-pack-config JSON for a stack (for the real CLI)")
-    pc.add_argument("--stack", required=True)
-    pc.add_argument("--project-dir", default=".")
-    pc.add_argument("-o", "--output", metavar="FILE")
+    pc = sub.add_parser("policy-config", help="the --policy-pack-config JSON for a stack (for the real CLI)",
+                        epilog="example:\n  preflight policy-config --stack prod -o out/policy-config.json\n"
+                               "  pulumi preview --policy-pack policy_packs/guardrails "
+                               "--policy-pack-config out/policy-config.json",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_target(pc)
+    pc.add_argument("-o", "--output", metavar="FILE", help="write the JSON to FILE (default: stdout)")
     from preflight.verify_cli import add_verify_parser
 
     add_verify_parser(sub)
@@ -271,10 +412,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         if args.command in COMMANDS:
+            resolve_target(args)
             return COMMANDS[args.command](args, console)
         return int(args.func(args))
     except UsageError as exc:
-        console.print(f"[bold red]error[/]: {exc}", highlight=False, markup=True, soft_wrap=True)
+        # Text, not markup: the message quotes user files and field paths such as `labels[x]`.
+        console.print(Text.assemble(("error", "bold red"), f": {exc}"), highlight=False, soft_wrap=True)
         return EXIT_USAGE
     except ValueError as exc:  # e.g. an override without a reason
         console.print(f"[bold red]error[/]: {exc}", highlight=False)

@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 BLOCKING = "mandatory"
+# Reports recognise the reasons that stand for mandatory violations by this prefix (they show fixes instead).
+MANDATORY_REASON_PREFIX = "mandatory policy "
+REASON_TARGETS = 3
 
 
 @dataclass
@@ -21,15 +24,27 @@ class Gate:
 
 
 def decide(violations: list[dict[str, Any]], errors: list[str], risk_blocks: list[str] | None = None) -> Gate:
-    """Block on mandatory violations, on any error (a pack that crashed, a missing model...) and on risk limits."""
+    """Block on mandatory violations, on any error (a pack that crashed, a missing model...) and on risk limits.
+
+    One reason per blocking control (count and the first affected resources), not one per violation: with 200
+    services a reason per violation is hundreds of lines; the violations themselves are all in the report."""
     reasons = [f"engine error: {e}" for e in errors]
-    mandatory = [v for v in violations if v["enforcement"] == BLOCKING]
-    for v in mandatory:
-        where = f" ({v['file']}:{v['line']})" if v.get("file") else ""
-        target = v.get("resource_name") or "stack"
-        reasons.append(f"mandatory policy {v['policy']} on {target}{where}: {v['message']}")
+    by_policy: dict[str, list[dict[str, Any]]] = {}
+    for v in violations:
+        if v["enforcement"] == BLOCKING:
+            by_policy.setdefault(v["policy"], []).append(v)
+    for policy, items in by_policy.items():
+        targets = list(dict.fromkeys(_target(v) for v in items))
+        shown = ", ".join(targets[:REASON_TARGETS])
+        more = f" and {len(targets) - REASON_TARGETS} more" if len(targets) > REASON_TARGETS else ""
+        reasons.append(f"{MANDATORY_REASON_PREFIX}{policy}: {len(items)} violation(s) on {shown}{more}")
     reasons.extend(risk_blocks or [])
     return Gate("block" if reasons else "pass", reasons)
+
+
+def _target(violation: dict[str, Any]) -> str:
+    where = f" ({violation['file']}:{violation['line']})" if violation.get("file") else ""
+    return f"{violation.get('resource_name') or 'stack'}{where}"
 
 
 def override_record(reason: str) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from guardrails_core.levels import SEVERITIES, SEVERITY_RANK
@@ -63,13 +64,17 @@ def build_report(
     gate: dict[str, Any],
     overrides: list[dict[str, str]],
     errors: list[str],
+    project_dir: Path | None = None,
 ) -> dict[str, Any]:
+    """The report document; with `project_dir`, absolute paths inside it in messages become repo-relative (a
+    message such as "code archive /home/runner/work/x/functions/y is a directory" means the same on every machine
+    and does not leak the runner's layout)."""
     items = [
         {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "file": r.source_file,
          "line": r.source_line}
         for r in result.resources
     ]
-    return redact({
+    doc = redact({
         "schema_version": "1",
         "project": project,
         "stack": stack,
@@ -86,3 +91,15 @@ def build_report(
         "overrides": overrides,
         "errors": errors,
     })
+    return _relative(doc, str(Path(project_dir).resolve()) + "/") if project_dir is not None else doc
+
+
+def _relative(value: Any, root: str) -> Any:
+    """Every string with the project's absolute path made repo-relative (messages, reasons, artifact paths)."""
+    if isinstance(value, str):
+        return value.replace(root, "")
+    if isinstance(value, dict):
+        return {key: _relative(item, root) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_relative(item, root) for item in value]
+    return value

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from preflight.report import view
+from preflight.report.links import location_url
 from preflight.report.prepare import prepare_report
 
 SEVERITY_ICON = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵"}
-OPEN_BY_DEFAULT = {"critical", "high"}
-# GitHub rejects comments over 65,536 characters; keep room for the note that says what was cut.
-GITHUB_COMMENT_LIMIT = 65_000
-MAX_ROWS_PER_SEVERITY = 60
+# GitHub rejects comments over 65,536 characters. The budget stays well under it, because the comment is built
+# section by section and each section is cut at a whole row (never inside a tag) with a line saying what is left.
+GITHUB_COMMENT_LIMIT = 60_000
+ARTIFACT = "the HTML/SARIF artifact"
+MAX_LISTED = 10  # gate reasons / engine errors listed in full in the summary
+# Sections are filled in priority order; a section may take at most this share of what is left, so a huge
+# fix list cannot crowd out cost and supply chain.
+SECTION_SHARE = {"fixes": 0.5, "cost": 0.4, "supply_chain": 0.5, "findings": 0.8, "remediations": 0.5,
+                 "contributions": 1.0}
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}|~])")
 
 
@@ -53,26 +60,59 @@ def _table(headers: list[str], rows: list[list[str]], align: list[str] | None = 
     return "\n".join(lines)
 
 
-def _summary(doc: dict[str, Any]) -> list[str]:
-    gate = doc["gate"]
-    passed = gate["decision"] == "pass"
-    emoji = "✅" if passed else "⛔"
-    title = f"## {emoji} preflight: **{'PASS' if passed else 'BLOCK'}** — {text(doc['project'])}/{text(doc['stack'])}"
+@dataclass
+class Section:
+    """A part of the comment: fixed head and tail around items, cut at a whole item when the budget runs out."""
+
+    name: str
+    head: str
+    items: list[str] = field(default_factory=list)
+    tail: str = ""
+    what: str = "more"  # "N <what> in the HTML/SARIF artifact"
+
+    def more_line(self, hidden: int) -> str:
+        return f"\n\n_… {hidden} more {self.what} in {ARTIFACT}._"
+
+    def minimal(self) -> int:
+        return len(self.head) + len(self.tail) + len(self.more_line(len(self.items)))
+
+    def render(self, allowance: int) -> str:
+        out = [self.head]
+        used = len(self.head) + len(self.tail)
+        shown = 0
+        for item in self.items:
+            hidden_after = len(self.items) - shown - 1
+            reserve = len(self.more_line(hidden_after)) if hidden_after else 0
+            if used + len(item) + reserve > allowance:
+                break
+            out.append(item)
+            used += len(item)
+            shown += 1
+        if shown < len(self.items):
+            out.append(self.more_line(len(self.items) - shown))
+        out.append(self.tail)
+        return "".join(out)
+
+
+def _summary(doc: dict[str, Any]) -> str:
+    summary = view.gate_summary(doc)
+    emoji = "✅" if summary.passed else "⛔"
+    title = f"## {emoji} preflight: **{summary.decision}** — {text(doc['project'])}/{text(doc['stack'])}"
     counts = view.summary_counts(doc)
-    lines = [marker(doc), title, ""]
-    lines.append(
+    lines = [marker(doc), title, "", f"**{text(summary.sentence())}**"]
+    lines += [f"- {text(reason)}" for reason in summary.other_reasons[:MAX_LISTED]]
+    lines += _more_listed(len(summary.other_reasons), "reasons")
+    lines += [
+        "",
         f"{code(doc['environment'])} environment · {text(doc['engine'])} engine · "
-        f"{doc['resources']['count']} resources · generated {text(doc['generated_at'])}"
-    )
-    lines.append("")
-    lines.append(
-        _table(
-            [f"{SEVERITY_ICON[s]} {s}" for s in view.SEVERITIES],
-            [[str(counts[s]) for s in view.SEVERITIES]],
-            [":---:"] * len(view.SEVERITIES),
-        )
-    )
-    return lines
+        f"{doc['resources']['count']} resources · generated {text(doc['generated_at'])}",
+        "",
+        _table([f"{SEVERITY_ICON[s]} {s}" for s in view.SEVERITIES], [[str(counts[s]) for s in view.SEVERITIES]],
+               [":---:"] * len(view.SEVERITIES)),
+    ]
+    lines += _overrides(doc)
+    lines += _errors(doc)
+    return "\n".join(lines)
 
 
 def _overrides(doc: dict[str, Any]) -> list[str]:
@@ -84,71 +124,143 @@ def _overrides(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _gate(doc: dict[str, Any]) -> list[str]:
-    reasons = doc["gate"]["reasons"]
-    if not reasons:
-        return []
-    return ["", "**Gate reasons**", "", *(f"- {text(reason)}" for reason in reasons)]
-
-
 def _errors(doc: dict[str, Any]) -> list[str]:
     if not doc["errors"]:
         return []
-    return ["", "> [!CAUTION]", "> **Errors (these block the gate)**", *(f"> - {text(e)}" for e in doc["errors"])]
+    errors = doc["errors"][:MAX_LISTED]
+    lines = ["", "> [!CAUTION]", "> **Errors (these block the gate)**", *(f"> - {text(e)}" for e in errors)]
+    return lines + [f"> {line}" for line in _more_listed(len(doc["errors"]), "errors") if line]
 
 
-def _violation_row(violation: dict[str, Any]) -> list[str]:
-    policy = code(violation["policy"])
-    if violation.get("url"):
-        policy = f"[{policy}]({html.escape(violation['url'], quote=True).replace(')', '%29')})"
-    message = text(violation["message"])
-    if violation.get("remediation_steps"):
-        message += f"<br>**Fix:** {text(violation['remediation_steps'])}"
-    extras = [code(p) for p in violation.get("peer_ids") or []]
-    if violation.get("framework"):
-        extras.insert(0, f"**{text(violation['framework'])}**")
-    return [
-        policy,
-        text(violation["enforcement"]),
-        text(view.resource_label(violation)),
-        code(view.location(violation)),
-        message,
-        " ".join(extras) or "–",
-    ]
+def _more_listed(total: int, what: str) -> list[str]:
+    return [f"- _… {total - MAX_LISTED} more {what} in {ARTIFACT}._"] if total > MAX_LISTED else []
 
 
-def _findings(doc: dict[str, Any]) -> list[str]:
-    grouped = view.violations_by_severity(doc)
-    if not grouped:
-        return ["", "No policy violations. 🎉"]
-    lines = ["", "### Policy findings"]
-    for severity, violations in grouped.items():
-        shown = violations[:MAX_ROWS_PER_SEVERITY]
-        is_open = " open" if severity in OPEN_BY_DEFAULT else ""
-        lines += [
-            "",
-            f"<details{is_open}><summary>{SEVERITY_ICON[severity]} <b>{severity.capitalize()}</b> "
-            f"({len(violations)})</summary>",
-            "",
-            _table(
-                ["Policy", "Enforcement", "Resource", "Location", "Message", "Peers / framework"],
-                [_violation_row(v) for v in shown],
-            ),
-        ]
-        if len(violations) > len(shown):
-            lines += ["", f"_…and {len(violations) - len(shown)} more; see the SARIF or HTML report._"]
-        lines += ["", "</details>"]
-    return lines
+def _policy_link(policy: str, url: str | None) -> str:
+    if not url:
+        return code(policy)
+    return f"[{code(policy)}]({html.escape(url, quote=True).replace(')', '%29')})"
 
 
-def _remediations(doc: dict[str, Any]) -> list[str]:
+def _fixes(doc: dict[str, Any]) -> Section:
+    all_fixes = view.fixes(doc)
+    if not all_fixes:
+        return Section("fixes", "\n\n### What to fix first\n\nNo policy violations. 🎉")
+    head = (f"\n\n### What to fix first ({len(all_fixes)} fixes for {len(view.merged_findings(doc))} findings)\n\n"
+            "| Severity | Control(s) | Clears | Affected | Fix |\n|---|---|---:|---|---|")
+    rows = []
+    for fix in all_fixes:
+        controls = "<br>".join(_policy_link(p, fix.url) for p in fix.policies)
+        clears = f"**{fix.blockers}** ⛔" if fix.blockers else "–"
+        rows.append(f"\n| {SEVERITY_ICON[fix.severity]} {fix.severity} | {controls} | {clears} | "
+                    f"{fix.count}: {text(fix.targets_text())} | {text(fix.steps)} |")
+    return Section("fixes", head, rows, what="fixes")
+
+
+def _cost(doc: dict[str, Any]) -> Section:
+    predictions = doc["predictions"]
+    if not predictions:
+        return Section("cost", "")
+    totals = {q: sum(p["cost_usd_month"][q] for p in predictions.values()) for q in ("p10", "p50", "p90")}
+    with_capacity = any(p.get("capacity_risk") for p in predictions.values())
+    with_change = any(p.get("change_risk") for p in predictions.values())
+    headers = ["Service", "Kind", "P10", "P50", "P90", "Workload from"]
+    align = ["---", "---", "---:", "---:", "---:", "---"]
+    if with_capacity:
+        headers.append("Capacity risk")
+        align.append("---:")
+    if with_change:
+        headers.append("Change risk")
+        align.append("---:")
+    head = (
+        f"\n\n### Cost (USD / month) and risk\n\nStack total: P10 {view.usd(totals['p10'])} · "
+        f"**P50 {view.usd(totals['p50'])}** · P90 {view.usd(totals['p90'])} over {len(predictions)} services "
+        "(quantiles do not add exactly; a guide). Most expensive first (P90).\n\n"
+        + _table(headers, [], align)
+    )
+    rows = []
+    for service in sorted(predictions, key=lambda name: (-predictions[name]["cost_usd_month"]["p90"], name)):
+        prediction = predictions[service]
+        band = prediction["cost_usd_month"]
+        row = [text(service), text(prediction["kind"]), view.usd(band["p10"]), f"**{view.usd(band['p50'])}**",
+               view.usd(band["p90"]), text((prediction.get("workload") or {}).get("source", "–"))]
+        if with_capacity:
+            row.append(_risk(prediction, "capacity_risk"))
+        if with_change:
+            row.append(_risk(prediction, "change_risk"))
+        rows.append("\n| " + " | ".join(row) + " |")
+    tail = ""
+    if with_change and any((p.get("change_risk") or {}).get("synthetic_training") for p in predictions.values()):
+        tail = "\n\n<sub>¹ change-risk model trained on synthetic data; treat as a hint.</sub>"
+    return Section("cost", head, rows, tail, what="services")
+
+
+def _supply_chain(doc: dict[str, Any]) -> Section:
+    entries = sorted(doc["supply_chain"], key=lambda e: (e["verified"], e["service"], e["artifact"]))
+    if not entries:
+        return Section("supply_chain", "")
+    unverified = sum(1 for e in entries if not e["verified"])
+    headers = ["Service", "Artifact", "Kind", "Signature", "Signer / reason", "Digest", "Vulnerabilities"]
+    head = (f"\n\n### Supply chain ({unverified} of {len(entries)} artifacts not verified)\n\n"
+            + _table(headers, []))
+    rows = []
+    for entry in entries:
+        if entry["verified"]:
+            status = "✅ verified"
+            detail = f"{text(entry.get('signer') or '?')}<br><sub>{text(entry.get('issuer') or '?')}</sub>"
+        else:
+            status = "❌ **not verified**"
+            detail = text(entry.get("reason") or "no reason given")
+        digest = entry.get("digest")
+        cells = [text(entry["service"]), code(entry["artifact"]), text(entry["kind"]), status, detail,
+                 code(digest[:19] + "…") if digest else "–", text(view.vulnerability_summary(entry))]
+        rows.append("\n| " + " | ".join(cells) + " |")
+    return Section("supply_chain", head, rows, what="artifacts")
+
+
+def _location(item: dict[str, Any], base: str | None) -> str:
+    """`services/x.yaml:12` as code, linked to that line in the repository when its URL is known."""
+    label = code(view.location(item))
+    url = location_url(base, item.get("file"), item.get("line"))
+    return f"[{label}]({html.escape(url, quote=True).replace(')', '%29')})" if url else label
+
+
+def _findings(doc: dict[str, Any], base: str | None) -> Section:
+    findings = view.merged_findings(doc)
+    if not findings:
+        return Section("findings", "")
+    head = (f"\n\n<details><summary><b>All findings</b> ({len(findings)}, worst first)</summary>\n\n"
+            "| Severity | Control(s) | Enforcement | Resource | Location | Message | Peers / framework |\n"
+            "|---|---|---|---|---|---|---|")
+    rows = []
+    for finding in findings:
+        controls = "<br>".join(_policy_link(p, finding.url) for p in finding.policies)
+        extras = [code(p) for p in finding.peer_ids]
+        if finding.framework:
+            extras.insert(0, f"**{text(finding.framework)}**")
+        cells = [f"{SEVERITY_ICON[finding.severity]} {finding.severity}", controls, text(finding.enforcement),
+                 text(view.resource_label(finding.first)), _location(finding.first, base), text(finding.detail),
+                 " ".join(extras) or "–"]
+        rows.append("\n| " + " | ".join(cells) + " |")
+    return Section("findings", head, rows, "\n\n</details>", what="findings")
+
+
+def _remediations(doc: dict[str, Any]) -> Section:
     if not doc["remediations"]:
-        return []
-    lines = ["", f"<details><summary>🛠️ <b>Automatic remediations</b> ({len(doc['remediations'])})</summary>"]
+        return Section("remediations", "")
+    head = f"\n\n<details><summary>🛠️ <b>Automatic remediations</b> ({len(doc['remediations'])})</summary>"
+    items = []
     for remediation in doc["remediations"]:
         resource = remediation["resource_urn"].rsplit("::", 1)[-1]
-        lines += ["", f"{code(remediation['policy'])} on {text(resource)}", "", fenced(remediation["diff"], "diff")]
-    return [*lines, "", "</details>"]
+        items.append(f"\n\n{code(remediation['policy'])} on {text(resource)}\n\n{fenced(remediation['diff'], 'diff')}")
+    return Section("remediations", head, items, "\n\n</details>", what="remediations")
+
+
+def _explanations(doc: dict[str, Any]) -> Section:
+    """Per-service drivers and rightsizing, each its own collapsed block."""
+    predictions = doc["predictions"]
+    items = _recommendations(predictions) + _contributions(predictions)
+    return Section("contributions", "", items, what="per-service explanations")
 
 
 def _risk(prediction: dict[str, Any], key: str) -> str:
@@ -163,45 +275,6 @@ def _risk(prediction: dict[str, Any], key: str) -> str:
 def _bar(value: float, largest: float, width: int = 12) -> str:
     cells = max(1, round(abs(value) / largest * width)) if largest else 0
     return ("🟥" if value > 0 else "🟩") * min(cells, width)
-
-
-def _predictions(doc: dict[str, Any]) -> list[str]:
-    predictions = doc["predictions"]
-    if not predictions:
-        return []
-    with_capacity = any(p.get("capacity_risk") for p in predictions.values())
-    with_change = any(p.get("change_risk") for p in predictions.values())
-    headers = ["Service", "Kind", "P10", "P50", "P90", "Workload from"]
-    align = ["---", "---", "---:", "---:", "---:", "---"]
-    if with_capacity:
-        headers.append("Capacity risk")
-        align.append("---:")
-    if with_change:
-        headers.append("Change risk")
-        align.append("---:")
-    rows = []
-    for service in sorted(predictions):
-        prediction = predictions[service]
-        band = prediction["cost_usd_month"]
-        row = [
-            text(service),
-            text(prediction["kind"]),
-            view.usd(band["p10"]),
-            f"**{view.usd(band['p50'])}**",
-            view.usd(band["p90"]),
-            text((prediction.get("workload") or {}).get("source", "–")),
-        ]
-        if with_capacity:
-            row.append(_risk(prediction, "capacity_risk"))
-        if with_change:
-            row.append(_risk(prediction, "change_risk"))
-        rows.append(row)
-    lines = ["", "### Cost (USD / month) and risk", "", _table(headers, rows, align)]
-    if any((p.get("change_risk") or {}).get("synthetic_training") for p in predictions.values()):
-        lines += ["", "<sub>¹ change-risk model trained on synthetic data; treat as a hint.</sub>"]
-    lines += _contributions(predictions)
-    lines += _recommendations(predictions)
-    return lines
 
 
 CONTRIBUTION_SETS = (
@@ -221,7 +294,7 @@ def _contribution_table(contributions: dict[str, float] | None) -> str | None:
 
 
 def _contributions(predictions: dict[str, Any]) -> list[str]:
-    lines: list[str] = []
+    items: list[str] = []
     for service in sorted(predictions):
         prediction = predictions[service]
         tables: list[str] = []
@@ -232,7 +305,8 @@ def _contributions(predictions: dict[str, Any]) -> list[str]:
                 tables += ["", f"**{title}**", "", table]
         if not tables:
             continue
-        lines += [
+        items.append("\n".join([
+            "",
             "",
             f"<details><summary>Top contributions: <b>{text(service)}</b></summary>",
             *tables,
@@ -241,71 +315,46 @@ def _contributions(predictions: dict[str, Any]) -> list[str]:
             "🟥 pushes the prediction up, 🟩 pulls it down.</sub>",
             "",
             "</details>",
-        ]
-    return lines
+        ]))
+    return items
 
 
 def _recommendations(predictions: dict[str, Any]) -> list[str]:
-    lines: list[str] = []
+    items: list[str] = []
     for service in sorted(predictions):
         recommendation = predictions[service].get("recommendation") or {}
         if not recommendation.get("summary") and not recommendation.get("patch"):
             continue
-        lines += ["", f"<details><summary>💡 Rightsizing: <b>{text(service)}</b></summary>", ""]
+        lines = ["", "", f"<details><summary>💡 Rightsizing: <b>{text(service)}</b></summary>", ""]
         if recommendation.get("summary"):
             lines += [text(recommendation["summary"]), ""]
         if recommendation.get("patch"):
             lines += [fenced(recommendation["patch"], "diff"), ""]
         lines.append("</details>")
-    return lines
+        items.append("\n".join(lines))
+    return items
 
 
-def _supply_chain(doc: dict[str, Any]) -> list[str]:
-    if not doc["supply_chain"]:
-        return []
-    rows = []
-    for entry in doc["supply_chain"]:
-        if entry["verified"]:
-            status = "✅ verified"
-            detail = f"{text(entry.get('signer') or '?')}<br><sub>{text(entry.get('issuer') or '?')}</sub>"
-        else:
-            status = "❌ **not verified**"
-            detail = text(entry.get("reason") or "no reason given")
-        digest = entry.get("digest")
-        rows.append(
-            [
-                text(entry["service"]),
-                code(entry["artifact"]),
-                text(entry["kind"]),
-                status,
-                detail,
-                code(digest[:19] + "…") if digest else "–",
-                text(view.vulnerability_summary(entry)),
-            ]
-        )
-    headers = ["Service", "Artifact", "Kind", "Signature", "Signer / reason", "Digest", "Vulnerabilities"]
-    return ["", "### Supply chain", "", _table(headers, rows)]
+def render_markdown(doc: Any, limit: int = GITHUB_COMMENT_LIMIT, *, source_base: str | None = None) -> str:
+    """The pull-request comment, at most `limit` characters for any plan size.
 
-
-def _fit(body: str, limit: int) -> str:
-    if len(body) <= limit:
-        return body
-    note = "\n\n_Report truncated to fit a GitHub comment; see the HTML or SARIF artifact for everything._\n"
-    cut = body.rfind("\n", 0, limit - len(note))
-    return body[: max(cut, 0)] + note
-
-
-def render_markdown(doc: Any, limit: int = GITHUB_COMMENT_LIMIT) -> str:
-    """The pull-request comment: summary line with the gate emoji first, details collapsed below."""
+    Order: gate decision and fixes → cost → supply chain → everything else (collapsed). Each section is cut at a
+    whole row with a visible "N more … in the HTML/SARIF artifact" line; tags are opened and closed by the same
+    section, so a cut never leaves a `<details>` open. With `source_base` (`links.blob_base`) locations link to
+    the file and line in the repository."""
     report = prepare_report(doc)
-    lines = [
-        *_summary(report),
-        *_overrides(report),
-        *_gate(report),
-        *_errors(report),
-        *_findings(report),
-        *_remediations(report),
-        *_predictions(report),
-        *_supply_chain(report),
-    ]
-    return _fit("\n".join(lines) + "\n", limit)
+    summary = _summary(report)
+    sections = [_fixes(report), _cost(report), _supply_chain(report), _findings(report, source_base),
+                _remediations(report), _explanations(report)]
+    footer = f"\n\n<sub>{text(view.headline(report))}</sub>\n"
+    remaining = limit - len(summary) - len(footer)
+    parts = [summary]
+    for index, section in enumerate(sections):
+        later = sum(s.minimal() for s in sections[index + 1:])
+        allowance = int(max(0, remaining - later) * SECTION_SHARE[section.name]) if index + 1 < len(sections) \
+            else remaining
+        allowance = max(allowance, section.minimal())
+        rendered = section.render(allowance)
+        parts.append(rendered)
+        remaining -= len(rendered)
+    return "".join(parts) + footer

@@ -7,10 +7,12 @@ Rich already drops colour when stdout is not a terminal and honours `NO_COLOR`; 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich import box
 from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -20,11 +22,49 @@ from preflight.report import view
 from preflight.report.prepare import prepare_report
 
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan"}
-# Below this many columns (a CI log is 80) tables merge columns instead of folding every cell to a sliver.
-WIDE_LAYOUT_COLUMNS = 120
-# A console summary with thousands of rows helps nobody (and rich needs ~4 ms a row); the files have everything.
-MAX_ROWS_PER_SEVERITY = 100
 ENFORCEMENT_STYLE = {"mandatory": "bold", "remediate": "magenta", "advisory": "dim", "disabled": "dim strike"}
+# Below this many columns a table cannot give every column a readable width: each entry becomes a short block
+# (title line, then the text indented) instead, so the text keeps the whole width.
+TABLE_LAYOUT_COLUMNS = 110
+MIN_TEXT_COLUMN = 30  # the narrowest a message/fix column may get in a table
+# Prediction and supply-chain tables (short cells) merge columns below this width.
+WIDE_LAYOUT_COLUMNS = 120
+DRIVERS_COLUMNS = 170  # the cost-driver column only where it gets a readable width
+# Without --verbose the console is a summary of bounded length; the files (JSON, SARIF, HTML) list everything.
+SUMMARY_LIMITS = {"fixes": 12, "findings": 25, "remediations": 3, "predictions": 10, "recommendations": 3,
+                  "supply_chain": 10}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Column widths for a console width; computed here (not left to rich) so every width is readable."""
+
+    width: int
+    table: bool  # False: stacked blocks
+    severity: int = 8
+    control: int = 0
+    target: int = 0
+    text: int = 0
+
+    @classmethod
+    def for_width(cls, width: int, longest_control: int = 30) -> Layout:
+        if width < TABLE_LAYOUT_COLUMNS:
+            return cls(width, table=False, text=max(20, width - 4))
+        # Four columns: 2 cells of padding each minus the outer two (pad_edge off), 3 one-space dividers.
+        free = width - 9 - cls.severity
+        control = min(32, max(16, longest_control))  # control ids stay whole up to 32 characters
+        target = min(48, max(26, (free - control) // 3))
+        control -= max(0, MIN_TEXT_COLUMN - (free - control - target))  # long ids fold before the text does
+        return cls(width, table=True, control=control, target=target, text=free - control - target)
+
+
+def _more(hidden: int, what: str) -> Text:
+    return Text(f"… {hidden} more {what}: run with --verbose, or see the HTML / SARIF / JSON report.",
+                style="bold yellow")
+
+
+def _severity_text(severity: str) -> Text:
+    return Text(severity.upper(), style=SEVERITY_STYLE[severity])
 
 
 def _header(doc: dict[str, Any]) -> RenderableType:
@@ -45,49 +85,88 @@ def _header(doc: dict[str, Any]) -> RenderableType:
     return Group(text, tally)
 
 
-def _findings(doc: dict[str, Any], wide: bool) -> RenderableType | None:
-    if not doc["violations"]:
+def _gate_line(doc: dict[str, Any]) -> RenderableType:
+    """The decision in one panel: the first and the last thing printed, so it never scrolls away."""
+    summary = view.gate_summary(doc)
+    body = Text()
+    body.append(summary.decision, style="bold green" if summary.passed else "bold red")
+    body.append(summary.sentence()[len(summary.decision):])
+    for reason in summary.other_reasons:
+        body.append("\n• ")
+        body.append(reason)
+    style = "green" if summary.passed else "red"
+    return Panel(body, title="Gate", title_align="left", border_style=style)
+
+
+def _fixes(doc: dict[str, Any], layout: Layout, verbose: bool) -> RenderableType | None:
+    all_fixes = view.fixes(doc)
+    if not all_fixes:
         return None
-    table = Table(title="Policy findings", box=box.SIMPLE_HEAVY, title_justify="left", expand=True)
-    table.add_column("Severity", no_wrap=True)
-    if wide:
-        table.add_column("Policy", max_width=34, overflow="fold")
-        table.add_column("Enforcement", no_wrap=True)
-        table.add_column("Resource", max_width=28, overflow="fold")
-        table.add_column("Location", max_width=40, overflow="fold")
-    else:  # an 80-column CI log: one "where" column so the message keeps a readable width
-        table.add_column("Policy / resource / location", ratio=2, overflow="fold")
-    table.add_column("Message", ratio=3, overflow="fold")
-    hidden = 0
-    for severity, violations in view.violations_by_severity(doc).items():
-        hidden += max(0, len(violations) - MAX_ROWS_PER_SEVERITY)
-        for violation in violations[:MAX_ROWS_PER_SEVERITY]:
-            level = Text(severity.upper(), style=SEVERITY_STYLE[severity])
-            enforcement = Text(violation["enforcement"], style=ENFORCEMENT_STYLE[violation["enforcement"]])
-            if wide:
-                where: list[RenderableType] = [
-                    Text(violation["policy"]),
-                    enforcement,
-                    Text(view.resource_label(violation)),
-                    Text(view.location(violation)),
-                ]
-            else:
-                level = Text.assemble(level, "\n", enforcement)
-                where = [
-                    Text.assemble(
-                        (violation["policy"], "bold"),
-                        "\n",
-                        view.resource_label(violation),
-                        "\n",
-                        (view.location(violation), "dim"),
-                    )
-                ]
-            table.add_row(level, *where, Text(violation["message"]))
-        table.add_section()
-    if hidden:
-        note = Text(f"… {hidden} more finding(s) not shown here; the JSON, SARIF and HTML reports list all.")
-        return Group(table, Text.assemble((note.plain, "bold yellow")))
-    return table
+    shown = all_fixes if verbose else all_fixes[: SUMMARY_LIMITS["fixes"]]
+    title = f"Fix first ({len(all_fixes)} fix(es) for {len(view.merged_findings(doc))} finding(s))"
+    parts: list[RenderableType] = []
+    if layout.table:
+        table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", expand=False, pad_edge=False,
+                      show_edge=False)
+        table.add_column("Severity", width=layout.severity, no_wrap=True)
+        table.add_column("Control(s)", width=layout.control, overflow="fold")
+        table.add_column("Affected", width=layout.target, overflow="fold")
+        table.add_column("Fix", width=layout.text, overflow="fold")
+        for fix in shown:
+            severity = _severity_text(fix.severity)
+            if fix.blockers:
+                severity.append(f"\nclears {fix.blockers}", style="bold")
+            table.add_row(severity, Text("\n".join(fix.policies), style="bold"),
+                          Text(f"{fix.count}: {fix.targets_text()}"), Text(fix.steps))
+        parts.append(table)
+    else:
+        parts.append(Text(title, style="bold italic"))
+        for fix in shown:
+            head = Text.assemble(_severity_text(fix.severity), " ", (" + ".join(fix.policies), "bold"))
+            if fix.blockers:
+                head.append(f"  clears {fix.blockers} blocker(s)", style="bold")
+            parts.append(head)
+            parts.append(Padding(Text(f"{fix.count} affected: {fix.targets_text()}", style="dim"), (0, 0, 0, 2)))
+            parts.append(Padding(Text(fix.steps), (0, 0, 0, 2)))
+    if len(shown) < len(all_fixes):
+        parts.append(_more(len(all_fixes) - len(shown), "fix(es)"))
+    return Group(*parts)
+
+
+def _findings(doc: dict[str, Any], layout: Layout, verbose: bool) -> RenderableType | None:
+    findings = view.merged_findings(doc)
+    if not findings:
+        return None
+    shown = findings if verbose else findings[: SUMMARY_LIMITS["findings"]]
+    parts: list[RenderableType] = []
+    if layout.table:
+        table = Table(title="Policy findings", box=box.SIMPLE_HEAD, title_justify="left", expand=False,
+                      pad_edge=False, show_edge=False)
+        table.add_column("Severity", width=layout.severity, no_wrap=True)
+        table.add_column("Control(s)", width=layout.control, overflow="fold")
+        table.add_column("Resource / location", width=layout.target, overflow="fold")
+        table.add_column("Message", width=layout.text, overflow="fold")
+        for finding in shown:
+            level = Text.assemble(_severity_text(finding.severity), "\n",
+                                  (finding.enforcement, ENFORCEMENT_STYLE[finding.enforcement]))
+            where = Text.assemble(view.resource_label(finding.first), "\n", (view.location(finding.first), "dim"))
+            message = Text(finding.detail)
+            if verbose and finding.remediation_steps:
+                message.append(f"\nFix: {view.clean_text(finding.remediation_steps)}", style="dim")
+            table.add_row(level, Text("\n".join(finding.policies)), where, message)
+        parts.append(table)
+    else:
+        parts.append(Text("Policy findings", style="bold italic"))
+        for finding in shown:
+            parts.append(Text.assemble(_severity_text(finding.severity), " ",
+                                       (finding.enforcement, ENFORCEMENT_STYLE[finding.enforcement]), " ",
+                                       (" + ".join(finding.policies), "bold")))
+            parts.append(Padding(Text(f"{view.resource_label(finding.first)} · {view.location(finding.first)}",
+                                      style="dim"), (0, 0, 0, 2)))
+            parts.append(Padding(Text(finding.detail), (0, 0, 0, 2)))
+    if len(shown) < len(findings):
+        parts.append(_more(len(findings) - len(shown), "finding(s)"))
+    return Group(*parts)
 
 
 def _errors(doc: dict[str, Any]) -> RenderableType | None:
@@ -108,14 +187,21 @@ def _risk_cell(prediction: dict[str, Any], key: str) -> Text:
     return cell
 
 
-def _predictions(doc: dict[str, Any], wide: bool) -> RenderableType | None:
+def _predictions(doc: dict[str, Any], console_width: int, verbose: bool) -> RenderableType | None:
     predictions = doc["predictions"]
     if not predictions:
         return None
+    wide = console_width >= WIDE_LAYOUT_COLUMNS
+    # The summary shows the most expensive services (by P90, the budget's view); --verbose shows all, by name.
+    by_cost = sorted(predictions, key=lambda name: (-predictions[name]["cost_usd_month"]["p90"], name))
+    services = sorted(predictions) if verbose else by_cost[: SUMMARY_LIMITS["predictions"]]
     with_capacity = any(p.get("capacity_risk") for p in predictions.values())
     with_change = any(p.get("change_risk") for p in predictions.values())
-    table = Table(title="Cost and risk predictions (USD / month)", box=box.SIMPLE_HEAVY, title_justify="left")
-    table.add_column("Service", overflow="fold")
+    title = "Cost and risk predictions (USD / month)"
+    if len(services) < len(predictions):
+        title += f", the {len(services)} highest P90 of {len(predictions)}"
+    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("Service", overflow="fold", min_width=min(28, max(len(s) for s in services)))
     if wide:
         table.add_column("Kind")
     table.add_column("P10", justify="right")
@@ -127,9 +213,10 @@ def _predictions(doc: dict[str, Any], wide: bool) -> RenderableType | None:
         table.add_column("Capacity risk" if wide else "Capacity", justify="right")
     if with_change:
         table.add_column("Change risk" if wide else "Change", justify="right")
-    if wide:
-        table.add_column("Top cost drivers", overflow="fold")
-    for service in sorted(predictions):
+    drivers = console_width >= DRIVERS_COLUMNS
+    if drivers:
+        table.add_column("Top cost drivers", overflow="fold", ratio=1, min_width=30)
+    for service in services:
         prediction = predictions[service]
         band = prediction["cost_usd_month"]
         row: list[RenderableType] = [Text(service)]
@@ -142,7 +229,7 @@ def _predictions(doc: dict[str, Any], wide: bool) -> RenderableType | None:
             row.append(_risk_cell(prediction, "capacity_risk"))
         if with_change:
             row.append(_risk_cell(prediction, "change_risk"))
-        if wide:
+        if drivers:
             top = view.top_contributions(prediction.get("contributions"), 3)
             row.append(Text(", ".join(f"{c.feature} {c.value:+.2f}" for c in top) or "–"))
         table.add_row(*row)
@@ -159,11 +246,15 @@ def _diff(diff: str) -> Syntax:
     return Syntax(diff.rstrip("\n"), "diff", theme="ansi_dark", background_color="default", word_wrap=True)
 
 
-def _recommendations(doc: dict[str, Any]) -> list[RenderableType]:
+def _recommendations(doc: dict[str, Any], verbose: bool) -> list[RenderableType]:
     parts: list[RenderableType] = []
+    hidden = 0
     for service in sorted(doc["predictions"]):
         recommendation = doc["predictions"][service].get("recommendation") or {}
         if not recommendation.get("summary") and not recommendation.get("patch"):
+            continue
+        if not verbose and len(parts) >= SUMMARY_LIMITS["recommendations"]:
+            hidden += 1
             continue
         title = Text(f"Rightsizing: {service}", style="bold")
         body: list[RenderableType] = []
@@ -172,12 +263,17 @@ def _recommendations(doc: dict[str, Any]) -> list[RenderableType]:
         if recommendation.get("patch"):
             body.append(_diff(recommendation["patch"]))
         parts.append(Panel(Group(*body), title=title, title_align="left", border_style="blue"))
+    if hidden:
+        parts.append(_more(hidden, "rightsizing suggestion(s)"))
     return parts
 
 
-def _supply_chain(doc: dict[str, Any], wide: bool) -> RenderableType | None:
+def _supply_chain(doc: dict[str, Any], wide: bool, verbose: bool) -> RenderableType | None:
     if not doc["supply_chain"]:
         return None
+    # Unverified artifacts first: they are what a reviewer must act on.
+    entries = sorted(doc["supply_chain"], key=lambda e: (e["verified"], e["service"], e["artifact"]))
+    shown = entries if verbose else entries[: SUMMARY_LIMITS["supply_chain"]]
     table = Table(title="Supply chain", box=box.SIMPLE_HEAVY, title_justify="left", expand=True)
     if wide:
         table.add_column("Service", overflow="fold")
@@ -189,8 +285,8 @@ def _supply_chain(doc: dict[str, Any], wide: bool) -> RenderableType | None:
     table.add_column("Signer / issuer or reason", ratio=2, overflow="fold")
     if wide:
         table.add_column("Digest", overflow="fold")
-    table.add_column("Vulnerabilities", ratio=1, overflow="fold")
-    for entry in doc["supply_chain"]:
+    table.add_column("Vulnerabilities", ratio=1, overflow="fold", min_width=15)
+    for entry in shown:
         if entry["verified"]:
             status = Text("✔ verified", style="green")
             who = Text(f"{entry.get('signer') or '?'}\n{entry.get('issuer') or '?'}")
@@ -209,10 +305,14 @@ def _supply_chain(doc: dict[str, Any], wide: bool) -> RenderableType | None:
             artifact = Text.assemble(entry["service"], "\n", (f"{entry['kind']}: {entry['artifact']}", "dim"))
             row = [artifact, status, who, vulnerabilities]
         table.add_row(*row)
+    if len(shown) < len(entries):
+        return Group(table, _more(len(entries) - len(shown), "artifact(s)"))
     return table
 
 
-def _remediations(doc: dict[str, Any]) -> list[RenderableType]:
+def _remediations(doc: dict[str, Any], verbose: bool) -> list[RenderableType]:
+    remediations = doc["remediations"] if verbose else doc["remediations"][: SUMMARY_LIMITS["remediations"]]
+    hidden = len(doc["remediations"]) - len(remediations)
     return [
         Panel(
             _diff(remediation["diff"]),
@@ -221,8 +321,8 @@ def _remediations(doc: dict[str, Any]) -> list[RenderableType]:
             title_align="left",
             border_style="magenta",
         )
-        for remediation in doc["remediations"]
-    ]
+        for remediation in remediations
+    ] + ([_more(hidden, "automatic remediation(s)")] if hidden else [])
 
 
 def _overrides(doc: dict[str, Any]) -> RenderableType | None:
@@ -237,33 +337,28 @@ def _overrides(doc: dict[str, Any]) -> RenderableType | None:
     return Panel(body, title="⚠ GATE OVERRIDE RECORDED", title_align="left", border_style="bold yellow")
 
 
-def _gate(doc: dict[str, Any]) -> RenderableType:
-    gate = doc["gate"]
-    passed = gate["decision"] == "pass"
-    body = Text()
-    body.append("PASS" if passed else "BLOCK", style="bold green" if passed else "bold red")
-    body.append(" — " + ("nothing blocks `pulumi up`" if passed else "`pulumi up` must not run"))
-    for reason in gate["reasons"]:
-        body.append("\n• ")
-        body.append(reason)
-    return Panel(body, title="Gate", title_align="left", border_style="green" if passed else "red")
+def render_terminal(doc: Any, console: Console | None = None, *, verbose: bool = False) -> None:
+    """Print the report to `console` (default: a new Console on stdout).
 
-
-def render_terminal(doc: Any, console: Console | None = None) -> None:
-    """Print the report summary to `console` (default: a new Console on stdout)."""
+    Gate decision first and last; in between the fixes, then the details. Without `verbose` every section is
+    capped (SUMMARY_LIMITS) so the output has the same bounded length for 2 services or 2,000."""
     report = prepare_report(doc)
     console = console or Console()
+    longest = max((len(v["policy"]) for v in report["violations"]), default=0)
+    layout = Layout.for_width(console.width, longest)
     wide = console.width >= WIDE_LAYOUT_COLUMNS
     sections: list[RenderableType | None] = [
         _header(report),
+        _gate_line(report),
         _errors(report),
-        _findings(report, wide),
-        *_remediations(report),
-        _predictions(report, wide),
-        *_recommendations(report),
-        _supply_chain(report, wide),
+        _fixes(report, layout, verbose),
+        _findings(report, layout, verbose),
+        *_remediations(report, verbose),
+        _predictions(report, console.width, verbose),
+        *_recommendations(report, verbose),
+        _supply_chain(report, wide, verbose),
         _overrides(report),
-        _gate(report),
+        _gate_line(report),
     ]
     for section in sections:
         if section is not None:

@@ -47,7 +47,9 @@ def test_ctrl_c_cleans_up_child_processes(tmp_path):
                              "--project-dir", str(project)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             text=True, cwd=project)
     assert proc.stderr is not None
-    line = proc.stderr.readline()
+    line = proc.stderr.readline()  # progress: declarations are read and validated first
+    while line and "running the program" not in line:
+        line = proc.stderr.readline()
     assert "running the program" in line, line
     deadline, seen = time.monotonic() + 30, set()
     while len(seen) < 3 and time.monotonic() < deadline:  # the program child and two pack processes

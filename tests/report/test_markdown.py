@@ -22,27 +22,35 @@ def test_summary_line_comes_first_with_gate_emoji(sample: dict[str, Any], clean:
     assert "No policy violations. 🎉" in passed
 
 
-def test_severity_counts_and_collapsible_groups(sample: dict[str, Any]) -> None:
+def test_gate_and_fixes_lead_then_details_collapsed(sample: dict[str, Any]) -> None:
     md = render_markdown(sample)
     assert "| 1 | 3 | 2 | 1 |" in md
-    assert "<details open><summary>🔴 <b>Critical</b> (1)</summary>" in md
-    assert "<details open><summary>🟠 <b>High</b> (3)</summary>" in md
-    assert "<details><summary>🟡 <b>Medium</b> (2)</summary>" in md
-    assert "<details><summary>🔵 <b>Low</b> (1)</summary>" in md
-    assert md.count("<details") == md.count("</details>")
-    order = [md.index(f"<b>{s}</b>") for s in ("Critical", "High", "Medium", "Low")]
+    order = [md.index(h) for h in ("preflight: **BLOCK**", "### What to fix first", "### Cost (USD / month)",
+                                   "### Supply chain", "<details><summary><b>All findings</b>")]
     assert order == sorted(order)
+    # the non-violation gate reasons are listed in full under the decision
+    assert md.index("stack-budget-total: P90 $2,412/month &gt; budget $2,000/month") < order[1]
+    assert md.count("<details") == md.count("</details>")
 
 
-def test_rows_carry_location_peers_and_fix(sample: dict[str, Any]) -> None:
+def test_fix_rows_count_blockers_and_affected(sample: dict[str, Any]) -> None:
     md = render_markdown(sample)
-    row = next(line for line in md.splitlines() if "iam-no-wildcard-actions</code>](" in line)
+    row = next(line for line in md.splitlines() if line.startswith("| 🔴 critical | [<code>iam-no-wildcard-actions"))
     cells = re.split(r"(?<!\\)\|", row)[1:-1]
-    assert len(cells) == 6
-    assert "<code>services/functions.yaml:1</code>" in cells[3]
-    assert "**Fix:** Replace the wildcard" in cells[4]
-    assert "<code>CKV_AWS_355</code>" in cells[5]
+    assert len(cells) == 5
+    assert cells[2].strip() == "**1** ⛔"
+    assert "1: document-embedder-inline (services/functions.yaml:1)" in cells[3]
+    assert "Replace the wildcard" in cells[4]
     assert "(https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege)" in row
+
+
+def test_finding_rows_carry_location_and_peers(sample: dict[str, Any]) -> None:
+    md = render_markdown(sample)
+    row = next(line for line in md.splitlines() if "iam-no-wildcard-actions</code>](" in line and "Statement 0" in line)
+    cells = re.split(r"(?<!\\)\|", row)[1:-1]
+    assert len(cells) == 7
+    assert "<code>services/functions.yaml:1</code>" in cells[4]
+    assert "<code>CKV_AWS_355</code>" in cells[6]
 
 
 def test_costs_contributions_and_patches(sample: dict[str, Any]) -> None:
@@ -72,7 +80,7 @@ def test_user_text_cannot_inject_markup(sample: dict[str, Any]) -> None:
         "a | b <img src=x onerror=alert(1)> [click](https://evil.example) @security-team `x` *y*\nnext"
     )
     md = render_markdown(sample)
-    row = next(line for line in md.splitlines() if "iam-no-wildcard-actions</code>](" in line)
+    row = next(line for line in md.splitlines() if "onerror" in line)
     assert "<img" not in md
     assert "&lt;img src=x onerror=alert(1)&gt;" in row
     assert r"a \| b" in row
@@ -88,20 +96,30 @@ def test_fence_is_longer_than_backticks_in_the_diff(sample: dict[str, Any]) -> N
     assert "+note: ```` not the end\n`````\n" in md
 
 
-def test_long_reports_fit_a_github_comment(sample: dict[str, Any]) -> None:
+def test_long_reports_fit_and_every_cut_says_what_is_left(sample: dict[str, Any]) -> None:
     template = sample["violations"][-2]
     sample["violations"] = [dict(template, message=f"finding {i} " + "x" * 400) for i in range(400)]
     md = render_markdown(sample, limit=20_000)
     assert len(md) <= 20_000
-    assert md.rstrip().endswith("see the HTML or SARIF artifact for everything._")
     assert md.startswith("<!-- preflight-report:")
+    assert md.count("<details") == md.count("</details>")
+    shown = md.count("| advisory |")
+    assert 0 < shown < 400
+    assert f"_… {400 - shown} more findings in the HTML/SARIF artifact._" in md
+    assert md.index("### What to fix first") < md.index("### Cost") < md.index("All findings")
 
 
-def test_rows_per_severity_are_capped(sample: dict[str, Any]) -> None:
-    template = sample["violations"][-1]
-    sample["violations"] = [dict(template, message=f"finding {i}") for i in range(75)]
-    md = render_markdown(sample, limit=10**7)
-    assert "_…and 15 more; see the SARIF or HTML report._" in md
+def test_related_controls_merge_into_one_finding(sample: dict[str, Any]) -> None:
+    first = sample["violations"][0]
+    for policy in ("dc-confidential-cluster-local", "kn-visibility-cluster-local"):
+        sample["violations"].append(dict(first, policy=policy, severity="high", enforcement="mandatory",
+                                         resource_urn="urn:pulumi:prod::p::knative:Service::svc", resource_name="svc",
+                                         file="services/svc.yaml", line=3, message=f"{policy} wants cluster-local"))
+    md = render_markdown(sample)
+    merged = [line for line in md.splitlines() if "<code>dc-confidential-cluster-local</code>" in line]
+    assert len(merged) == 2  # one fix row, one finding row
+    assert all("<code>kn-visibility-cluster-local</code>" in line for line in merged)
+    assert "**2** ⛔" in merged[0]  # the one fix clears both blockers
 
 
 @given(st.text(max_size=200))
@@ -119,3 +137,11 @@ def test_fenced_blocks_close_once(body: str) -> None:
     fence = block.split("diff", 1)[0]
     assert block.endswith("\n" + fence)
     assert fence not in body
+
+
+def test_locations_link_to_the_line_when_the_repository_is_known(sample: dict[str, Any]) -> None:
+    base = "https://github.com/apexlogic/guardrails/blob/0123abc/"
+    md = render_markdown(sample, source_base=base)
+    assert f"[<code>services/functions.yaml:38</code>]({base}services/functions.yaml#L38)" in md
+    assert "<code>(stack)</code>" in md and f"{base}(stack)" not in md
+    assert "](https://github.com/apexlogic" not in render_markdown(sample)

@@ -119,17 +119,31 @@ def test_invalid_document_fails_closed(sample: dict[str, Any]) -> None:
 def test_narrow_ci_log_keeps_messages_readable(sample: dict[str, Any]) -> None:
     out = render(sample, width=80)
     assert max(len(line) for line in out.splitlines()) <= 80
-    assert "Policy / resource /" in out  # merged columns instead of 6 slivers
     assert "Statement 0 allows action" in out  # a message line is not folded to a few letters
     assert "Top cost drivers" not in out and "Capacity" in out
     assert "✘ NOT verified" in out and "BLOCK" in out
-    wide = render(sample, width=160)
-    assert "Enforcement" in wide and "Top cost drivers" in wide and "Digest" in wide
+    wide = render(sample, width=200)
+    assert "Enforcement" not in wide or "mandatory" in wide
+    assert "Top cost drivers" in wide and "Digest" in wide
 
 
-def test_console_caps_rows_and_says_so(sample: dict[str, Any]) -> None:
+def test_gate_is_first_and_last(sample: dict[str, Any]) -> None:
+    lines = render(sample, width=120).splitlines()
+    first = next(i for i, line in enumerate(lines) if "BLOCK" in line)
+    assert first < 6  # after the two header lines
+    last_gate = max(i for i, line in enumerate(lines) if line.startswith("╭─ Gate"))
+    assert "BLOCK" in lines[last_gate + 1]
+    assert all(not line.startswith("╭") for line in lines[last_gate + 1:])  # nothing after the closing gate
+    assert last_gate > max(i for i, line in enumerate(lines) if "OVERRIDE RECORDED" in line or "Supply chain" in line)
+    assert "Fix first" in "\n".join(lines[first:first + 12])
+
+
+def test_console_caps_rows_and_verbose_shows_all(sample: dict[str, Any]) -> None:
     template = next(v for v in sample["violations"] if v["severity"] == "low")
     sample["violations"] = [dict(template, message=f"finding number {i:03d}") for i in range(130)]
     out = render(sample)
-    assert "finding number 099" in out and "finding number 100" not in out
-    assert "… 30 more finding(s) not shown here; the JSON, SARIF and HTML reports list all." in out
+    assert "finding number 024" in out and "finding number 025" not in out
+    assert "… 105 more finding(s): run with --verbose, or see the HTML / SARIF / JSON report." in out
+    buffer = io.StringIO()
+    render_terminal(sample, Console(file=buffer, width=200), verbose=True)
+    assert "finding number 129" in buffer.getvalue() and "more finding(s)" not in buffer.getvalue()
