@@ -85,12 +85,27 @@ def selected_stack(project_dir: Path) -> str | None:
     for home in dict.fromkeys(h for h in homes if h):
         path = Path(home) / "workspaces" / f"{name}-{digest}-workspace.json"
         try:
-            stack = json.loads(path.read_text(encoding="utf-8")).get("stack")
+            stack = _selected_in_workspace(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, AttributeError):
             continue
         if isinstance(stack, str) and stack:
             return stack.rsplit("/", 1)[-1]  # organization/project/stack -> stack
     return None
+
+
+def _selected_in_workspace(doc: dict) -> object:
+    """Older CLIs keep `{"stack": name}`; current ones `{"stacks": {<backend URL>: "org/project/stack"}}` — the
+    entry of the backend in use (PULUMI_BACKEND_URL), else the only one."""
+    if doc.get("stack"):
+        return doc["stack"]
+    stacks = doc.get("stacks")
+    if not isinstance(stacks, dict) or not stacks:
+        return None
+    backend = os.environ.get("PULUMI_BACKEND_URL", "").rstrip("/")
+    for url, stack in stacks.items():
+        if backend and str(url).rstrip("/") == backend:
+            return stack
+    return next(iter(stacks.values())) if len(stacks) == 1 else None
 
 
 def available_stacks(project_dir: Path) -> list[str]:

@@ -124,7 +124,8 @@ def test_selected_stack_from_the_real_cli(project: Path, tmp_path: Path, monkeyp
 
 
 def test_progress_on_stderr_with_json_then_eta(project: Path) -> None:
-    first = run("preview", "--json", cwd=project, env={"PULUMI_STACK": "local"})
+    # The offline engine reports "running the program (N declarations)"; auto would pick the real CLI when built.
+    first = run("preview", "--json", "--engine", "offline", cwd=project, env={"PULUMI_STACK": "local"})
     assert first.returncode == 1  # the seed blocks on local
     json.loads(first.stdout)  # stdout is only the report
     lines = first.stderr.splitlines()
@@ -134,7 +135,7 @@ def test_progress_on_stderr_with_json_then_eta(project: Path) -> None:
     assert all(line.startswith("[preflight ") for line in lines[:3])  # timed lines, not a spinner (no TTY)
     assert "BLOCK: `pulumi up` must not run" in first.stderr  # the gate summary reaches the log
     assert (project / ".preflight-cache" / "progress.json").is_file()
-    second = run("preview", "--json", cwd=project, env={"PULUMI_STACK": "local"})
+    second = run("preview", "--json", "--engine", "offline", cwd=project, env={"PULUMI_STACK": "local"})
     assert "ETA" in second.stderr  # the first run's timings give the second an estimate
     quiet = run("preview", "--json", "--quiet", cwd=project, env={"PULUMI_STACK": "local"})
     assert "[preflight" not in quiet.stderr and "BLOCK" in quiet.stderr
