@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,16 @@ def shown(value: Any, limit: int = MAX_VALUE) -> str:
     """`repr(value)` cut to `limit` characters, for quoting user input in a message."""
     text = repr(value) if not isinstance(value, dict | list) else f"a {type(value).__name__}"
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Values under these fields are never quoted in a message (a card number in an env var must not reach a CI log).
+_SENSITIVE = re.compile(r"env|environment|pass(word)?|passwd|secret|token|credential|private|api[-_]?key|"
+                        r"access[-_]?key|auth", re.IGNORECASE)
+
+
+def is_sensitive(path: Iterable[object]) -> bool:
+    """Whether a field path leads into environment variables or under a secret-looking key."""
+    return any(isinstance(part, str) and _SENSITIVE.search(part) for part in path)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -47,7 +47,7 @@ def resolve_inside(root: Path, relative: str | os.PathLike[str], *, kind: str = 
         real = (real_root / text).resolve(strict=True)
         info = real.stat()
     except FileNotFoundError:
-        raise UnsafeInputError("does not exist") from None
+        raise UnsafeInputError("does not exist in the repository") from None
     except RuntimeError:  # a symlink loop
         raise UnsafeInputError("is a symlink loop") from None
     except OSError as exc:
