@@ -14,8 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from guardrails_core.settings import StackConfigError, StackSettings, load_stack_settings
+from guardrails_core.atomic import write_atomic
+from guardrails_core.settings import StackConfigError, StackSettings, load_stack_settings, stack_file
 from rich.console import Console
+from rich.text import Text
 
 from components.specs import DeclarationErrors, load_declarations
 from preflight import baseline
@@ -41,7 +43,7 @@ def _steps(console: Console, quiet: bool) -> Iterator[Any]:
         if quiet:
             return
         if status is not None:
-            status.update(f"[bold]preflight[/]: {message}")
+            status.update(Text.assemble(("preflight", "bold"), f": {message}"))
         else:
             console.print(f"[preflight {time.perf_counter() - started:6.1f}s] {message}",
                           highlight=False, markup=False)
@@ -124,6 +126,20 @@ def _supply_chain(result: EngineResult, settings: StackSettings, project_dir: Pa
         return []
 
 
+def _check_library_sections(settings: StackSettings, origin: str) -> None:
+    """The free-form sections (`budgets`, `risk`, `supplyChain`) are validated by the libraries that own them; do
+    it at load so a typo (`stackMonthlyUSD`, `trustedRot`) is exit 2 naming the file, not a blocked gate later."""
+    from guardrails_predict.config import prediction_settings
+    from guardrails_predict.resources import PredictionInputError
+    from guardrails_supply_chain import SupplyChainConfigError, parse_supply_chain_settings
+
+    try:
+        prediction_settings(settings)
+        parse_supply_chain_settings(settings.supply_chain)
+    except (PredictionInputError, SupplyChainConfigError) as exc:
+        raise StackConfigError(f"{origin}: {exc}") from None
+
+
 def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, str]]) -> tuple[dict, EngineResult]:
     """Everything `preview` computes: the report document and the engine result."""
     from preflight.report_builder import build_report, violations
@@ -131,10 +147,14 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
     project_dir = Path(args.project_dir).resolve()
     try:
         settings = load_stack_settings(project_dir, args.stack)
+        _check_library_sections(settings, str(stack_file(project_dir, args.stack)))
         # Validate every declaration first: bad input is exit 2 with all errors, before anything runs.
-        load_declarations(project_dir, args.stack, settings)
+        declarations = load_declarations(project_dir, args.stack, settings)
     except (StackConfigError, DeclarationErrors) as exc:
         raise UsageError(str(exc)) from exc
+    if not declarations and not getattr(args, "allow_empty", False):
+        raise UsageError(f"no declarations in {settings.services_dir}/ (guardrails:servicesDir): nothing to check; "
+                         "pass --allow-empty if an empty stack is intended")
     with _steps(console, args.quiet) as step:
         result = _plan(args, project_dir, settings, step)
         errors = list(result.errors)
@@ -157,18 +177,17 @@ def emit(doc: dict, args: argparse.Namespace, console: Console) -> None:
     doc = prepare_report(doc)
     out = Path(args.project_dir).resolve() / "out"
     out.mkdir(exist_ok=True)
-    (out / f"preflight-{args.stack}.json").write_text(json.dumps(doc, indent=2) + "\n")  # always kept
+    write_atomic(out / f"preflight-{args.stack}.json", json.dumps(doc, indent=2) + "\n")  # always kept
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
         render_terminal(doc, console=Console())
     if args.markdown:
-        Path(args.markdown).write_text(render_markdown(doc))
+        write_atomic(args.markdown, render_markdown(doc))
     if args.sarif:
-        Path(args.sarif).write_text(json.dumps(render_sarif(doc, repo_root=Path(args.project_dir).resolve()),
-                                               indent=2))
+        write_atomic(args.sarif, json.dumps(render_sarif(doc, repo_root=Path(args.project_dir).resolve()), indent=2))
     if args.html:
-        Path(args.html).write_text(render_html(doc))
+        write_atomic(args.html, render_html(doc))
 
 
 def cmd_preview(args: argparse.Namespace, console: Console) -> int:
@@ -186,7 +205,8 @@ def cmd_up(args: argparse.Namespace, console: Console) -> int:
                       "--override \"reason\" to proceed on record)")
         return EXIT_BLOCK
     if overrides:
-        console.print(f"[bold yellow]gate overridden[/] by {overrides[0]['who']}: {overrides[0]['reason']}")
+        console.print(Text.assemble(("gate overridden", "bold yellow"),
+                                    f" by {overrides[0]['who']}: {overrides[0]['reason']}"), highlight=False)
     from preflight.engine.pulumi_cli import PulumiCliError, find_pulumi_cli, run_pulumi_up
 
     if find_pulumi_cli() is None:
@@ -212,9 +232,9 @@ def cmd_policy_config(args: argparse.Namespace, console: Console) -> int:
     configs = {p.name: pack_config(p, settings, project_dir) for p in packs}
     text = json.dumps(configs.get("guardrails") or {}, indent=2) + "\n"
     if args.output:
-        Path(args.output).write_text(text)
+        write_atomic(args.output, text)
         console.print(f"wrote {args.output} (use: pulumi preview --policy-pack policy_packs/guardrails "
-                      f"--policy-pack-config {args.output})")
+                      f"--policy-pack-config {args.output})", markup=False, highlight=False)
     else:
         print(text, end="")
     return EXIT_PASS
@@ -239,6 +259,8 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--markdown", metavar="FILE", help="write Markdown (pull-request comment)")
         p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
         p.add_argument("--quiet", action="store_true", help="no progress output")
+        p.add_argument("--allow-empty", action="store_true",
+                       help="accept a services folder without declarations (otherwise exit 2)")
         if name == "up":
             p.add_argument("--override", metavar="REASON",
                            help="deploy despite a blocked gate; the reason, who and when go into the report")
@@ -261,24 +283,36 @@ def parser() -> argparse.ArgumentParser:
 COMMANDS = {"preview": cmd_preview, "up": cmd_up, "policy-config": cmd_policy_config}
 
 
+def print_error(console: Console, message: object) -> None:
+    """`error: <message>` on stderr; the message (user text, patterns) is never parsed as Rich markup."""
+    console.print(Text.assemble(("error", "bold red"), ": ", str(message)), highlight=False, soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from preflight.processes import handle_termination_like_interrupt
+
     console = Console(stderr=True)
     try:
-        args = parser().parse_args(argv)
-    except SystemExit as exc:  # argparse: --help is 0, usage errors are 2
-        return int(exc.code or 0)
-    try:
+        handle_termination_like_interrupt()
+        try:
+            args = parser().parse_args(argv)
+        except SystemExit as exc:  # argparse: --help is 0, usage errors are 2
+            return int(exc.code or 0)
         if args.command in COMMANDS:
             return COMMANDS[args.command](args, console)
         return int(args.func(args))
     except UsageError as exc:
-        console.print(f"[bold red]error[/]: {exc}", highlight=False, markup=True, soft_wrap=True)
+        print_error(console, exc)
         return EXIT_USAGE
     except ValueError as exc:  # e.g. an override without a reason
-        console.print(f"[bold red]error[/]: {exc}", highlight=False)
+        print_error(console, exc)
+        return EXIT_USAGE
+    except OSError as exc:  # e.g. a report path that cannot be written: name the file, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print_error(console, f"{where}{exc.strerror or exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        console.print("interrupted: child processes stopped, nothing deployed")
+        console.print("interrupted: child processes stopped, nothing deployed", markup=False, highlight=False)
         return 130
 
 

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from preflight.crossguard.fixtures import ERROR_MARKERS
+
 BLOCKING = "mandatory"
+
+
+def failed_closed(violation: dict[str, Any]) -> bool:
+    """A finding that says the control itself raised: it judged nothing, so it blocks at any severity/enforcement."""
+    return any(marker in str(violation.get("message", "")) for marker in ERROR_MARKERS)
 
 
 @dataclass
@@ -21,13 +28,16 @@ class Gate:
 
 
 def decide(violations: list[dict[str, Any]], errors: list[str], risk_blocks: list[str] | None = None) -> Gate:
-    """Block on mandatory violations, on any error (a pack that crashed, a missing model...) and on risk limits."""
+    """Block on mandatory violations, on controls that failed closed (any severity), on any error (a pack that
+    crashed, a missing model...) and on risk limits."""
     reasons = [f"engine error: {e}" for e in errors]
-    mandatory = [v for v in violations if v["enforcement"] == BLOCKING]
-    for v in mandatory:
+    for v in violations:
+        if v["enforcement"] == "disabled" or not (v["enforcement"] == BLOCKING or failed_closed(v)):
+            continue
         where = f" ({v['file']}:{v['line']})" if v.get("file") else ""
         target = v.get("resource_name") or "stack"
-        reasons.append(f"mandatory policy {v['policy']} on {target}{where}: {v['message']}")
+        kind = "mandatory policy" if v["enforcement"] == BLOCKING else f"{v['enforcement']} policy (failed closed)"
+        reasons.append(f"{kind} {v['policy']} on {target}{where}: {v['message']}")
     reasons.extend(risk_blocks or [])
     return Gate("block" if reasons else "pass", reasons)
 

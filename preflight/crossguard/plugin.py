@@ -37,6 +37,7 @@ from google.protobuf import empty_pb2
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from preflight.crossguard.errors import PackLayoutError, PluginStartError
+from preflight.processes import child_process_options
 
 DEFAULT_START_TIMEOUT_S = 30.0
 _STDERR_KEEP_LINES = 400  # enough for a traceback, bounded so a chatty pack cannot eat memory
@@ -232,7 +233,8 @@ class PolicyPackProcess:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 bufsize=0,  # unbuffered pipes: "nothing readable" then means the reader has every byte
-                start_new_session=True,  # own process group, so close() can kill the pack and its children
+                # own process group (close() kills the pack and its children) + dies with preflight
+                **child_process_options(),
             )
         except OSError as exc:
             raise PluginStartError(self.pack_label, "start", f"cannot run {self.python}: {exc}") from exc
