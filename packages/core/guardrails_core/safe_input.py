@@ -35,25 +35,29 @@ class UnsafeInputError(ValueError):
     """A path or file the product refuses to read; the message says why (callers add the file and the key)."""
 
 
+class MissingInputError(UnsafeInputError):
+    """The path does not exist (callers often word this case differently)."""
+
+
 def resolve_inside(root: Path, relative: str | os.PathLike[str], *, kind: str = "file") -> Path:
     """The real path of `relative` under `root`, refused unless it stays inside and is a `kind` ("file"/"dir")."""
     text = os.fspath(relative)
     if not text or "\x00" in text:
         raise UnsafeInputError("must be a non-empty path without NUL characters")
     if os.path.isabs(text):
-        raise UnsafeInputError("must be a path relative to the project root, not an absolute path")
+        raise UnsafeInputError("must be a path relative to the repository root, not an absolute path")
     try:
         real_root = Path(root).resolve(strict=True)
-        real = (real_root / text).resolve(strict=True)
+        real = (real_root / text).resolve()
+        if real != real_root and real_root not in real.parents:
+            raise UnsafeInputError("resolves outside the repository (a symlink or '..' escaping it)")
         info = real.stat()
     except FileNotFoundError:
-        raise UnsafeInputError("does not exist in the repository") from None
+        raise MissingInputError("does not exist in the repository") from None
     except RuntimeError:  # a symlink loop
         raise UnsafeInputError("is a symlink loop") from None
     except OSError as exc:
         raise UnsafeInputError(_os_reason(exc)) from None
-    if real != real_root and real_root not in real.parents:
-        raise UnsafeInputError("resolves outside the project root (a symlink or '..' escaping the repository)")
     if kind == "dir":
         if not stat.S_ISDIR(info.st_mode):
             raise UnsafeInputError("must be a directory")
