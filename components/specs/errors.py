@@ -73,6 +73,8 @@ def format_path(parts: Iterable[object]) -> str:
     for part in parts:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif part == "":
+            out += '.""' if out else '""'  # an empty key must still show as a field
         else:
             out += f".{part}" if out else str(part)
     return out

@@ -108,8 +108,12 @@ def _container_problems(container: dict[str, Any]) -> Iterator[Problem]:
         if len(ports) > 1:
             yield ["ports"], f"Knative serves one port per revision; found {len(ports)}"
         for j, port in enumerate(ports):
-            number = port.get("containerPort") if isinstance(port, dict) else None
-            if _is_int(number) and not 1 <= number <= 65535:
+            if not isinstance(port, dict):
+                continue  # the schema reported the type
+            number = port.get("containerPort")
+            if number is None:
+                yield ["ports", j, "containerPort"], "required: the port number, 1..65535"
+            elif _is_int(number) and not 1 <= number <= 65535:
                 yield ["ports", j, "containerPort"], f"must be 1..65535, found {number}"
     env = container.get("env")
     if isinstance(env, list):
