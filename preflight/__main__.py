@@ -21,7 +21,6 @@ def run() -> int:
     if pending:
         sys.stderr.write("interrupted: nothing was run or deployed\n")
         return INTERRUPTED
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     handle_termination_like_interrupt()
     return main()
 

@@ -24,6 +24,7 @@ from preflight import baseline
 from preflight.engine.base import EngineResult
 from preflight.gate import decide, override_record
 from preflight.packs import discover_packs, pack_config
+from preflight.processes import handle_termination_like_interrupt, raise_if_interrupted
 
 PROJECT = "serverless-guardrails"
 EXIT_PASS, EXIT_BLOCK, EXIT_USAGE = 0, 1, 2
@@ -40,6 +41,7 @@ def _steps(console: Console, quiet: bool) -> Iterator[Any]:
     status = console.status("preflight", spinner="dots") if console.is_terminal and not quiet else None
 
     def step(message: str) -> None:
+        raise_if_interrupted()  # an interrupt Python swallowed during a lazy import still stops the run
         if quiet:
             return
         if status is not None:
@@ -207,6 +209,7 @@ def cmd_up(args: argparse.Namespace, console: Console) -> int:
     if overrides:
         console.print(Text.assemble(("gate overridden", "bold yellow"),
                                     f" by {overrides[0]['who']}: {overrides[0]['reason']}"), highlight=False)
+    raise_if_interrupted()
     from preflight.engine.pulumi_cli import PulumiCliError, find_pulumi_cli, run_pulumi_up
 
     if find_pulumi_cli() is None:
@@ -289,8 +292,6 @@ def print_error(console: Console, message: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from preflight.processes import handle_termination_like_interrupt
-
     console = Console(stderr=True)
     try:
         handle_termination_like_interrupt()
@@ -298,9 +299,9 @@ def main(argv: list[str] | None = None) -> int:
             args = parser().parse_args(argv)
         except SystemExit as exc:  # argparse: --help is 0, usage errors are 2
             return int(exc.code or 0)
-        if args.command in COMMANDS:
-            return COMMANDS[args.command](args, console)
-        return int(args.func(args))
+        code = COMMANDS[args.command](args, console) if args.command in COMMANDS else int(args.func(args))
+        raise_if_interrupted()
+        return code
     except UsageError as exc:
         print_error(console, exc)
         return EXIT_USAGE

@@ -1,55 +1,65 @@
 """The one owner of preflight's child processes and of the signals that stop preflight.
 
 * SIGTERM and SIGHUP are handled like SIGINT (a KeyboardInterrupt), so the same cleanup runs: the program child
-  and the pack processes are killed by their process group and nothing is deployed.
-* Every child is started in its own session (so its whole group can be killed) *and* with PR_SET_PDEATHSIG, so
-  that even a SIGKILL of preflight, which runs no cleanup at all, takes the children with it. The kernel sends the
-  death signal when the thread that forked the child exits; preflight starts children from the main thread or
-  from pool threads that live until the children are closed (see engine/offline.py), so this holds.
+  and the pack processes are killed by their process group and nothing is deployed. A signal is also recorded, so
+  an interrupt that Python swallowed (raised inside an import-lock or weakref callback) is still acted on at the
+  next `raise_if_interrupted()`.
+* Every child runs in its own session (so its whole group can be killed) and is started through a tiny launcher
+  that sets PR_SET_PDEATHSIG before exec'ing the real command, so even a SIGKILL of preflight, which runs no
+  cleanup at all, takes the children with it. (Setting it in `preexec_fn` instead would run Python between fork
+  and exec in a process full of gRPC threads, which crashes the child.) The kernel sends the death signal when
+  the thread that started the child exits; preflight starts children from the main thread or from pool threads
+  that live until the children are closed (see engine/offline.py).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import errno
+import os
+import shutil
 import signal
 import sys
 from typing import Any
 
-_PR_SET_PDEATHSIG = 1
 TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+_received: list[int] = []
+
+# Runs in the child: die with the parent (SIGKILL), give up if the parent is already gone, then become the command.
+_LAUNCHER = (
+    "import ctypes, os, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)\n"  # PR_SET_PDEATHSIG, SIGKILL
+    "os.getppid() == int(sys.argv[1]) or os._exit(137)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
 
 
-def _libc() -> Any:
+def child_command(argv: list[str]) -> list[str]:
+    """`argv` wrapped so the child dies with preflight (Linux); unchanged elsewhere. A command that cannot be run
+    raises FileNotFoundError here, as Popen would without the launcher."""
+    if shutil.which(argv[0]) is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), argv[0])
     if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    except OSError:
-        return None
-
-
-_LIBC = _libc()  # loaded before any fork: the child must not run the dynamic loader between fork and exec
-
-
-def _die_with_parent() -> None:
-    if _LIBC is not None:
-        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        return list(argv)
+    return [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(os.getpid()), *argv]
 
 
 def child_process_options() -> dict[str, Any]:
-    """Keyword arguments for `subprocess.Popen` of any child preflight starts."""
-    options: dict[str, Any] = {"start_new_session": True}
-    if _LIBC is not None:
-        options["preexec_fn"] = _die_with_parent
-    return options
+    """Keyword arguments for `subprocess.Popen` of any child preflight starts (with `child_command`)."""
+    return {"start_new_session": True}
 
 
 def _as_interrupt(signum: int, frame: object) -> None:
+    _received.append(signum)
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def handle_termination_like_interrupt() -> None:
-    """SIGTERM/SIGHUP raise KeyboardInterrupt in the main thread (CI cancelling a job, a closed terminal)."""
-    for sig in TERMINATING_SIGNALS:
+    """SIGINT/SIGTERM/SIGHUP raise KeyboardInterrupt in the main thread (Ctrl-C, CI cancelling a job, a closed
+    terminal) and are remembered for `raise_if_interrupted`."""
+    for sig in (signal.SIGINT, *TERMINATING_SIGNALS):
         signal.signal(sig, _as_interrupt)
+
+
+def raise_if_interrupted() -> None:
+    if _received:
+        raise KeyboardInterrupt(signal.Signals(_received[0]).name)

@@ -139,3 +139,15 @@ def test_function_reproducer_is_an_error_naming_file_and_field(tmp_path: Path, c
     errors = errors_of(root)
     assert any(e.startswith("services/fn.yaml:") and f" {field}:" in e and needle in e for e in errors), errors
     assert not any(SECRET in e for e in errors), errors
+
+
+def test_knative_env_values_are_never_quoted(tmp_path: Path) -> None:
+    root = project(tmp_path, function=False)
+    text = seed_text().replace('value: "v1.3.0"', f"value: {SECRET}", 1)
+    text = text.replace("    finops.apexlogic.com/project-id:", f"    security.apexlogic.com/api-token: {SECRET}\n"
+                        "    finops.apexlogic.com/project-id:", 1)
+    (root / "services" / "seed.yaml").write_text(text)
+    errors = errors_of(root)
+    assert any(f" {C0}.env[0].value:" in e for e in errors), errors
+    assert any("api-token" in e for e in errors), errors
+    assert not any(SECRET in e for e in errors), errors
