@@ -5,6 +5,7 @@ traceback. Raising KeyboardInterrupt mid-import is not enough: pydantic-core tur
 builds a model into a SchemaError. So the signals are only *recorded* until the imports are done.
 """
 
+import os
 import signal
 import sys
 
@@ -25,5 +26,24 @@ def run() -> int:
     return main()
 
 
+def exit_with(code: int) -> None:
+    """Exit with `code`. After an interrupt, exit hard: when Python swallowed a KeyboardInterrupt somewhere (an
+    import-lock or weakref callback), it re-kills itself with SIGINT at shutdown, and the status would be -2, not
+    the documented 130."""
+    if code != INTERRUPTED:
+        sys.exit(code)
+    import atexit
+
+    atexit._run_exitfuncs()  # e.g. the CrossGuard driver's kill of leftover pack process groups
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def console() -> None:
+    """The `preflight` console script."""
+    exit_with(run())
+
+
 if __name__ == "__main__":
-    sys.exit(run())
+    console()

@@ -24,7 +24,7 @@ from preflight import baseline
 from preflight.engine.base import EngineResult
 from preflight.gate import decide, override_record
 from preflight.packs import discover_packs, pack_config
-from preflight.processes import handle_termination_like_interrupt, raise_if_interrupted
+from preflight.processes import handle_termination_like_interrupt, interrupted, raise_if_interrupted
 
 PROJECT = "serverless-guardrails"
 EXIT_PASS, EXIT_BLOCK, EXIT_USAGE = 0, 1, 2
@@ -315,6 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.print("interrupted: child processes stopped, nothing deployed", markup=False, highlight=False)
         return 130
+    except Exception:
+        # pydantic-core and grpc turn a KeyboardInterrupt raised inside them into their own errors (SchemaError,
+        # RpcError): after a signal, any failure is the interrupt's doing.
+        if interrupted():
+            console.print("interrupted: child processes stopped, nothing deployed", markup=False, highlight=False)
+            return 130
+        raise
 
 
 if __name__ == "__main__":

@@ -60,6 +60,10 @@ def handle_termination_like_interrupt() -> None:
         signal.signal(sig, _as_interrupt)
 
 
+def interrupted() -> bool:
+    return bool(_received)
+
+
 def raise_if_interrupted() -> None:
     if _received:
         raise KeyboardInterrupt(signal.Signals(_received[0]).name)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from guardrails_core.safe_input import UnsafeInputError, resolve_inside
-from guardrails_core.settings import StackSettings
+from guardrails_core.settings import StackSettings, stack_file
 from guardrails_core.source import DECLARATION_INPUT, format_source
 
 from components.specs import function, knative
@@ -49,19 +49,20 @@ def declaration_files(services_dir: Path) -> list[Path]:
     return sorted(p for p in files if OVERLAYS_DIR not in p.relative_to(services_dir).parts)
 
 
-def services_folder(project_dir: Path, settings: StackSettings) -> Path:
+def services_folder(project_dir: Path, stack: str, settings: StackSettings) -> Path:
     """The declarations folder (`guardrails:servicesDir`), which must be a folder inside the project."""
     try:
         return resolve_inside(project_dir, settings.services_dir, kind="dir")
     except UnsafeInputError as exc:
+        origin = stack_file(project_dir, stack).relative_to(project_dir).as_posix()
         raise DeclarationErrors([DeclarationError(
-            "stack config", None, "guardrails:servicesDir",
+            origin, None, "guardrails:servicesDir",
             f"declarations folder {shown(settings.services_dir)} {exc}")]) from None
 
 
 def load_declarations(project_dir: Path, stack: str, settings: StackSettings) -> list[Declaration]:
     project_dir = Path(project_dir).resolve()
-    services_dir = services_folder(project_dir, settings)
+    services_dir = services_folder(project_dir, stack, settings)
     keys = AnnotationKeys(settings.annotation_domain)
     levels = settings.data_classification.levels
     errors: list[DeclarationError] = []

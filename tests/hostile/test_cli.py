@@ -68,7 +68,7 @@ def test_markup_in_a_stack_name_is_printed_literally(tmp_path: Path) -> None:
     _assert_clean_usage_error(run_cli(root, "preview", "--stack", "[/]x", "--json"), "Pulumi.[/]x.yaml")
 
 
-@pytest.mark.parametrize("delay", [0.2, 0.5, 0.9])
+@pytest.mark.parametrize("delay", [0.2, 0.5, 0.9, 1.5, 2.5])
 def test_sigint_during_imports_is_not_a_traceback(tmp_path: Path, delay: float) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "preflight", "preview", "--stack", "dev", "--project-dir",
                              str(REPO)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -58,7 +58,7 @@ def test_services_dir_must_be_a_folder_inside_the_project(tmp_path: Path, value:
     with pytest.raises(DeclarationErrors) as info:
         load_declarations(root, "dev", load_stack_settings(root, "dev"))
     text = str(info.value)
-    assert "guardrails:servicesDir" in text and needle in text, text
+    assert "stacks/Pulumi.dev.yaml: guardrails:servicesDir:" in text and needle in text, text
 
 
 def test_usage_history_fifo_and_symlink_are_refused(tmp_path: Path) -> None:
