@@ -1,5 +1,49 @@
+"""`preflight` entry point (console script and `python -m preflight`).
+
+Ctrl-C (or SIGTERM/SIGHUP) while the CLI's dependencies load must end with a short message and exit 130, not a
+traceback. Raising KeyboardInterrupt mid-import is not enough: pydantic-core turns an exception raised while it
+builds a model into a SchemaError. So the signals are only *recorded* until the imports are done.
+"""
+
+import os
+import signal
 import sys
 
-from preflight.cli import main
+INTERRUPTED = 130
 
-sys.exit(main())
+
+def run() -> int:
+    pending: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: pending.append(signum))
+    from preflight.cli import main
+    from preflight.processes import handle_termination_like_interrupt
+
+    if pending:
+        sys.stderr.write("interrupted: nothing was run or deployed\n")
+        return INTERRUPTED
+    handle_termination_like_interrupt()
+    return main()
+
+
+def exit_with(code: int) -> None:
+    """Exit with `code`. After an interrupt, exit hard: when Python swallowed a KeyboardInterrupt somewhere (an
+    import-lock or weakref callback), it re-kills itself with SIGINT at shutdown, and the status would be -2, not
+    the documented 130."""
+    if code != INTERRUPTED:
+        sys.exit(code)
+    import atexit
+
+    atexit._run_exitfuncs()  # e.g. the CrossGuard driver's kill of leftover pack process groups
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def console() -> None:
+    """The `preflight` console script."""
+    exit_with(run())
+
+
+if __name__ == "__main__":
+    console()

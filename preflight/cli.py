@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from guardrails_core.settings import StackConfigError, StackSettings, load_stack_settings
+from guardrails_core.atomic import write_atomic
+from guardrails_core.settings import StackConfigError, StackSettings, load_stack_settings, stack_file
 from rich.console import Console
 from rich.text import Text
 
@@ -27,6 +28,7 @@ from preflight import baseline
 from preflight.engine.base import EngineResult
 from preflight.gate import decide, override_record
 from preflight.packs import discover_packs, pack_config
+from preflight.processes import handle_termination_like_interrupt, interrupted, raise_if_interrupted
 from preflight.progress import Progress
 
 PROJECT = "serverless-guardrails"
@@ -203,6 +205,7 @@ def _engine_progress(progress: Progress, declarations: int) -> Any:
     """The engines report phases as sentences; give the two long ones their counts so they get an ETA."""
 
     def report(message: str) -> None:
+        raise_if_interrupted()  # an interrupt Python swallowed during a lazy import still stops the run
         pack = _PACK_STEP.match(message)
         if message.startswith("running the program"):
             progress.phase(message, key="program", count=declarations, unit="declarations")
@@ -214,6 +217,20 @@ def _engine_progress(progress: Progress, declarations: int) -> Any:
     return report
 
 
+def _check_library_sections(settings: StackSettings, origin: str) -> None:
+    """The free-form sections (`budgets`, `risk`, `supplyChain`) are validated by the libraries that own them; do
+    it at load so a typo (`stackMonthlyUSD`, `trustedRot`) is exit 2 naming the file, not a blocked gate later."""
+    from guardrails_predict.config import prediction_settings
+    from guardrails_predict.resources import PredictionInputError
+    from guardrails_supply_chain import SupplyChainConfigError, parse_supply_chain_settings
+
+    try:
+        prediction_settings(settings)
+        parse_supply_chain_settings(settings.supply_chain)
+    except (PredictionInputError, SupplyChainConfigError) as exc:
+        raise StackConfigError(f"{origin}: {exc}") from None
+
+
 def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, str]]) -> tuple[dict, EngineResult]:
     """Everything `preview` computes: the report document and the engine result."""
     from preflight.report_builder import build_report, violations
@@ -222,6 +239,7 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
     project_dir = Path(args.project_dir).resolve()
     try:
         settings = load_stack_settings(project_dir, args.stack)
+        _check_library_sections(settings, str(stack_file(project_dir, args.stack)))
     except StackConfigError as exc:
         raise UsageError(str(exc)) from exc
     declarations = len(declaration_files(project_dir / settings.services_dir))
@@ -234,6 +252,9 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
             loaded = load_declarations(project_dir, args.stack, settings)
         except DeclarationErrors as exc:
             raise UsageError(str(exc)) from exc
+        if not loaded and not getattr(args, "allow_empty", False):
+            raise UsageError(f"no declarations in {settings.services_dir}/ (guardrails:servicesDir): nothing to "
+                             "check; pass --allow-empty if an empty stack is intended")
         result = _plan(args, project_dir, settings, _engine_progress(progress, declarations))
         errors = list(result.errors)
         progress.phase("cost and risk predictions", key="predictions", count=len(result.resources),
@@ -257,7 +278,7 @@ def emit(doc: dict, args: argparse.Namespace, console: Console) -> None:
     doc = prepare_report(doc)
     out = Path(args.project_dir).resolve() / "out"
     out.mkdir(exist_ok=True)
-    (out / f"preflight-{args.stack}.json").write_text(json.dumps(doc, indent=2) + "\n")  # always kept
+    write_atomic(out / f"preflight-{args.stack}.json", json.dumps(doc, indent=2) + "\n")  # always kept
     if args.json:
         print(json.dumps(doc, indent=2))
         # stdout is the JSON; the decision still reaches whoever reads the log (even with --quiet)
@@ -268,12 +289,11 @@ def emit(doc: dict, args: argparse.Namespace, console: Console) -> None:
 
     source_base = blob_base(Path(args.project_dir)) if args.markdown or args.html else None
     if args.markdown:
-        Path(args.markdown).write_text(render_markdown(doc, source_base=source_base))
+        write_atomic(args.markdown, render_markdown(doc, source_base=source_base))
     if args.sarif:
-        Path(args.sarif).write_text(json.dumps(render_sarif(doc, repo_root=Path(args.project_dir).resolve()),
-                                               indent=2))
+        write_atomic(args.sarif, json.dumps(render_sarif(doc, repo_root=Path(args.project_dir).resolve()), indent=2))
     if args.html:
-        Path(args.html).write_text(render_html(doc, source_base=source_base))
+        write_atomic(args.html, render_html(doc, source_base=source_base))
 
 
 def cmd_preview(args: argparse.Namespace, console: Console) -> int:
@@ -291,7 +311,9 @@ def cmd_up(args: argparse.Namespace, console: Console) -> int:
                       "--override \"reason\" to proceed on record)")
         return EXIT_BLOCK
     if overrides:
-        console.print(f"[bold yellow]gate overridden[/] by {overrides[0]['who']}: {overrides[0]['reason']}")
+        console.print(Text.assemble(("gate overridden", "bold yellow"),
+                                    f" by {overrides[0]['who']}: {overrides[0]['reason']}"), highlight=False)
+    raise_if_interrupted()
     from preflight.engine.pulumi_cli import PulumiCliError, find_pulumi_cli, run_pulumi_up
 
     if find_pulumi_cli() is None:
@@ -317,9 +339,9 @@ def cmd_policy_config(args: argparse.Namespace, console: Console) -> int:
     configs = {p.name: pack_config(p, settings, project_dir) for p in packs}
     text = json.dumps(configs.get("guardrails") or {}, indent=2) + "\n"
     if args.output:
-        Path(args.output).write_text(text)
+        write_atomic(args.output, text)
         console.print(f"wrote {args.output} (use: pulumi preview --policy-pack policy_packs/guardrails "
-                      f"--policy-pack-config {args.output})")
+                      f"--policy-pack-config {args.output})", markup=False, highlight=False)
     else:
         print(text, end="")
     return EXIT_PASS
@@ -394,6 +416,8 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--verbose", action="store_true",
                        help="print every finding, prediction and artifact in full (default: a bounded summary)")
         p.add_argument("--quiet", action="store_true", help="no progress output")
+        p.add_argument("--allow-empty", action="store_true",
+                       help="accept a services folder without declarations (otherwise exit 2)")
         if name == "up":
             p.add_argument("--override", metavar="REASON",
                            help="deploy despite a blocked gate; the reason, who and when go into the report")
@@ -419,27 +443,46 @@ def parser() -> argparse.ArgumentParser:
 COMMANDS = {"preview": cmd_preview, "up": cmd_up, "policy-config": cmd_policy_config}
 
 
+def print_error(console: Console, message: object) -> None:
+    """`error: <message>` on stderr; the message (user text, patterns) is never parsed as Rich markup."""
+    console.print(Text.assemble(("error", "bold red"), ": ", str(message)), highlight=False, soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=True)
     try:
-        args = parser().parse_args(argv)
-    except SystemExit as exc:  # argparse: --help is 0, usage errors are 2
-        return int(exc.code or 0)
-    try:
+        handle_termination_like_interrupt()
+        try:
+            args = parser().parse_args(argv)
+        except SystemExit as exc:  # argparse: --help is 0, usage errors are 2
+            return int(exc.code or 0)
         if args.command in COMMANDS:
             resolve_target(args)
-            return COMMANDS[args.command](args, console)
-        return int(args.func(args))
+            code = COMMANDS[args.command](args, console)
+        else:
+            code = int(args.func(args))
+        raise_if_interrupted()
+        return code
     except UsageError as exc:
-        # Text, not markup: the message quotes user files and field paths such as `labels[x]`.
-        console.print(Text.assemble(("error", "bold red"), f": {exc}"), highlight=False, soft_wrap=True)
+        print_error(console, exc)
         return EXIT_USAGE
     except ValueError as exc:  # e.g. an override without a reason
-        console.print(f"[bold red]error[/]: {exc}", highlight=False)
+        print_error(console, exc)
+        return EXIT_USAGE
+    except OSError as exc:  # e.g. a report path that cannot be written: name the file, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print_error(console, f"{where}{exc.strerror or exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        console.print("interrupted: child processes stopped, nothing deployed")
+        console.print("interrupted: child processes stopped, nothing deployed", markup=False, highlight=False)
         return 130
+    except Exception:
+        # pydantic-core and grpc turn a KeyboardInterrupt raised inside them into their own errors (SchemaError,
+        # RpcError): after a signal, any failure is the interrupt's doing.
+        if interrupted():
+            console.print("interrupted: child processes stopped, nothing deployed", markup=False, highlight=False)
+            return 130
+        raise
 
 
 if __name__ == "__main__":

@@ -8,10 +8,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from preflight.crossguard.fixtures import ERROR_MARKERS
+
 BLOCKING = "mandatory"
 # Reports recognise the reasons that stand for mandatory violations by this prefix (they show fixes instead).
 MANDATORY_REASON_PREFIX = "mandatory policy "
 REASON_TARGETS = 3
+
+
+def failed_closed(violation: dict[str, Any]) -> bool:
+    """A finding that says the control itself raised: it judged nothing, so it blocks at any severity/enforcement."""
+    return any(marker in str(violation.get("message", "")) for marker in ERROR_MARKERS)
 
 
 @dataclass
@@ -24,20 +31,24 @@ class Gate:
 
 
 def decide(violations: list[dict[str, Any]], errors: list[str], risk_blocks: list[str] | None = None) -> Gate:
-    """Block on mandatory violations, on any error (a pack that crashed, a missing model...) and on risk limits.
+    """Block on mandatory violations, on controls that failed closed (any severity), on any error (a pack that
+    crashed, a missing model...) and on risk limits.
 
     One reason per blocking control (count and the first affected resources), not one per violation: with 200
     services a reason per violation is hundreds of lines; the violations themselves are all in the report."""
     reasons = [f"engine error: {e}" for e in errors]
-    by_policy: dict[str, list[dict[str, Any]]] = {}
+    by_policy: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for v in violations:
-        if v["enforcement"] == BLOCKING:
-            by_policy.setdefault(v["policy"], []).append(v)
-    for policy, items in by_policy.items():
+        if v["enforcement"] == "disabled" or not (v["enforcement"] == BLOCKING or failed_closed(v)):
+            continue
+        blocking = v["enforcement"] == BLOCKING
+        kind = MANDATORY_REASON_PREFIX if blocking else f"{v['enforcement']} policy (failed closed) "
+        by_policy.setdefault((kind, v["policy"]), []).append(v)
+    for (kind, policy), items in by_policy.items():
         targets = list(dict.fromkeys(_target(v) for v in items))
         shown = ", ".join(targets[:REASON_TARGETS])
         more = f" and {len(targets) - REASON_TARGETS} more" if len(targets) > REASON_TARGETS else ""
-        reasons.append(f"{MANDATORY_REASON_PREFIX}{policy}: {len(items)} violation(s) on {shown}{more}")
+        reasons.append(f"{kind}{policy}: {len(items)} violation(s) on {shown}{more}")
     reasons.extend(risk_blocks or [])
     return Gate("block" if reasons else "pass", reasons)
 

@@ -17,11 +17,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from guardrails_core.safe_input import UnsafeInputError, read_bytes_bounded
 from guardrails_supply_chain.artifacts import normalise_digest, parse_image_ref
 from guardrails_supply_chain.config import SignerRule
 from guardrails_supply_chain.errors import describe_exception
 from guardrails_supply_chain.trust import TrustedRootError, load_trusted_root
-from guardrails_supply_chain.verify import sha256_file, verify_bundle_bytes
+from guardrails_supply_chain.verify import MAX_BUNDLE_BYTES, sha256_file, verify_bundle_bytes
 from pydantic import ValidationError
 
 EXIT_VERIFIED, EXIT_NOT_VERIFIED, EXIT_USAGE = 0, 1, 2
@@ -87,7 +88,11 @@ def _verify(args: argparse.Namespace) -> dict[str, Any]:
         root = load_trusted_root(args.trusted_root, Path.cwd())
     except TrustedRootError as exc:
         raise UsageError(f"--trusted-root: {exc}") from exc
-    result = verify_bundle_bytes(digest, bundle_path.read_bytes(), [rule], root, args.bundle)
+    try:
+        bundle_bytes = read_bytes_bounded(bundle_path, MAX_BUNDLE_BYTES)
+    except UnsafeInputError as exc:
+        raise UsageError(f"--bundle {args.bundle}: refused: it {exc}") from None
+    result = verify_bundle_bytes(digest, bundle_bytes, [rule], root, args.bundle)
     return {
         "artifact": args.artifact,
         "digest": f"sha256:{digest}",

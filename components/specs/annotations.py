@@ -6,22 +6,32 @@ Unknown keys inside our own domains and inside `autoscaling.knative.dev/` are er
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from components.specs.errors import is_sensitive, shown
+
 Check = Callable[[str], str | None]  # returns an error message, or None when the value is fine
+
+
+# ASCII digits only, no spaces, no `_` separators, finite: Python's int()/float() accept "１５", " 1 ", "1_0", "nan"
+# and "1e999", which Knative's strconv.Atoi/ParseFloat (and our models) would refuse or misread.
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+_DECIMAL = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,3})?")
 
 
 def _number(minimum: float = 0, integer: bool = False) -> Check:
     def check(value: str) -> str | None:
-        try:
-            number = int(value) if integer else float(value)
-        except ValueError:
-            kind = "an integer" if integer else "a number"
-            return f"must be {kind} ≥ {minimum:g} written as a string, found {value!r}"
+        kind = "an integer" if integer else "a number"
+        if not (_INTEGER if integer else _DECIMAL).fullmatch(value):
+            return f"must be {kind} ≥ {minimum:g} in ASCII digits, written as a string; found {shown(value)}"
+        number = int(value) if integer else float(value)
+        if not math.isfinite(number):
+            return f"must be a finite number, found {shown(value)}"
         if number < minimum:
-            return f"must be ≥ {minimum:g}, found {value!r}"
+            return f"must be ≥ {minimum:g}, found {shown(value)}"
         return None
 
     return check
@@ -29,13 +39,14 @@ def _number(minimum: float = 0, integer: bool = False) -> Check:
 
 def _one_of(*allowed: str) -> Check:
     def check(value: str) -> str | None:
-        return None if value in allowed else f"must be one of {', '.join(allowed)}; found {value!r}"
+        return None if value in allowed else f"must be one of {', '.join(allowed)}; found {shown(value)}"
 
     return check
 
 
 def _duration(value: str) -> str | None:
-    return None if re.fullmatch(r"\d+(ms|s|m|h)?", value) else f"must be a duration such as 60s or 5m, found {value!r}"
+    ok = re.fullmatch(r"[0-9]{1,9}(ms|s|m|h)?", value)
+    return None if ok else f"must be a duration such as 60s or 5m, found {shown(value)}"
 
 
 def _non_empty(value: str) -> str | None:
@@ -46,12 +57,12 @@ def _path(value: str) -> str | None:
     if not value.strip():
         return "must be a path relative to the repository root"
     if value.startswith("/") or ".." in value.split("/"):
-        return f"must be a path inside the repository (relative, no '..'), found {value!r}"
+        return f"must be a path inside the repository (relative, no '..'), found {shown(value)}"
     return None
 
 
 def _sha256(value: str) -> str | None:
-    return None if re.fullmatch(r"sha256:[0-9a-f]{64}", value) else f"must be sha256:<64 hex>, found {value!r}"
+    return None if re.fullmatch(r"sha256:[0-9a-f]{64}", value) else f"must be sha256:<64 hex>, found {shown(value)}"
 
 
 def _compliance_scope(value: str) -> str | None:
@@ -156,7 +167,8 @@ def check_annotations(
     problems: list[tuple[str, str]] = []
     for key, value in annotations.items():
         if not isinstance(value, str):
-            problems.append((key, f"annotation values must be strings (quote it: \"{value}\")"))
+            hint = "" if is_sensitive([key]) else f": \"{shown(value, 40)}\""
+            problems.append((key, f"annotation values must be strings (quote it{hint})"))
             continue
         check = _check_for(key, keys, classification_levels)
         if check is _UNKNOWN:
@@ -208,7 +220,8 @@ def _spelling_conflicts(annotations: dict[str, str]) -> list[tuple[str, str]]:
         old, new = AUTOSCALING_PREFIX + legacy, AUTOSCALING_PREFIX + current
         if old in annotations and new in annotations and annotations[old] != annotations[new]:
             problems.append(
-                (new, f"conflicts with {old} ({annotations[old]!r} vs {annotations[new]!r}); keep one spelling")
+                (new, f"conflicts with {old} ({shown(annotations[old])} vs {shown(annotations[new])}); "
+                      "keep one spelling")
             )
     return problems
 

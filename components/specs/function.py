@@ -5,14 +5,17 @@
 from __future__ import annotations
 
 import json
+import posixpath
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from guardrails_core.safe_input import UnsafeInputError, resolve_inside
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from components.specs import kubernetes as k8s
 from components.specs.annotations import AnnotationKeys, check_annotations
-from components.specs.errors import DeclarationError, format_path
+from components.specs.errors import DeclarationError, format_path, is_sensitive, shown
 from components.specs.images import image_problem
 from components.specs.yaml_source import SourceDocument
 
@@ -24,10 +27,21 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 
 
 _DLQ_ARN = r"^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$"
+# Keys the Lambda API refuses in Environment.Variables (the runtime sets them), and its 4 KB limit on all of them.
+RESERVED_ENV = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+ENV_MAX_BYTES = 4096
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    # allow_inf_nan=False: "nan" and "1e999" are not numbers any AWS API takes.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True,
+                              allow_inf_nan=False)
 
 
 class Code(_Strict):
@@ -44,9 +58,13 @@ class Code(_Strict):
             if problem := image_problem(self.image):
                 raise ValueError(problem)
             if "@sha256:" not in self.image:
-                raise ValueError(f"code.image must be pinned by digest (…@sha256:<64 hex>), found {self.image!r}")
+                raise ValueError(f"code.image must be pinned by digest (…@sha256:<64 hex>), found {shown(self.image)}")
         if self.path is not None and (self.path.startswith("/") or ".." in self.path.split("/")):
-            raise ValueError(f"code.path must be relative to the repository root without '..', found {self.path!r}")
+            raise ValueError(f"code.path must be relative to the repository root without '..', "
+                             f"found {shown(self.path)}")
+        if self.path is not None and (not self.path.strip() or posixpath.normpath(self.path) == "."):
+            raise ValueError("code.path must name the function's own folder, not the repository root "
+                             f"(found {shown(self.path)}; a real `up` would zip the whole repository)")
         return self
 
 
@@ -99,10 +117,25 @@ class FunctionBody(_Strict):
             raise ValueError(f"must be one of CloudWatch's values {', '.join(map(str, LOG_RETENTION_DAYS))}")
         return value
 
+    @field_validator("environment")
+    @classmethod
+    def _lambda_env(cls, env: dict[str, str]) -> dict[str, str]:
+        # Messages name keys only, never values (they may be secrets).
+        if reserved := sorted(k for k in env if k in RESERVED_ENV):
+            raise ValueError(f"{', '.join(reserved)}: reserved by the Lambda runtime (set by AWS, refused by the API)")
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in env.items())
+        if size > ENV_MAX_BYTES:
+            raise ValueError(f"environment variables total {size:,} bytes; Lambda allows {ENV_MAX_BYTES:,}")
+        return env
+
     @model_validator(mode="after")
     def _zip_needs_runtime(self) -> FunctionBody:
         if self.code.path is not None and (not self.runtime or not self.handler):
             raise ValueError("a zip package (code.path) needs both runtime and handler")
+        if self.handler is not None and not (self.runtime or "").startswith("provided") and (
+            "." not in self.handler.strip(".") or self.handler != self.handler.strip()
+        ):
+            raise ValueError(f"handler must be module.function (e.g. app.handler), found {shown(self.handler)}")
         if self.code.image is not None and (self.runtime or self.handler):
             raise ValueError("a container image (code.image) takes no runtime/handler (set them in the image)")
         return self
@@ -148,17 +181,23 @@ def parse_function(
             message = e["msg"].removeprefix("Value error, ")
             if e["type"] == "extra_forbidden":
                 message = "unknown field (a typo?); see components/specs/schemas/function-spec.schema.json"
-            elif "input" in e and not isinstance(e["input"], dict | list):
-                message += f" (found {e['input']!r})"
+            elif "input" in e and not isinstance(e["input"], dict | list) and not is_sensitive(path):
+                message += f" (found {shown(e['input'])})"
             errors.append(DeclarationError(doc.file, doc.line_of(path), format_path(path), message))
         return None, errors
     for key, problem in check_annotations(decl.metadata.annotations, keys, levels):
         path = ["metadata", "annotations", key]
         errors.append(DeclarationError(doc.file, doc.line_of(path), format_path(path), problem))
-    if decl.spec.code.path is not None and not (project_dir / decl.spec.code.path).is_dir():
-        path = ["spec", "code", "path"]
-        errors.append(DeclarationError(doc.file, doc.line_of(path), format_path(path),
-                                       f"folder {decl.spec.code.path!r} does not exist in the repository"))
+    for sub, problem in k8s.annotations_problems(decl.metadata.annotations):
+        path = ["metadata", "annotations", *sub]
+        errors.append(DeclarationError(doc.file, doc.line_of(path), format_path(path), problem))
+    if decl.spec.code.path is not None:
+        try:
+            resolve_inside(project_dir, decl.spec.code.path, kind="dir")
+        except UnsafeInputError as exc:
+            path = ["spec", "code", "path"]
+            errors.append(DeclarationError(doc.file, doc.line_of(path), format_path(path),
+                                           f"folder {shown(decl.spec.code.path)} {exc}"))
     if errors:
         return None, errors
     ann = decl.metadata.annotations

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -17,16 +16,14 @@ from typing import Any
 import jsonschema
 from pydantic import BaseModel, ConfigDict
 
+from components.specs import kubernetes as k8s
 from components.specs.annotations import AnnotationKeys, autoscaling_value, check_annotations
-from components.specs.errors import DeclarationError, format_path
+from components.specs.errors import DeclarationError, format_path, is_sensitive, shown
 from components.specs.images import image_problem
 from components.specs.yaml_source import SourceDocument
 
 API_VERSION = "serving.knative.dev/v1"
 KIND = "Service"
-_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _METADATA_FIELDS = {"name", "namespace", "labels", "annotations"}
 
 
@@ -61,7 +58,13 @@ def crd_schema(strict: bool = True) -> dict[str, Any]:
     """The Knative Service v1 OpenAPI schema; `strict` forbids fields the API server would prune."""
     text = resources.files("components.specs").joinpath("schemas/knative-service-v1.openapi.json").read_text()
     schema = json.loads(text)
-    return _forbid_unknown(schema) if strict else schema
+    if not strict:
+        return schema
+    # The CRD keeps unknown fields of the template's ObjectMeta; a typo there (`annotationz`) would silently drop
+    # every autoscaling annotation, so strict mode treats it like any other object.
+    template_meta = schema["properties"]["spec"]["properties"]["template"]["properties"]["metadata"]
+    template_meta.pop("x-kubernetes-preserve-unknown-fields", None)
+    return _forbid_unknown(schema)
 
 
 def _forbid_unknown(node: Any) -> Any:
@@ -96,9 +99,13 @@ def schema_errors(manifest: dict[str, Any], strict: bool = True) -> list[tuple[l
             allowed = ", ".join(sorted(err.schema.get("properties", {})))
             extra = [k for k in err.instance if k not in err.schema.get("properties", {})]
             for key in extra:
-                out.append(([*path, key], f"unknown field {key!r} (a typo? allowed here: {allowed})"))
+                out.append(([*path, key], f"unknown field {shown(key)} (a typo? allowed here: {allowed})"))
             continue
-        out.append((path, err.message))
+        if is_sensitive(path):  # jsonschema's message quotes the value
+            out.append((path, f"must satisfy {err.validator}: {shown(err.validator_value)} (value not shown)"))
+        else:  # jsonschema's own words when short; a huge instance is summarised, not printed
+            out.append((path, err.message if len(err.message) < 200 else
+                        f"must satisfy {err.validator}: {shown(err.validator_value)}, found {shown(err.instance)}"))
     return out
 
 
@@ -126,6 +133,16 @@ def parse_knative_service(doc: SourceDocument, keys: AnnotationKeys, levels: lis
     for key, problem in check_annotations(_mapping(metadata.get("annotations")), keys, levels):
         err(["metadata", "annotations", key], problem)
 
+    template_meta = _mapping(_get(manifest, "spec", "template", "metadata"))
+    for field, check in (("labels", k8s.labels_problems), ("annotations", k8s.annotations_problems)):
+        for path, problem in check(_mapping(template_meta.get(field))):
+            err(["spec", "template", "metadata", field, *path], problem)
+    template_spec = _get(manifest, "spec", "template", "spec")
+    if isinstance(template_spec, dict):
+        for path, problem in k8s.template_spec_problems(template_spec):
+            err(["spec", "template", "spec", *path], problem)
+    elif template_spec is None:
+        err(["spec", "template", "spec", "containers"], "at least one container is required")
     containers = _get(manifest, "spec", "template", "spec", "containers")
     if isinstance(containers, list):
         for i, container in enumerate(containers):
@@ -133,11 +150,9 @@ def parse_knative_service(doc: SourceDocument, keys: AnnotationKeys, levels: lis
                 err(["spec", "template", "spec", "containers", i, "image"], problem)
 
     traffic = _get(manifest, "spec", "traffic")
-    if isinstance(traffic, list) and traffic:
-        percents = [t.get("percent") for t in traffic if isinstance(t, dict)]
-        total = sum(p for p in percents if isinstance(p, int))
-        if total != 100:
-            err(["spec", "traffic"], f"traffic percentages must add up to 100, found {total}")
+    if isinstance(traffic, list):
+        for path, problem in k8s.traffic_problems(traffic):
+            err(["spec", "traffic", *path], problem)
 
     if errors:
         return None, errors
@@ -149,18 +164,19 @@ def _check_metadata(metadata: dict[str, Any], err: Any) -> None:
         if key not in _METADATA_FIELDS:
             err(["metadata", key], f"not allowed in a declaration; allowed: {', '.join(sorted(_METADATA_FIELDS))}")
     name = metadata.get("name")
-    if not isinstance(name, str) or not _DNS1035.match(name):
-        err(["metadata", "name"], f"must be a DNS-1035 label (lowercase letters, digits, '-', ≤63), found {name!r}")
+    if not isinstance(name, str) or not k8s.DNS1035_LABEL.fullmatch(name):
+        err(["metadata", "name"],
+            f"must be a DNS-1035 label (lowercase letters, digits, '-', ≤63), found {shown(name)}")
     namespace = metadata.get("namespace")
-    if namespace is not None and (not isinstance(namespace, str) or not _DNS1123.match(namespace)):
-        err(["metadata", "namespace"], f"must be a DNS-1123 label, found {namespace!r}")
-    for field in ("labels", "annotations"):
+    if namespace is not None and (not isinstance(namespace, str) or not k8s.DNS1123_LABEL.fullmatch(namespace)):
+        err(["metadata", "namespace"], f"must be a DNS-1123 label, found {shown(namespace)}")
+    for field, check in (("labels", k8s.labels_problems), ("annotations", k8s.annotations_problems)):
         value = metadata.get(field)
         if value is not None and not isinstance(value, dict):
             err(["metadata", field], f"must be a mapping of strings, found {type(value).__name__}")
-    for key, value in (metadata.get("labels") or {}).items() if isinstance(metadata.get("labels"), dict) else ():
-        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
-            err(["metadata", "labels", key], f"label values must be strings of ≤63 [A-Za-z0-9-_.], found {value!r}")
+        elif isinstance(value, dict):
+            for path, problem in check(value):
+                err(["metadata", field, *path], problem)
 
 
 def _build_spec(manifest: dict[str, Any], keys: AnnotationKeys, err: Any) -> KnativeServiceSpec | None:
@@ -185,7 +201,8 @@ def _build_spec(manifest: dict[str, Any], keys: AnnotationKeys, err: Any) -> Kna
             err(["spec", "traffic"], "declare traffic with spec.traffic or with the canary annotations, not both")
             return None
         if not 0 <= int(percent) <= 100:
-            err(["metadata", "annotations", keys.rollout_key("canary-percent")], f"must be 0..100, found {percent}")
+            err(["metadata", "annotations", keys.rollout_key("canary-percent")],
+                f"must be 0..100, found {shown(percent)}")
             return None
         canary = Canary(percent=int(percent), stable_revision=stable)
 

@@ -10,14 +10,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from guardrails_core.settings import StackSettings
+from guardrails_core.safe_input import UnsafeInputError, resolve_inside
+from guardrails_core.settings import StackSettings, stack_file
 from guardrails_core.source import DECLARATION_INPUT, format_source
 
 from components.specs import function, knative
 from components.specs.annotations import AnnotationKeys
-from components.specs.errors import DeclarationError, DeclarationErrors
+from components.specs.errors import DeclarationError, DeclarationErrors, shown
 from components.specs.overlays import merge_patch, overlay_key
-from components.specs.yaml_source import SourceDocument, load_documents
+from components.specs.yaml_source import SourceDocument, read_documents
 
 OVERLAYS_DIR = "overlays"
 SUPPORTED = f"{knative.API_VERSION} {knative.KIND}, {function.API_VERSION} {function.KIND}"
@@ -55,15 +56,26 @@ class Declaration:
 
 
 def declaration_files(services_dir: Path) -> list[Path]:
-    files = [p for p in services_dir.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()]
+    """Every `*.yaml`/`*.yml` entry under the folder except overlays; not filtered by file type on purpose, so a
+    FIFO or a symlink out of the repository is reported (by `_read`) instead of silently skipped."""
+    files = [p for p in services_dir.rglob("*") if p.suffix in (".yaml", ".yml") and not p.is_dir()]
     return sorted(p for p in files if OVERLAYS_DIR not in p.relative_to(services_dir).parts)
 
 
+def services_folder(project_dir: Path, stack: str, settings: StackSettings) -> Path:
+    """The declarations folder (`guardrails:servicesDir`), which must be a folder inside the project."""
+    try:
+        return resolve_inside(project_dir, settings.services_dir, kind="dir")
+    except UnsafeInputError as exc:
+        origin = stack_file(project_dir, stack).relative_to(project_dir).as_posix()
+        raise DeclarationErrors([DeclarationError(
+            origin, None, "guardrails:servicesDir",
+            f"declarations folder {shown(settings.services_dir)} {exc}")]) from None
+
+
 def load_declarations(project_dir: Path, stack: str, settings: StackSettings) -> list[Declaration]:
-    project_dir = Path(project_dir)
-    services_dir = project_dir / settings.services_dir
-    if not services_dir.is_dir():
-        raise DeclarationErrors([DeclarationError(settings.services_dir, None, "", "declarations folder not found")])
+    project_dir = Path(project_dir).resolve()
+    services_dir = services_folder(project_dir, stack, settings)
     keys = AnnotationKeys(settings.annotation_domain)
     levels = settings.data_classification.levels
     errors: list[DeclarationError] = []
@@ -74,7 +86,7 @@ def load_declarations(project_dir: Path, stack: str, settings: StackSettings) ->
     declarations: list[Declaration] = []
     for path in declaration_files(services_dir):
         rel = path.relative_to(project_dir).as_posix()
-        docs, file_errors = _read(path, rel)
+        docs, file_errors = _read(project_dir, rel)
         errors.extend(file_errors)
         for doc in docs:
             decl, doc_errors = _parse(doc, keys, levels, project_dir, overlays, used_overlays)
@@ -92,14 +104,12 @@ def load_declarations(project_dir: Path, stack: str, settings: StackSettings) ->
     return declarations
 
 
-def _read(path: Path, rel: str) -> tuple[list[SourceDocument], list[DeclarationError]]:
+def _read(project_dir: Path, rel: str) -> tuple[list[SourceDocument], list[DeclarationError]]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        return [], [DeclarationError(rel, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
-    except OSError as exc:
-        return [], [DeclarationError(rel, None, "", f"cannot read: {exc.strerror}")]
-    return load_documents(text, rel)
+        path = resolve_inside(project_dir, rel)
+    except UnsafeInputError as exc:
+        return [], [DeclarationError(rel, None, "", f"refused: the file {exc}")]
+    return read_documents(path, rel)
 
 
 def _read_overlays(project_dir: Path, folder: Path) -> tuple[dict, list[DeclarationError]]:
@@ -107,8 +117,8 @@ def _read_overlays(project_dir: Path, folder: Path) -> tuple[dict, list[Declarat
     errors: list[DeclarationError] = []
     if not folder.is_dir():
         return overlays, errors
-    for path in sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml")):
-        docs, file_errors = _read(path, path.relative_to(project_dir).as_posix())
+    for path in sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and not p.is_dir()):
+        docs, file_errors = _read(project_dir, path.relative_to(project_dir).as_posix())
         errors.extend(file_errors)
         for doc in docs:
             key = overlay_key(doc.data) if isinstance(doc.data, dict) else None

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
+from guardrails_core.safe_input import UnsafeInputError, compose_documents, construct, read_text_bounded
 
 from components.specs.errors import DeclarationError
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -78,27 +78,32 @@ def _duplicate_keys(node: Any, file: str) -> list[DeclarationError]:
 
 
 def load_documents(text: str, file: str) -> tuple[list[SourceDocument], list[DeclarationError]]:
-    """Parse every document of a file. Errors carry the file and the line of the problem."""
+    """Parse every document of a file within the input limits. Errors carry the file and the line of the problem."""
     docs: list[SourceDocument] = []
-    loader = _Loader(text)
     try:
-        index = 0
-        while loader.check_node():
-            node = loader.get_node()
+        for index, node in compose_documents(text):
             if node is None:
                 continue
             if errors := _duplicate_keys(node, file):
                 return [], errors
-            data = loader.construct_document(node)
+            data = construct(node)
             if data is not None:  # an empty document (e.g. a trailing `---`) declares nothing
                 docs.append(SourceDocument(file, index, node.start_mark.line + 1, _plain(data), node))
-            index += 1
+    except UnsafeInputError as exc:
+        return [], [DeclarationError(file, None, "", f"refused: the file {exc}")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         return [], [DeclarationError(file, line, "", f"not valid YAML: {exc.problem or exc.context or exc}")]
     except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
         return [], [DeclarationError(file, None, "", f"not valid YAML: {exc.__class__.__name__}: {exc}")]
-    finally:
-        loader.dispose()
     return docs, []
+
+
+def read_documents(path: Path, file: str) -> tuple[list[SourceDocument], list[DeclarationError]]:
+    """Read and parse a YAML file already resolved inside the project (`file`: its name relative to the project)."""
+    try:
+        text = read_text_bounded(path)
+    except UnsafeInputError as exc:
+        return [], [DeclarationError(file, None, "", f"refused: the file {exc}")]
+    return load_documents(text, file)

@@ -37,6 +37,7 @@ from google.protobuf import empty_pb2
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from preflight.crossguard.errors import PackLayoutError, PluginStartError
+from preflight.processes import child_command, child_process_options
 
 DEFAULT_START_TIMEOUT_S = 30.0
 _STDERR_KEEP_LINES = 400  # enough for a traceback, bounded so a chatty pack cannot eat memory
@@ -225,14 +226,15 @@ class PolicyPackProcess:
         argv = [self.python, "-u", "-m", "pulumi.policy", str(self.engine_address), str(self.pack_dir)]
         try:
             self._proc = subprocess.Popen(  # noqa: S603 - argv is ours, no shell
-                argv,
+                child_command(argv),
                 cwd=self.pack_dir,
                 env=self.environment(),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 bufsize=0,  # unbuffered pipes: "nothing readable" then means the reader has every byte
-                start_new_session=True,  # own process group, so close() can kill the pack and its children
+                # own process group (close() kills the pack and its children) + dies with preflight
+                **child_process_options(),
             )
         except OSError as exc:
             raise PluginStartError(self.pack_label, "start", f"cannot run {self.python}: {exc}") from exc

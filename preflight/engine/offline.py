@@ -21,6 +21,7 @@ from preflight.crossguard import PackSession
 from preflight.crossguard.errors import CrossGuardError
 from preflight.engine.base import EngineResult, PlannedResource
 from preflight.packs import pack_config
+from preflight.processes import child_command, child_process_options
 
 Progress = Callable[[str], None]
 PROJECT = "serverless-guardrails"
@@ -40,8 +41,8 @@ def run_program_child(project_dir: Path, stack: str, *, timeout: float = 600.0,
         out = Path(tmp) / "plan.pickle"
         command = [sys.executable, "-m", "preflight.engine.program_child", str(project_dir), stack, str(out)]
         env = {**os.environ, SHARD_ENV: f"{part[0]}/{part[1]}"}
-        child = subprocess.Popen(command, cwd=project_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True, start_new_session=True, env=env)
+        child = subprocess.Popen(child_command(command), cwd=project_dir, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=env, **child_process_options())
         try:
             _, stderr = child.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -78,7 +78,7 @@ def test_all_errors_of_all_files_are_reported_together(tmp_path):
         "under finops.apexlogic.com/: cost-center, expected-p50-latency-ms, expected-requests-per-month, "
         "expected-traffic-change, owner, project-id, usage-history",
         "services/typo.yaml:11: spec.template.metadata.annotations.autoscaling.knative.dev/maxScale: must be an "
-        "integer ≥ 0 written as a string, found 'lots'",
+        "integer ≥ 0 in ASCII digits, written as a string; found 'lots'",
         "services/typo.yaml:15: spec.template.spec.containers[0].imagePullPolicyy: unknown field 'imagePullPolicyy' "
         "(a typo? allowed here: args, command, env, envFrom, image, imagePullPolicy, livenessProbe, name, ports, "
         "readinessProbe, resources, securityContext, startupProbe, terminationMessagePath, terminationMessagePolicy, "

@@ -89,5 +89,5 @@ def test_usage_history_errors(tmp_path: Path, samples: list[dict], needle: str) 
 
 
 def test_usage_history_must_stay_in_project(tmp_path: Path) -> None:
-    with pytest.raises(PredictionInputError, match="must be a path inside the project"):
+    with pytest.raises(PredictionInputError, match="outside the repository"):
         load_usage_history(tmp_path, "../../etc/passwd", "finops.x/usage-history")

@@ -13,6 +13,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel  # noqa: F401 (re-exported)
 
+from guardrails_core.safe_input import UnsafeInputError, load_yaml_bounded, read_text_bounded, resolve_inside
+
 CONFIG_NAMESPACE = "guardrails"
 EnforcementLevel = Literal["advisory", "mandatory", "remediate", "disabled"]
 Platform = Literal["knative", "lambda"]
@@ -96,16 +98,58 @@ def read_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
         listed = ", ".join(available) or "none"
         raise StackConfigError(f"{path}: no such stack config file (stacks available: {listed})")
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise StackConfigError(f"{path}: not valid YAML: {exc}") from exc
+        real = resolve_inside(project_dir, path.relative_to(project_dir))
+        doc = load_yaml_bounded(read_text_bounded(real)) or {}
+    except UnsafeInputError as exc:
+        raise StackConfigError(f"{path}: refused: the file {exc}") from None
+    except (ValueError, yaml.YAMLError) as exc:
+        raise StackConfigError(f"{path}: not valid YAML: {str(exc)[:300]}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
         raise StackConfigError(f"{path}: expected a mapping with a `config:` mapping")
     return dict(doc.get("config") or {})
 
 
-def settings_from_config(config: dict[str, Any], origin: str) -> StackSettings:
+def project_name(project_dir: Path) -> str | None:
+    """`name:` of the project's Pulumi.yaml (its config namespace), or None when there is none to read."""
+    try:
+        doc = load_yaml_bounded(read_text_bounded(resolve_inside(project_dir, "Pulumi.yaml")))
+    except (ValueError, yaml.YAMLError):
+        return None
+    name = doc.get("name") if isinstance(doc, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Levenshtein distance exactly 1 (one insertion, deletion or substitution)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + (len(a) == len(b)) :] == b[i + 1 :]
+
+
+def config_key_problems(config: dict[str, Any], project: str | None = None) -> list[str]:
+    """Keys that would be silently ignored: a namespace one edit away from `guardrails` (`guardrail:limits`), and
+    any key in the project's own namespace (the program reads none; settings live under `guardrails:`)."""
+    problems = []
+    for key in config:
+        namespace, sep, name = str(key).partition(":")
+        if not sep:
+            continue
+        if _one_edit_apart(namespace, CONFIG_NAMESPACE):
+            problems.append(f"{key}: unknown namespace {namespace!r} (a typo of {CONFIG_NAMESPACE!r}?)")
+        elif project and namespace == project:
+            problems.append(f"{key}: the project namespace has no settings; did you mean {CONFIG_NAMESPACE}:{name}?")
+    return problems
+
+
+def settings_from_config(config: dict[str, Any], origin: str, project: str | None = None) -> StackSettings:
     """Build settings from `guardrails:*` keys; values may be JSON strings (as `pulumi.Config` stores objects)."""
+    if problems := config_key_problems(config, project):
+        raise StackConfigError("\n".join([f"{origin}: invalid stack settings", *(f"  {p}" for p in problems)]))
     prefix = f"{CONFIG_NAMESPACE}:"
     raw: dict[str, Any] = {}
     for key, value in config.items():
@@ -135,7 +179,8 @@ def settings_to_config(settings: StackSettings) -> dict[str, str]:
 
 
 def load_stack_settings(project_dir: Path, stack: str) -> StackSettings:
-    return settings_from_config(read_stack_config(project_dir, stack), str(stack_file(project_dir, stack)))
+    return settings_from_config(read_stack_config(project_dir, stack), str(stack_file(project_dir, stack)),
+                                project_name(project_dir))
 
 
 def format_settings_errors(exc: ValidationError, origin: str) -> str:

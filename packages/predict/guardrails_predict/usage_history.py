@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from guardrails_core.safe_input import UnsafeInputError, load_yaml_bounded, read_text_bounded, resolve_inside
 
 from guardrails_predict.resources import PredictionInputError
 
@@ -52,15 +53,12 @@ def load_usage_history(project_dir: Path | None, relative: str, annotation: str)
     where = f"{relative} (from annotation {annotation})"
     if project_dir is None:
         raise PredictionInputError(f"{where}: reading it needs the project directory (policy option project_dir)")
-    path = (project_dir / relative).resolve()
-    if project_dir.resolve() not in path.parents:
-        raise PredictionInputError(f"{where}: must be a path inside the project")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PredictionInputError(f"{where}: cannot read usage history ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise PredictionInputError(f"{where}: not valid YAML/JSON ({exc})") from exc
+        doc = load_yaml_bounded(read_text_bounded(resolve_inside(project_dir, relative)))
+    except UnsafeInputError as exc:
+        raise PredictionInputError(f"{where}: usage history refused: the file {exc}") from None
+    except (yaml.YAMLError, ValueError) as exc:
+        raise PredictionInputError(f"{where}: not valid YAML/JSON ({str(exc)[:200]})") from None
     if not isinstance(doc, dict) or doc.get("schema") != "usage-history/v1":
         raise PredictionInputError(f"{where}: field 'schema' must be 'usage-history/v1'")
     samples = doc.get("samples")

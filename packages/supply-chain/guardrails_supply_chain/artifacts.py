@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from guardrails_core.safe_input import UnsafeInputError, resolve_inside
 from guardrails_core.source import SOURCE_KEY
 from guardrails_core.values import UNKNOWN, Secret
 
@@ -256,11 +257,13 @@ def _model_artifacts(ctx: ServiceContext, domain: str, project_dir: Path) -> lis
             artifact.problem = f"{digest_key} {declared_digest!r} is not a digest; allowed: sha256:<64 hex>"
             return [artifact]
     if location is not None and "://" not in location:
-        local = Path(project_dir) / location
-        if local.is_file():
-            artifact.local_path = local
-        elif artifact.digest is None:
-            artifact.problem = f"model weights {location} do not exist and no {digest_key} is declared"
+        try:
+            artifact.local_path = resolve_inside(project_dir, location)
+        except UnsafeInputError as exc:
+            if (project_dir / location).exists() or artifact.digest is None:
+                # a symlink out of the repository, a FIFO...: never hashed into the report
+                artifact.problem = f"model weights {location} refused: {exc}" + (
+                    f" and no {digest_key} is declared" if artifact.digest is None else "")
     elif artifact.digest is None:
         artifact.problem = f"model weights {location or '(none)'} are remote; declare {digest_key}: sha256:<hex>"
     return [artifact]

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from guardrails_core.safe_input import MissingInputError, UnsafeInputError, resolve_inside
+
 from guardrails_supply_chain.artifacts import (
     SUPPORTED_TYPES,
     Artifact,
@@ -53,16 +55,13 @@ class ResourceEvaluation:
 
 
 def _repo_file(project_dir: Path, relative: str, what: str) -> tuple[Path | None, str | None]:
-    """Resolve a repo-relative path; reject absolute paths and paths leaving the repository."""
-    if Path(relative).is_absolute():
-        return None, f"{what} {relative!r} must be a path relative to the repository root"
-    root = Path(project_dir).resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root):
-        return None, f"{what} {relative!r} points outside the repository"
-    if not path.is_file():
-        return None, f"{what} {relative} not found (looked in {path})"
-    return path, None
+    """Resolve a repo-relative path: a regular file inside the repository (symlinks followed and checked)."""
+    try:
+        return resolve_inside(project_dir, relative), None
+    except MissingInputError:
+        return None, f"{what} {relative} not found in the repository"
+    except UnsafeInputError as exc:
+        return None, f"{what} {relative!r} refused: it {exc}"
 
 
 def _signatures_required(sc: SupplyChainSettings, environment: str, ctx: ServiceContext) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from guardrails_core.safe_input import UnsafeInputError, read_bytes_bounded
 from sigstore.errors import Error as SigstoreError
 from sigstore.hashes import Hashed
 from sigstore.models import Bundle
@@ -25,9 +26,10 @@ from guardrails_supply_chain.cache import VerificationCache, cache_key
 from guardrails_supply_chain.config import SignerRule
 from guardrails_supply_chain.errors import describe_exception
 from guardrails_supply_chain.identity import certificate_identity, rule_matches, sigstore_policy
-from guardrails_supply_chain.trust import LoadedRoot
+from guardrails_supply_chain.trust import LoadedRoot, validity_problem
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+MAX_BUNDLE_BYTES = 8 << 20  # real bundles are a few KB; bounded before reading (a 1 GB file must not be loaded)
 _CHUNK = 1 << 20
 
 
@@ -76,7 +78,22 @@ def verify_bundle_bytes(
     root: LoadedRoot,
     bundle_label: str = "bundle",
 ) -> VerificationResult:
-    """Verify `bundle_bytes` for the artifact whose sha256 (hex) is given. Never raises for bad evidence."""
+    """Verify `bundle_bytes` for the artifact whose sha256 (hex) is given. Never raises for bad evidence: whatever
+    a malformed certificate or bundle makes the parsers raise (cryptography's DuplicateExtension, pydantic, ...)
+    is "not verified" with the reason."""
+    try:
+        return _verify_bundle_bytes(artifact_sha256, bundle_bytes, signers, root, bundle_label)
+    except Exception as exc:  # noqa: BLE001 - fail closed with a reason, never a traceback
+        return VerificationResult(False, f"{bundle_label} cannot be verified: {describe_exception(exc)}")
+
+
+def _verify_bundle_bytes(
+    artifact_sha256: str,
+    bundle_bytes: bytes,
+    signers: list[SignerRule],
+    root: LoadedRoot,
+    bundle_label: str = "bundle",
+) -> VerificationResult:
     artifact_sha256 = artifact_sha256.lower()
     try:
         bundle = Bundle.from_json(bundle_bytes)
@@ -108,6 +125,19 @@ def verify_bundle_bytes(
             content,
         )
     rule, san = matching[0]
+    entry = bundle.log_entry._inner  # sigstore 4.5 keeps the protobuf-model entry private
+    proof = entry.inclusion_proof
+    # Rekor v2 logs are not sharded: the entry's index is the proof's. (v1 entries carry a global index and a
+    # per-shard proof index, which legitimately differ.)
+    rekor_v2 = entry.kind_version.version == "0.0.2"
+    if rekor_v2 and proof is not None and int(proof.log_index) != int(entry.log_index):
+        return VerificationResult(
+            False, f"{bundle_label}: the entry's logIndex {entry.log_index} does not match its inclusion proof's "
+            f"{proof.log_index}", san, rule.issuer, content)
+    if why := validity_problem(root, bundle.signing_certificate, bytes(entry.log_id.key_id),
+                               int(entry.integrated_time or 0)):
+        return VerificationResult(False, f"{bundle_label} does not verify against trusted root {root.name!r}: {why}",
+                                  san, rule.issuer, content)
     verifier = Verifier(trusted_root=root.root)
     try:
         if content == "dsse":
@@ -149,9 +179,9 @@ def verify_with_cache(
 ) -> VerificationResult:
     """Read the bundle file and verify it, answering from `cache` when the same question was asked before."""
     try:
-        bundle_bytes = bundle_path.read_bytes()
-    except OSError as exc:
-        return VerificationResult(False, f"{bundle_label}: cannot read bundle file ({exc.strerror or exc})")
+        bundle_bytes = read_bytes_bounded(bundle_path, MAX_BUNDLE_BYTES)
+    except UnsafeInputError as exc:
+        return VerificationResult(False, f"{bundle_label}: bundle file refused: it {exc}")
     key = cache_key(
         artifact_sha256.lower(),
         hashlib.sha256(bundle_bytes).hexdigest(),

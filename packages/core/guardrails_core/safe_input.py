@@ -1,0 +1,196 @@
+"""Reading user files without trusting them: one safe-path helper and one bounded YAML reader.
+
+Every file the product reads on a user's say-so (declarations, overlays, usage histories, bundles, model weights,
+code folders, stack config) goes through here, so the limits are the same everywhere:
+
+* a path must resolve (symlinks followed) inside the project root and be a regular file (or a directory when one
+  is asked for); FIFOs, devices and sockets are refused *before* they are opened for reading, so nothing blocks;
+* a file is read only up to its size cap (checked on the open descriptor, then enforced while reading);
+* YAML is composed with libyaml into nodes and the *expanded* tree is measured before anything is constructed:
+  an alias bomb of a few hundred bytes is refused in microseconds instead of expanding to gigabytes;
+* a file holds at most `MAX_DOCUMENTS` documents (empty ones count: they cost parse time too).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_YAML_BYTES = 1 << 20  # 1 MiB: the largest real declaration in the corpus is ~12 KB
+MAX_DOCUMENTS = 1000
+MAX_NODES = 100_000  # expanded nodes per document (aliases counted at every use)
+MAX_DEPTH = 64
+MAX_BINARY_BYTES = 64 << 20  # bundles, reports, model weights
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class UnsafeInputError(ValueError):
+    """A path or file the product refuses to read; the message says why (callers add the file and the key)."""
+
+
+class MissingInputError(UnsafeInputError):
+    """The path does not exist (callers often word this case differently)."""
+
+
+def resolve_inside(root: Path, relative: str | os.PathLike[str], *, kind: str = "file") -> Path:
+    """The real path of `relative` under `root`, refused unless it stays inside and is a `kind` ("file"/"dir")."""
+    text = os.fspath(relative)
+    if not text or "\x00" in text:
+        raise UnsafeInputError("must be a non-empty path without NUL characters")
+    if os.path.isabs(text):
+        raise UnsafeInputError("must be a path relative to the repository root, not an absolute path")
+    try:
+        real_root = Path(root).resolve(strict=True)
+        real = (real_root / text).resolve()
+        if real != real_root and real_root not in real.parents:
+            raise UnsafeInputError("resolves outside the repository (a symlink or '..' escaping it)")
+        info = real.stat()
+    except FileNotFoundError:
+        raise MissingInputError("does not exist in the repository") from None
+    except RuntimeError:  # a symlink loop
+        raise UnsafeInputError("is a symlink loop") from None
+    except OSError as exc:
+        raise UnsafeInputError(_os_reason(exc)) from None
+    if kind == "dir":
+        if not stat.S_ISDIR(info.st_mode):
+            raise UnsafeInputError("must be a directory")
+    elif not stat.S_ISREG(info.st_mode):
+        raise UnsafeInputError(f"must be a regular file, found {_file_type(info.st_mode)}")
+    return real
+
+
+def read_bytes_bounded(path: Path, max_bytes: int = MAX_BINARY_BYTES) -> bytes:
+    """A regular file's bytes, refused when larger than `max_bytes`; never blocks on a FIFO or device."""
+    try:
+        # O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise UnsafeInputError(f"cannot be read ({_os_reason(exc)})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeInputError(f"must be a regular file, found {_file_type(info.st_mode)}")
+        if info.st_size > max_bytes:
+            raise UnsafeInputError(f"is {info.st_size:,} bytes; the limit is {max_bytes:,}")
+        os.set_blocking(fd, True)
+        chunks, total = [], 0
+        while chunk := os.read(fd, min(1 << 20, max_bytes + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:  # the file grew while being read
+                raise UnsafeInputError(f"is over the limit of {max_bytes:,} bytes")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise UnsafeInputError(f"cannot be read ({_os_reason(exc)})") from None
+    finally:
+        os.close(fd)
+
+
+def read_text_bounded(path: Path, max_bytes: int = MAX_YAML_BYTES) -> str:
+    data = read_bytes_bounded(path, max_bytes)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnsafeInputError(f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def compose_documents(text: str) -> Iterator[tuple[int, Any]]:
+    """(index, node) for each document of `text`, each checked by `check_node_budget` before it is yielded.
+
+    Raises yaml.YAMLError for syntax errors and UnsafeInputError for inputs over the limits.
+    """
+    loader = _Loader(text)
+    try:
+        index = 0
+        while loader.check_node():
+            if index >= MAX_DOCUMENTS:
+                raise UnsafeInputError(f"has more than {MAX_DOCUMENTS} YAML documents")
+            node = loader.get_node()
+            if node is not None:
+                check_node_budget(node)
+            yield index, node
+            index += 1
+    finally:
+        loader.dispose()
+
+
+def construct(node: Any) -> Any:
+    """Plain data of a node that passed `check_node_budget` (the safe loader's types; aliases stay shared)."""
+    loader = _Loader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def check_node_budget(root: Any) -> None:
+    """Refuse a node graph whose expansion (every alias use counted) is over MAX_NODES or MAX_DEPTH, or cyclic.
+
+    Sizes are memoised per node, so measuring costs one visit per distinct node however often it is aliased.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    # Iterative post-order walk: (node, depth, children-done).
+    stack: list[tuple[Any, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            total = 1 + sum(sizes[id(child)] for child in _children(node))
+            if total > MAX_NODES:
+                raise UnsafeInputError(f"expands to more than {MAX_NODES:,} YAML nodes (an alias bomb?)")
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise UnsafeInputError("has a recursive YAML alias (a node that contains itself)")
+        if depth > MAX_DEPTH:
+            raise UnsafeInputError(f"nests deeper than {MAX_DEPTH} levels")
+        on_path.add(key)
+        stack.append((node, depth, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                raise UnsafeInputError("has a recursive YAML alias (a node that contains itself)")
+            if id(child) not in sizes:
+                stack.append((child, depth + 1, False))
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def load_yaml_bounded(text: str) -> Any:
+    """The single document of `text` as plain data (None when empty), within the limits above."""
+    data = None
+    for index, node in compose_documents(text):
+        if index > 0:
+            raise UnsafeInputError("must hold a single YAML document")
+        data = construct(node) if node is not None else None
+    return data
+
+
+def _file_type(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the path is too long"
+    return exc.strerror or exc.__class__.__name__
