@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from guardrails_core.safe_input import UnsafeInputError, resolve_inside
 from guardrails_core.source import SOURCE_KEY
-from guardrails_core.values import UNKNOWN, Secret
+from guardrails_core.values import UNKNOWN, reveal
 
 KNATIVE_SERVICE = "kubernetes:serving.knative.dev/v1:Service"
 LAMBDA_FUNCTION = "aws:lambda/function:Function"
@@ -82,10 +82,6 @@ class ServiceContext:
     source: str | None = None  # "services/x.yaml:12"
 
 
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, Secret) else value
-
-
 # Under CrossGuard, props are read-only Mapping/Sequence proxies (not dict/list) that raise on unknowns, so
 # shape tests use the abstract types; treating a proxy as "absent" would silently pass a resource.
 def _is_map(value: Any) -> bool:
@@ -102,10 +98,10 @@ def _map_at(obj: Any, key: str) -> Mapping[str, Any]:
 
 
 def _str_map(value: Any) -> dict[str, str]:
-    value = _plain(value)
+    value = reveal(value)
     if not _is_map(value):
         return {}
-    return {str(k): str(_plain(v)) for k, v in value.items() if isinstance(_plain(v), str | int | float | bool)}
+    return {str(k): str(reveal(v)) for k, v in value.items() if isinstance(reveal(v), str | int | float | bool)}
 
 
 def declaration_annotations(project_dir: Path, source: str | None) -> dict[str, str]:
@@ -196,7 +192,7 @@ def _image_artifact(ctx: ServiceContext, image: Any, bundle_key: str, bundle: st
 
 
 def _archive_path(code: Any) -> str | None:
-    code = _plain(code)
+    code = reveal(code)
     if isinstance(code, str):
         return code
     if _is_map(code):
@@ -223,7 +219,7 @@ def resource_artifacts(ctx: ServiceContext, props: dict[str, Any], domain: str, 
             artifacts.append(_image_artifact(ctx, container.get("image"), key, bundle))
     elif ctx.resource_type == LAMBDA_FUNCTION:
         key, bundle = _annotation(ctx, domain, "signature-bundle")
-        if _plain(props.get("packageType")) == "Image":
+        if reveal(props.get("packageType")) == "Image":
             artifacts.append(_image_artifact(ctx, props.get("imageUri"), key, bundle))
         else:
             location = _archive_path(props.get("code"))
