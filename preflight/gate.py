@@ -41,8 +41,8 @@ def decide(violations: list[dict[str, Any]], errors: list[str], risk_blocks: lis
     for v in violations:
         if v["enforcement"] == "disabled" or not (v["enforcement"] == BLOCKING or failed_closed(v)):
             continue
-        blocking = v["enforcement"] == BLOCKING
-        kind = MANDATORY_REASON_PREFIX if blocking else f"{v['enforcement']} policy (failed closed) "
+        # A control that raised judged nothing: say so, whatever its level (mandatory ones keep the prefix).
+        kind = f"{v['enforcement']} policy (failed closed) " if failed_closed(v) else MANDATORY_REASON_PREFIX
         by_policy.setdefault((kind, v["policy"]), []).append(v)
     for (kind, policy), items in by_policy.items():
         targets = list(dict.fromkeys(_target(v) for v in items))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from components.specs.errors import shown
+
 # docker/distribution reference grammar (simplified but strict enough to catch typos and templates).
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)"
@@ -19,11 +21,10 @@ def image_problem(image: object) -> str | None:
     if not isinstance(image, str) or not image.strip():
         return "image must be a non-empty string such as registry/repo:tag@sha256:<digest>"
     if image.startswith("ko://"):
-        return f"image {image!r} is a ko build path; run `ko resolve` and declare the built image reference"
+        return f"image {shown(image)} is a ko build path; run `ko resolve` and declare the built image reference"
     if placeholder := _PLACEHOLDER.search(image):
-        return f"image {image!r} contains the placeholder {placeholder.group(0)!r}; replace it with a real reference"
-    if not _REFERENCE.match(image):
-        return f"image {image!r} is not a valid image reference (registry/repo[:tag][@sha256:<64 hex>])"
+        return (f"image {shown(image)} contains the placeholder {shown(placeholder.group(0))}; "
+                "replace it with a real reference")
+    if not _REFERENCE.fullmatch(image):
+        return f"image {shown(image)} is not a valid image reference (registry/repo[:tag][@sha256:<64 hex>])"
     return None
-
-

@@ -110,8 +110,9 @@ def test_no_child_outlives_preflight(tmp_path: Path, sig: signal.Signals) -> Non
                              "--project-dir", str(root)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             text=True, cwd=root)
     assert proc.stderr is not None
-    line = proc.stderr.readline()
-    assert "running the program" in line, line
+    # Progress lines come first (declarations, then the program); wait for the program to be running.
+    lines = [proc.stderr.readline() for _ in range(2)]
+    assert any("running the program" in line for line in lines), lines
     deadline, seen = time.monotonic() + 60, set()
     while len(seen) < 3 and time.monotonic() < deadline:  # the program child and the pack processes
         seen |= _descendants(proc.pid)
