@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,10 @@ from tests.foundation.helpers import REPO, make_project
 def full_project(root: Path, services: dict[str, str]) -> Path:
     project = make_project(root, services)
     # .venv too: the real CLI engine runs the program with Pulumi.yaml's `virtualenv: .venv`.
-    for name in ("policy_packs", "functions", ".venv"):
+    for name in ("policy_packs", ".venv"):
         (project / name).symlink_to(REPO / name, target_is_directory=True)
+    # Code folders are copied: a symlink leaving the project is refused (it would be zipped and uploaded).
+    shutil.copytree(REPO / "functions", project / "functions")
     return project
 
 
