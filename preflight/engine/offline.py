@@ -19,6 +19,7 @@ from components.program import SHARD_ENV
 from components.specs.loader import declaration_files
 from preflight.crossguard import PackSession
 from preflight.crossguard.errors import CrossGuardError
+from preflight.crossguard.run import SharedWork
 from preflight.engine.base import EngineResult, PlannedResource
 from preflight.packs import pack_config
 
@@ -105,7 +106,8 @@ def run_offline(
     """Plan with mocks, then every pack analyses it. Pack failures become `errors` (they block the gate).
 
     The pack processes start while the program runs; on a machine with more than one core each pack gets
-    `workers` processes that split the per-resource Analyze calls (AnalyzeStack runs once, over everything)."""
+    `workers` processes that share the per-resource Analyze calls (AnalyzeStack runs once, over everything, in the
+    first process while the others take the per-resource calls)."""
     stack_config = read_stack_config(project_dir, stack)
     workers = worker_count(workers)
     result = EngineResult(engine="offline", stack=stack)
@@ -134,7 +136,8 @@ def run_offline(
             used = pack_sessions
             progress(f"policy pack {pack_dir.name}: {len(result.resources)} resources, {len(used)} process(es)")
             config = pack_config(pack_dir, settings, Path(project_dir).resolve())
-            parts = [pool.submit(session.run, result.resources, config, part=(i, len(used)))
+            work = SharedWork(result.resources) if len(used) > 1 else None
+            parts = [pool.submit(session.run, result.resources, config, part=(i, len(used)), work=work)
                      for i, session in enumerate(used)]
             runs = [part.result() for part in parts]
             for run in runs:
