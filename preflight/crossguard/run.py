@@ -8,7 +8,8 @@ gate) naming pack and call; nothing is silently skipped.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -31,6 +32,22 @@ class PackRun:
     not_applicable: list[NotApplicable] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     logs: list[LogEntry] = field(default_factory=list)
+
+
+class SharedWork:
+    """Resources handed out one at a time to several sessions of one pack (each in its own thread): a process that
+    is busy with AnalyzeStack or slower calls simply takes fewer, so the processes finish together."""
+
+    def __init__(self, resources: Iterable[PlannedResource]) -> None:
+        self._items = iter(list(resources))
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> Iterator[PlannedResource]:
+        return self
+
+    def __next__(self) -> PlannedResource:
+        with self._lock:
+            return next(self._items)
 
 
 class PackSession:
@@ -90,12 +107,15 @@ class PackSession:
         property_dependencies: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
         part: tuple[int, int] = (0, 1),
         stack_config: Mapping[str, Any] | None = None,
+        work: SharedWork | None = None,
     ) -> PackRun:
         """Configure, then Analyze each resource, AnalyzeStack, and Remediate where a policy is at remediate.
 
         `dependencies` / `property_dependencies` (by URN) go into AnalyzeStack when known.
         `part=(i, n)`: this session analyses/remediates every n-th resource starting at i, and only part 0 runs
         AnalyzeStack (over all resources) — n sessions of one pack then split a large plan across cores.
+        `work`: instead of every n-th resource, this session analyses what it takes from a queue shared with the
+        other sessions, and part 0 sends AnalyzeStack first (the others meanwhile take the per-resource calls).
         `stack_config` replaces the stack config (ConfigureStack) for this and later runs."""
         assert self.client is not None, "use PackSession as a context manager"
         client = self.client
@@ -106,7 +126,7 @@ class PackSession:
         mark = self.process.log_mark()
         try:
             self._run_calls(client, resources, config, result, dependencies or {}, property_dependencies or {},
-                            part)
+                            part, work)
         finally:
             self.process.settle_stderr()
             result.logs = self.process.logs_since(mark)
@@ -121,17 +141,22 @@ class PackSession:
         result: PackRun, dependencies: Mapping[str, Sequence[str]],
         property_dependencies: Mapping[str, Mapping[str, Sequence[str]]],
         part: tuple[int, int] = (0, 1),
+        work: SharedWork | None = None,
     ) -> None:
         client.set_provider_resources(resources)
         index, count = part
-        mine = list(resources)[index::count]
         try:
             effective = client.configure(config)
         except CrossGuardError as exc:
             result.errors.append(str(exc))
             return  # without the intended config the answers would not mean what the caller thinks
 
-        for resource in mine:
+        stack_first = work is not None and index == 0
+        if stack_first and not self._analyze_stack(client, resources, result, dependencies, property_dependencies):
+            return
+        mine: list[PlannedResource] = []
+        for resource in work if work is not None else list(resources)[index::count]:
+            mine.append(resource)
             try:
                 outcome = client.analyze(resource)
             except PluginCallError as exc:
@@ -148,16 +173,9 @@ class PackSession:
             result.findings.extend(outcome.findings)
             result.not_applicable.extend(outcome.not_applicable)
 
-        try:
-            if index == 0:
-                stack_outcome = client.analyze_stack(resources, dependencies=dependencies,
-                                                     property_dependencies=property_dependencies)
-                result.findings.extend(stack_outcome.findings)
-                result.not_applicable.extend(stack_outcome.not_applicable)
-        except PluginCallError as exc:
-            result.errors.append(str(exc))
-            if not self.process.is_alive():
-                return
+        if index == 0 and not stack_first and not self._analyze_stack(client, resources, result, dependencies,
+                                                                      property_dependencies):
+            return
 
         if any(entry.enforcement_level == "remediate" for entry in effective.values()):
             for resource in mine:
@@ -168,6 +186,21 @@ class PackSession:
                     if not self.process.is_alive():
                         return
 
+
+    def _analyze_stack(
+        self, client: AnalyzerClient, resources: Sequence[PlannedResource], result: PackRun,
+        dependencies: Mapping[str, Sequence[str]], property_dependencies: Mapping[str, Mapping[str, Sequence[str]]],
+    ) -> bool:
+        """AnalyzeStack into `result`; False when the pack process died (every further call would fail)."""
+        try:
+            stack_outcome = client.analyze_stack(resources, dependencies=dependencies,
+                                                 property_dependencies=property_dependencies)
+        except PluginCallError as exc:
+            result.errors.append(str(exc))
+            return self.process.is_alive()
+        result.findings.extend(stack_outcome.findings)
+        result.not_applicable.extend(stack_outcome.not_applicable)
+        return True
 
     def _isolate(
         self, client: AnalyzerClient, resource: PlannedResource, effective: dict[str, PolicyConfigEntry],

@@ -19,14 +19,41 @@ from components.program import SHARD_ENV
 from components.specs.loader import declaration_files
 from preflight.crossguard import PackSession
 from preflight.crossguard.errors import CrossGuardError
+from preflight.crossguard.run import SharedWork
 from preflight.engine.base import EngineResult, PlannedResource
 from preflight.packs import pack_config
 from preflight.processes import child_command, child_process_options
 
 Progress = Callable[[str], None]
 PROJECT = "serverless-guardrails"
-# Below this many resources a second pack process costs more than it saves.
+# Below this many declarations a second program process costs more than it saves (each imports the SDKs, ~1 s of
+# start-up on a loaded 2-core machine); a declaration registers ~4.5 resources, and below ~50 declarations a second
+# pack process does not pay for its start-up either.
 SPLIT_THRESHOLD = 200
+PACK_SPLIT_DECLARATIONS = 50
+# At most this many processes per role: more only adds start-up and memory (each pack process holds the plan).
+MAX_WORKERS = 8
+WORKERS_ENV = "GUARDRAILS_WORKERS"
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a CI container's CPU set, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def worker_count(requested: int | None = None) -> int:
+    """Processes per role (program shards, pack processes per pack): `requested`, else GUARDRAILS_WORKERS, else
+    the available cores; at most MAX_WORKERS."""
+    if requested is None:
+        raw = os.environ.get(WORKERS_ENV, "").strip()
+        if raw:
+            if not raw.isdigit() or int(raw) < 1:
+                raise ValueError(f"{WORKERS_ENV}={raw!r}: expected a whole number >= 1")
+            requested = int(raw)
+    return max(1, min(MAX_WORKERS, requested or available_cores()))
 
 
 class ProgramError(Exception):
@@ -80,15 +107,18 @@ def run_offline(
     """Plan with mocks, then every pack analyses it. Pack failures become `errors` (they block the gate).
 
     The pack processes start while the program runs; on a machine with more than one core each pack gets
-    `workers` processes that split the per-resource Analyze calls (AnalyzeStack runs once, over everything)."""
+    `workers` processes that share the per-resource Analyze calls (AnalyzeStack runs once, over everything, in the
+    first process while the others take the per-resource calls)."""
     stack_config = read_stack_config(project_dir, stack)
-    workers = workers or min(2, os.cpu_count() or 1)
+    workers = worker_count(workers)
     result = EngineResult(engine="offline", stack=stack)
     declarations = len(declaration_files(Path(project_dir) / settings.services_dir))
-    # Two program processes pay off only for large plans (each imports the SDKs, ~2 s of start-up on 2 cores).
-    shards = workers if declarations >= SPLIT_THRESHOLD else 1
-    progress(f"running the program under Pulumi mocks ({shards} process(es); policy packs starting meanwhile)")
-    with ThreadPoolExecutor(max_workers=shards + workers) as pool, ExitStack() as open_sessions:
+    # Sized to the cores and the plan: an idle extra process would still take a core for its start-up.
+    shards = min(workers, max(1, declarations // (SPLIT_THRESHOLD // 2))) if declarations >= SPLIT_THRESHOLD else 1
+    pack_processes = workers if declarations >= PACK_SPLIT_DECLARATIONS else 1
+    progress(f"running the program under Pulumi mocks ({shards} process(es); policy packs starting meanwhile, "
+             f"{pack_processes} process(es) each)")
+    with ThreadPoolExecutor(max_workers=shards + pack_processes) as pool, ExitStack() as open_sessions:
         planned = [pool.submit(run_program_child, project_dir, stack, part=(i, shards)) for i in range(shards)]
         sessions: dict[Path, list[PackSession]] = {}
         for pack_dir in pack_dirs:
@@ -96,7 +126,7 @@ def run_offline(
                 sessions[pack_dir] = [
                     open_sessions.enter_context(PackSession(pack_dir, stack=stack, project=PROJECT, dry_run=True,
                                                             stack_config=stack_config, call_timeout=call_timeout))
-                    for _ in range(workers)
+                    for _ in range(pack_processes)
                 ]
             except CrossGuardError as exc:
                 result.errors.append(str(exc))
@@ -104,10 +134,11 @@ def run_offline(
         # Every shard registers the same default providers: keep one of each.
         result.resources = list({r.urn: r for shard in planned for r in shard.result()}.values())
         for pack_dir, pack_sessions in sessions.items():
-            used = pack_sessions if len(result.resources) >= SPLIT_THRESHOLD else pack_sessions[:1]
+            used = pack_sessions
             progress(f"policy pack {pack_dir.name}: {len(result.resources)} resources, {len(used)} process(es)")
             config = pack_config(pack_dir, settings, Path(project_dir).resolve())
-            parts = [pool.submit(session.run, result.resources, config, part=(i, len(used)))
+            work = SharedWork(result.resources) if len(used) > 1 else None
+            parts = [pool.submit(session.run, result.resources, config, part=(i, len(used)), work=work)
                      for i, session in enumerate(used)]
             runs = [part.result() for part in parts]
             for run in runs:

@@ -11,13 +11,21 @@ from guardrails_pack.context import StackContext
 from guardrails_pack.control import StackViolation
 from guardrails_pack.options import PROJECT_DIR_OPTION
 from guardrails_pack.props import stack_resources
+from guardrails_pack.speed import shared
 
 Rule = Callable[..., list[tuple[str | None, str]]]
 
 
 def plan_inputs(ctx: StackContext) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    resources = [{"type": r.type, "name": r.name, "urn": r.urn, "props": props} for r, props in stack_resources(ctx)]
-    return resources, ctx.settings.model_dump(mode="json", by_alias=False)
+    """The plan and settings as the rules take them; within one AnalyzeStack every prediction control gets the very
+    same objects, so `_shared_pass` below recognises the plan and predicts it once."""
+    def build() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        resources = [{"type": r.type, "name": r.name, "urn": r.urn, "props": props}
+                     for r, props in stack_resources(ctx)]
+        return resources, ctx.settings.model_dump(mode="json", by_alias=False)
+
+    anchor = ctx.resources[0].props if ctx.resources else ctx.settings
+    return shared(("plan_inputs", id(ctx.settings)), anchor, build)
 
 
 def project_option(ctx: StackContext) -> Path | None:
@@ -36,7 +44,27 @@ def prediction_rule(name: str) -> Rule:
     control first runs, not when the pack starts (the pack's other controls never need them)."""
     from guardrails_predict import guardrails
 
+    _share_prediction_pass(guardrails)
     return getattr(guardrails, name)
+
+
+def _share_prediction_pass(guardrails: Any) -> None:
+    """The stack controls each run one rule, and every rule starts with the same prediction pass over the plan
+    (`guardrails._predict`: models over every service, ~0.5 s at 500 services). Within one AnalyzeStack request the
+    pass runs once per (plan, settings, project) and the rules share its result (they only read
+    it); outside a request, or with sharing switched off, every call predicts afresh."""
+    if getattr(guardrails, "_guardrails_pack_shared", False) or not hasattr(guardrails, "_predict"):
+        return
+    original = guardrails._predict
+
+    def predict(resources: Any, settings: Any, previous: Any, project_dir: Any) -> Any:
+        if previous is not None:  # only the anomaly control passes one, and it reads the file itself: no sharing
+            return original(resources, settings, previous, project_dir)
+        key = ("prediction pass", id(settings), str(project_dir))
+        return shared(key, resources, lambda: original(resources, settings, previous, project_dir))
+
+    guardrails._predict = predict
+    guardrails._guardrails_pack_shared = True
 
 
 def prediction_check(rule_name: str) -> Callable[[StackContext], Iterator[StackViolation]]:

@@ -10,9 +10,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from guardrails_core.values import UNKNOWN, is_secret, is_unknown, plain, reveal
+from guardrails_core.values import UNKNOWN, is_secret, is_unknown, reveal
 
 from guardrails_pack.context import ControlInputError
+from guardrails_pack.speed import shared_plain
 
 # A resource property with a shape no control can judge (wrong type, malformed JSON, ...). The pack's
 # wrapper words this class specially ("failed closed on unexpected input"), so reuse it rather than subclass.
@@ -34,13 +35,14 @@ def describe(value: Any) -> str:
 
 
 def props_of(ctx: Any) -> dict[str, Any]:
-    """The control's props as a plain dict (unknowns as UNKNOWN); see `plain`."""
-    return plain(ctx.props)
+    """The control's props as a plain dict (unknowns as UNKNOWN); see `plain`. Within one request every control
+    gets the same copy (speed.shared_plain): read it, never edit it."""
+    return shared_plain(ctx.props)
 
 
 def stack_resources(ctx: Any, *types: str) -> list[tuple[Any, dict[str, Any]]]:
     """(StackResource, plain props) for every resource of the given types (all when none given)."""
-    return [(r, plain(r.props)) for r in ctx.resources if not types or r.type in types]
+    return [(r, shared_plain(r.props)) for r in ctx.resources if not types or r.type in types]
 
 
 _MISSING = object()
