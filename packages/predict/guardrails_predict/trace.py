@@ -86,15 +86,19 @@ def _minute_series(path: Path, header: list[str], row: list[str], first: int, ro
     return np.array([_number(path, row_no, header[first + i], c) for i, c in enumerate(cells)], dtype=np.float64)
 
 
+def _values_by(path: Path, header: list[str], rows: list[list[str]], key: str, value: str) -> dict[str, float]:
+    """`{row[key]: float(row[value])}` for a per-function table, errors naming file, row and column."""
+    k, v = _column(path, header, key), _column(path, header, value)
+    return {r[k]: _number(path, i + 2, value, r[v]) for i, r in enumerate(rows)}
+
+
 def _load_raw_layout(folder: Path) -> list[FunctionTrace]:
     inv_path, dur_path, mem_path = folder / "invocations.csv", folder / "durations.csv", folder / "memory.csv"
     inv_h, inv_rows = _rows(inv_path)
     dur_h, dur_rows = _rows(dur_path)
     mem_h, mem_rows = _rows(mem_path)
-    d_fn, d_avg = _column(dur_path, dur_h, "HashFunction"), _column(dur_path, dur_h, "Average")
-    m_fn, m_avg = _column(mem_path, mem_h, "HashFunction"), _column(mem_path, mem_h, "AverageAllocatedMb")
-    durations = {r[d_fn]: _number(dur_path, i + 2, "Average", r[d_avg]) for i, r in enumerate(dur_rows)}
-    memory = {r[m_fn]: _number(mem_path, i + 2, "AverageAllocatedMb", r[m_avg]) for i, r in enumerate(mem_rows)}
+    durations = _values_by(dur_path, dur_h, dur_rows, "HashFunction", "Average")
+    memory = _values_by(mem_path, mem_h, mem_rows, "HashFunction", "AverageAllocatedMb")
     i_fn, i_trig, first = (_column(inv_path, inv_h, c) for c in ("HashFunction", "Trigger", "1"))
     out = []
     for i, row in enumerate(inv_rows):
@@ -113,10 +117,8 @@ def _load_sampled_layout(folder: Path) -> list[FunctionTrace]:
     run_h, run_rows = _rows(run_path)
     mem_h, mem_rows = _rows(mem_path)
     # The sampler collapsed the ids (HashOwner == HashApp == HashFunction), so join on the app hash.
-    r_fn, r_avg = _column(run_path, run_h, "HashFunction"), _column(run_path, run_h, "Average")
-    m_app, m_avg = _column(mem_path, mem_h, "HashApp"), _column(mem_path, mem_h, "AverageAllocatedMb")
-    durations = {r[r_fn]: _number(run_path, i + 2, "Average", r[r_avg]) for i, r in enumerate(run_rows)}
-    memory = {r[m_app]: _number(mem_path, i + 2, "AverageAllocatedMb", r[m_avg]) for i, r in enumerate(mem_rows)}
+    durations = _values_by(run_path, run_h, run_rows, "HashFunction", "Average")
+    memory = _values_by(mem_path, mem_h, mem_rows, "HashApp", "AverageAllocatedMb")
     i_fn, first = _column(inv_path, inv_h, "HashFunction"), _column(inv_path, inv_h, "minute_1")
     out = []
     for i, row in enumerate(inv_rows):
