@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(LIBS))
 	@test -x $(PY) || { echo "== creating $(VENV) and installing the project (first run: a few minutes)"; \
 	  python3 -m venv $(VENV); }
 	@$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --progress-bar on $(addprefix -e ,$(LIBS)) -e '.[dev]'
+	$(PY) -m pip install --progress-bar on $(addprefix -e ,$(LIBS)) -e '.[dev,aws]'
 	@# The pack names its own virtualenv (policy_packs/guardrails/venv); here it is the project's.
 	@ln -sfn ../../$(VENV) policy_packs/guardrails/venv
 	@touch $(STAMP)

@@ -9,7 +9,12 @@ import pulumi
 from guardrails_core.settings import CONFIG_NAMESPACE, StackConfigError, StackSettings, settings_from_config, to_camel
 
 from components.knative_service import KnativeService, KnativeServiceArgs
-from components.serverless_function import ServerlessFunction, ServerlessFunctionArgs
+from components.serverless_function import (
+    AWS_EXTRA_HINT,
+    ServerlessFunction,
+    ServerlessFunctionArgs,
+    aws_provider_installed,
+)
 from components.specs import Declaration, DeclarationErrors, load_declarations
 
 
@@ -45,6 +50,11 @@ def instantiate(declarations: list[Declaration], settings: StackSettings, projec
     """Create one component per declaration of an enabled platform; returns what the stack exports."""
     exported: dict[str, dict] = {}
     index, count = shard()
+    functions = [d for d in declarations if d.kind == "lambda" and d.kind in settings.platforms]
+    if functions and not aws_provider_installed():
+        names = ", ".join(d.file for d in functions[:3]) + (" …" if len(functions) > 3 else "")
+        raise pulumi.RunError(f"{names}: Lambda functions need the AWS provider, which is not installed "
+                              f"({AWS_EXTRA_HINT}; or leave lambda out of guardrails:platforms)")
     for decl in declarations[index::count]:
         if decl.kind not in settings.platforms:
             pulumi.log.info(f"{decl.source}: {decl.kind} {decl.name!r} skipped: platform {decl.kind} is not enabled "

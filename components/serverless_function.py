@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 from guardrails_core.source import SOURCE_KEY
 from guardrails_core.types import (
     FUNCTION_COMPONENT,
@@ -106,9 +106,27 @@ def inline_policy(spec: FunctionSpec) -> dict[str, Any] | None:
     return {"Version": "2012-10-17", "Statement": statements} if statements else None
 
 
+AWS_EXTRA_HINT = "pip install 'serverless-guardrails[aws]'"
+
+
+def aws_provider_installed() -> bool:
+    """pulumi-aws is the `[aws]` extra: a Knative-only install has no Lambda functions to deploy and skips it.
+    Imported here, on first need (about a second that Knative-only programs never pay)."""
+    try:
+        _aws()
+    except ImportError:
+        return False
+    return True
+
+
+def _aws():
+    return importlib.import_module("pulumi_aws")
+
+
 class ServerlessFunction(pulumi.ComponentResource):
     def __init__(self, name: str, args: ServerlessFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, args.declaration, opts)
+        aws = _aws()
         spec, body = args.spec, args.spec.body
         child = pulumi.ResourceOptions(parent=self)
         tags = function_tags(args)
