@@ -242,6 +242,14 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
         _check_library_sections(settings, str(stack_file(project_dir, args.stack)))
     except StackConfigError as exc:
         raise UsageError(str(exc)) from exc
+    base = None
+    if getattr(args, "compare_to", None):
+        from preflight.report.compare import BaseReportError, load_base_report
+
+        try:  # before the long run: a wrong base path is exit 2 at once
+            base = load_base_report(Path(args.compare_to), project=PROJECT)
+        except BaseReportError as exc:
+            raise UsageError(str(exc)) from None
     declarations = len(declaration_files(project_dir / settings.services_dir))
     with Progress(console, project_dir, enabled=not args.quiet) as progress:
         progress.phase("reading and validating declarations", key="declarations", count=declarations,
@@ -269,6 +277,10 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
                        violation_list=violation_list, predictions=predictions, supply_chain=supply_chain,
                        gate=gate.as_dict(), overrides=overrides, errors=errors,
                        project_dir=project_dir)
+    if base is not None:
+        from preflight.report.compare import compare_reports
+
+        doc["comparison"] = compare_reports(doc, base, Path(args.compare_to).name)
     return doc, result
 
 
@@ -416,6 +428,9 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--verbose", action="store_true",
                        help="print every finding, prediction and artifact in full (default: a bounded summary)")
         p.add_argument("--quiet", action="store_true", help="no progress output")
+        p.add_argument("--compare-to", metavar="REPORT.json",
+                       help="a base preflight report (e.g. main's out/preflight-<stack>.json): the reports lead "
+                            "with the cost diff and the findings this change adds or resolves")
         p.add_argument("--allow-empty", action="store_true",
                        help="accept a services folder without declarations (otherwise exit 2)")
         if name == "up":

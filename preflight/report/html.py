@@ -14,6 +14,7 @@ import html
 from typing import Any
 
 from preflight.report import view
+from preflight.report.compare import comparison_sentence, signed_usd
 from preflight.report.links import location_url
 from preflight.report.prepare import prepare_report
 
@@ -565,6 +566,25 @@ def _supply_chain(doc: dict[str, Any]) -> str:
             f'<table class="sortable cards" id="supply-chain-table">{head}<tbody>{"".join(rows)}</tbody></table>')
 
 
+def _comparison(doc: dict[str, Any], base: str | None) -> str:
+    comparison = doc.get("comparison")
+    if not comparison:
+        return ""
+    rows = "".join(
+        f'<tr><td data-label="Service">{esc(s["service"])}</td><td data-label="Change">{esc(s["change"])}</td>'
+        f'<td class="num" data-label="Δ P50" data-sort="{s["delta"]["p50"]}">{esc(signed_usd(s["delta"]["p50"]))}</td>'
+        f'<td class="num" data-label="Δ P90" data-sort="{s["delta"]["p90"]}">{esc(signed_usd(s["delta"]["p90"]))}</td>'
+        "</tr>" for s in comparison["cost"]["services"] if s["change"] != "unchanged")
+    new = "".join(
+        f"<li>{_chip(f['severity'], SEVERITY_COLOUR[f['severity']])} <code>{esc(f['policy'])}</code> "
+        f"{esc(f['resource_name'] or 'stack')} {_where(f, base)}</li>" for f in comparison["findings"]["new"])
+    table = ('<table class="sortable cards" id="cost-diff"><thead><tr><th><button>Service</button></th>'
+             '<th><button>Change</button></th><th class="num"><button>Δ P50</button></th>'
+             f'<th class="num"><button>Δ P90</button></th></tr></thead><tbody>{rows}</tbody></table>') if rows else ""
+    return (f'<h2 id="comparison">Against the base report</h2><p>{esc(comparison_sentence(comparison))}</p>'
+            f"{table}" + (f'<h3>New findings</h3><ul id="new-findings">{new}</ul>' if new else ""))
+
+
 def render_html(doc: Any, *, source_base: str | None = None) -> str:
     """The whole report as one HTML page (UTF-8 text).
 
@@ -578,6 +598,7 @@ def render_html(doc: Any, *, source_base: str | None = None) -> str:
             _gate(report),
             _overrides(report),
             _errors(report),
+            _comparison(report, source_base),
             _fixes(report, source_base),
             _findings(report, source_base),
             _remediations(report),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preflight.report import view
+from preflight.report.compare import signed_usd
 from preflight.report.links import location_url
 from preflight.report.prepare import prepare_report
 
@@ -24,8 +25,8 @@ ARTIFACT = "the HTML/SARIF artifact"
 MAX_LISTED = 10  # gate reasons / engine errors listed in full in the summary
 # Sections are filled in priority order; a section may take at most this share of what is left, so a huge
 # fix list cannot crowd out cost and supply chain.
-SECTION_SHARE = {"fixes": 0.5, "cost": 0.4, "supply_chain": 0.5, "findings": 0.8, "remediations": 0.5,
-                 "contributions": 1.0}
+SECTION_SHARE = {"fixes": 0.5, "cost_diff": 0.4, "new_findings": 0.5, "cost": 0.4, "supply_chain": 0.5,
+                 "findings": 0.8, "remediations": 0.5, "contributions": 1.0}
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}|~])")
 
 
@@ -195,6 +196,44 @@ def _cost(doc: dict[str, Any]) -> Section:
     return Section("cost", head, rows, tail, what="services")
 
 
+def _cost_diff(doc: dict[str, Any]) -> Section:
+    comparison = doc.get("comparison")
+    if not comparison:
+        return Section("cost_diff", "")
+    total = comparison["cost"]["total"]
+    moved = [s for s in comparison["cost"]["services"] if s["change"] != "unchanged"]
+    head = (f"\n\n### Cost diff vs {code(comparison['base']['source'])} (USD / month)\n\n"
+            f"Stack P50 {view.usd(total['base']['p50'])} → **{view.usd(total['head']['p50'])}** "
+            f"(**{signed_usd(total['delta']['p50'])}**; P10 {signed_usd(total['delta']['p10'])}, "
+            f"P90 {signed_usd(total['delta']['p90'])}); {len(moved)} service(s) changed, largest move first.")
+    if not moved:
+        return Section("cost_diff", head + "\n\nNo service's cost changed.")
+    head += "\n\n" + _table(["Service", "Change", "P50 before", "P50 after", "Δ P50", "Δ P90"], [],
+                             ["---", "---", "---:", "---:", "---:", "---:"])
+    rows = []
+    for entry in moved:
+        before = view.usd(entry["base"]["p50"]) if entry["base"] else "–"
+        after = view.usd(entry["head"]["p50"]) if entry["head"] else "–"
+        rows.append(f"\n| {text(entry['service'])} | {entry['change']} | {before} | {after} | "
+                    f"**{signed_usd(entry['delta']['p50'])}** | {signed_usd(entry['delta']['p90'])} |")
+    return Section("cost_diff", head, rows, what="services")
+
+
+def _new_findings(doc: dict[str, Any], base: str | None) -> Section:
+    comparison = doc.get("comparison")
+    if not comparison:
+        return Section("new_findings", "")
+    findings = comparison["findings"]
+    head = (f"\n\n### New findings vs {code(comparison['base']['source'])} ({len(findings['new'])} new, "
+            f"{len(findings['resolved'])} resolved, {findings['unchanged']} already there)")
+    if not findings["new"]:
+        return Section("new_findings", head + "\n\nThis change adds no finding.")
+    head += "\n\n| Severity | Control | Enforcement | Resource | Location |\n|---|---|---|---|---|"
+    rows = [f"\n| {SEVERITY_ICON[f['severity']]} {f['severity']} | {code(f['policy'])} | {text(f['enforcement'])} | "
+            f"{text(f['resource_name'] or 'stack')} | {_location(f, base)} |" for f in findings["new"]]
+    return Section("new_findings", head, rows, what="new findings")
+
+
 def _supply_chain(doc: dict[str, Any]) -> Section:
     entries = sorted(doc["supply_chain"], key=lambda e: (e["verified"], e["service"], e["artifact"]))
     if not entries:
@@ -338,13 +377,15 @@ def _recommendations(predictions: dict[str, Any]) -> list[str]:
 def render_markdown(doc: Any, limit: int = GITHUB_COMMENT_LIMIT, *, source_base: str | None = None) -> str:
     """The pull-request comment, at most `limit` characters for any plan size.
 
-    Order: gate decision and fixes → cost → supply chain → everything else (collapsed). Each section is cut at a
+    Order: gate decision and fixes → cost diff and new findings (with `--compare-to`) → cost → supply chain →
+    everything else (collapsed). Each section is cut at a
     whole row with a visible "N more … in the HTML/SARIF artifact" line; tags are opened and closed by the same
     section, so a cut never leaves a `<details>` open. With `source_base` (`links.blob_base`) locations link to
     the file and line in the repository."""
     report = prepare_report(doc)
     summary = _summary(report)
-    sections = [_fixes(report), _cost(report), _supply_chain(report), _findings(report, source_base),
+    sections = [_fixes(report), _cost_diff(report), _new_findings(report, source_base), _cost(report),
+                _supply_chain(report), _findings(report, source_base),
                 _remediations(report), _explanations(report)]
     footer = f"\n\n<sub>{text(view.headline(report))}</sub>\n"
     remaining = limit - len(summary) - len(footer)

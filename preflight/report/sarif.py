@@ -116,7 +116,7 @@ def _resource_identity(violation: dict[str, Any], stack_file: str) -> str:
     return violation.get("resource_urn") or f"stack:{stack_file}"
 
 
-def _fingerprints(violations: list[dict[str, Any]], stack_file: str) -> list[str]:
+def fingerprints(violations: list[dict[str, Any]], stack_file: str) -> list[str]:
     """One per violation from (pack, rule, resource, field path); repeats of one key get an occurrence number in
     document order (two findings of one rule on one field of one resource)."""
     seen: dict[str, int] = {}
@@ -178,7 +178,7 @@ def _run(doc: Any, descriptions: dict[str, str], repo_root: Path | None,
             rules.append(_rule(violation["policy"], violation, descriptions.get(violation["policy"])))
 
     results = []
-    for violation, fingerprint in zip(violations, _fingerprints(violations, stack_file), strict=True):
+    for violation, fingerprint in zip(violations, fingerprints(violations, stack_file), strict=True):
         properties: dict[str, Any] = {
             "pack": violation["pack"],
             "severity": violation["severity"],

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from preflight.report import view
+from preflight.report.compare import comparison_sentence
 from preflight.report.prepare import prepare_report
 
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan"}
@@ -337,6 +338,20 @@ def _overrides(doc: dict[str, Any]) -> RenderableType | None:
     return Panel(body, title="⚠ GATE OVERRIDE RECORDED", title_align="left", border_style="bold yellow")
 
 
+def _comparison(doc: dict[str, Any]) -> RenderableType | None:
+    comparison = doc.get("comparison")
+    if not comparison:
+        return None
+    body = Text(comparison_sentence(comparison))
+    for finding in comparison["findings"]["new"][:SUMMARY_LIMITS["fixes"]]:
+        body.append(f"\n  new  {finding['severity']:<8} {finding['policy']}  {finding['resource_name'] or 'stack'}"
+                    f"  {view.location(finding)}")
+    hidden = len(comparison["findings"]["new"]) - SUMMARY_LIMITS["fixes"]
+    if hidden > 0:
+        body.append(f"\n  … {hidden} more new findings (--verbose, or the HTML/JSON report)")
+    return Panel(body, title="Against the base report", title_align="left", border_style="cyan")
+
+
 def render_terminal(doc: Any, console: Console | None = None, *, verbose: bool = False) -> None:
     """Print the report to `console` (default: a new Console on stdout).
 
@@ -351,6 +366,7 @@ def render_terminal(doc: Any, console: Console | None = None, *, verbose: bool =
         _header(report),
         _gate_line(report),
         _errors(report),
+        _comparison(report),
         _fixes(report, layout, verbose),
         _findings(report, layout, verbose),
         *_remediations(report, verbose),

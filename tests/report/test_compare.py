@@ -1,0 +1,148 @@
+"""`--compare-to`: cost diff and new/resolved findings against a base report, in every format and at scale."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from preflight.report import render_html, render_markdown, render_terminal
+from preflight.report.compare import BaseReportError, compare_reports, load_base_report
+from preflight.report.markdown import GITHUB_COMMENT_LIMIT
+from preflight.report.schema import validate_report
+from tests.report.test_scale import balanced
+
+
+def _changed(sample: dict[str, Any]) -> dict[str, Any]:
+    """The sample after a change: one service 3x dearer, one finding fixed, one added, one message reworded."""
+    head = copy.deepcopy(sample)
+    band = head["predictions"]["multimodal-ai-inference"]["cost_usd_month"]
+    for q in band:
+        band[q] = round(band[q] * 3, 2)
+    fixed = head["violations"].pop(0)
+    added = copy.deepcopy(head["violations"][0])
+    added.update(policy="knative-max-scale-bounded", resource_urn=added["resource_urn"] + "-new",
+                 resource_name="brand-new", line=7)
+    head["violations"].append(added)
+    head["violations"][1]["message"] += " ($20,344.30/month now)"  # same finding, other words: not new
+    return head, fixed, added
+
+
+def test_comparison_names_cost_moves_and_new_and_resolved_findings(sample: dict[str, Any]) -> None:
+    head, fixed, added = _changed(sample)
+    comparison = compare_reports(head, sample, "main.json")
+    head["comparison"] = comparison
+    validate_report(head)
+    first = comparison["cost"]["services"][0]
+    base_p50 = sample["predictions"]["multimodal-ai-inference"]["cost_usd_month"]["p50"]
+    assert first["service"] == "multimodal-ai-inference" and first["change"] == "changed"
+    assert first["delta"]["p50"] == pytest.approx(round(base_p50 * 3, 2) - base_p50, abs=0.01)
+    assert [s["change"] for s in comparison["cost"]["services"][1:]] == ["unchanged", "unchanged"]
+    assert comparison["cost"]["total"]["delta"]["p50"] == pytest.approx(first["delta"]["p50"], abs=0.02)
+    assert [(f["policy"], f["resource_name"]) for f in comparison["findings"]["new"]] == \
+        [("knative-max-scale-bounded", "brand-new")]
+    assert [(f["policy"], f["resource_name"]) for f in comparison["findings"]["resolved"]] == \
+        [(fixed["policy"], fixed["resource_name"])]
+    assert comparison["findings"]["unchanged"] == len(sample["violations"]) - 1
+
+
+def test_added_and_removed_services(sample: dict[str, Any]) -> None:
+    head = copy.deepcopy(sample)
+    gone = head["predictions"].pop("invoice-parser")
+    head["predictions"]["new-svc"] = copy.deepcopy(gone)
+    by_name = {s["service"]: s for s in compare_reports(head, sample, "b.json")["cost"]["services"]}
+    assert by_name["invoice-parser"]["change"] == "removed" and by_name["invoice-parser"]["head"] is None
+    assert by_name["invoice-parser"]["delta"]["p50"] == -round(gone["cost_usd_month"]["p50"], 2)
+    assert by_name["new-svc"]["change"] == "added" and by_name["new-svc"]["base"] is None
+
+
+def test_every_format_leads_with_the_diff(sample: dict[str, Any]) -> None:
+    head, _, _ = _changed(sample)
+    head["comparison"] = compare_reports(head, sample, "main.json")
+    md = render_markdown(head)
+    balanced(md)
+    order = ["### What to fix first", "### Cost diff vs <code>main.json</code>",
+             "### New findings vs <code>main.json</code> (1 new, 1 resolved", "### Cost (USD / month)"]
+    positions = [md.index(h) for h in order]
+    assert positions == sorted(positions)
+    assert re.search(r"\| multimodal-ai-inference \| changed \| \$[\d,.]+ \| \$[\d,.]+ \| \*\*\+\$", md)
+    assert "| <code>knative-max-scale-bounded</code> |" in md and "brand-new" in md
+    out = io.StringIO()
+    render_terminal(head, Console(file=out, width=120, no_color=True))
+    text = out.getvalue()
+    assert "Against the base report" in text and "1 new findings, 1 resolved" in text
+    assert "new  " in text and "knative-max-scale-bounded" in text
+    page = render_html(head)
+    assert 'id="comparison"' in page and 'id="cost-diff"' in page and "knative-max-scale-bounded" in page
+
+
+def test_without_a_base_nothing_changes(sample: dict[str, Any]) -> None:
+    assert "Cost diff" not in render_markdown(sample) and 'id="comparison"' not in render_html(sample)
+
+
+@pytest.mark.parametrize("services", [1000])
+def test_comment_stays_in_budget_with_a_large_comparison(generated_report: Any, services: int) -> None:
+    head = generated_report(services)
+    base = copy.deepcopy(head)
+    base["violations"] = base["violations"][: len(base["violations"]) // 2]  # half the findings are "new"
+    for prediction in base["predictions"].values():
+        prediction["cost_usd_month"] = {q: v / 2 for q, v in prediction["cost_usd_month"].items()}
+    head["comparison"] = compare_reports(head, base, "main.json")
+    md = render_markdown(head)
+    assert len(md) <= GITHUB_COMMENT_LIMIT
+    balanced(md)
+    assert re.search(r"_… \d+ more new findings in the HTML/SARIF artifact\._", md)
+    assert re.search(r"_… \d+ more services in the HTML/SARIF artifact\._", md)
+
+
+def test_bad_base_reports_are_clear_errors(tmp_path: Path, sample: dict[str, Any]) -> None:
+    with pytest.raises(BaseReportError, match=r"nope\.json: --compare-to: no such file"):
+        load_base_report(tmp_path / "nope.json", project="serverless-guardrails")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "stack": \n')
+    with pytest.raises(BaseReportError, match=r"broken\.json:3: --compare-to: not JSON"):
+        load_base_report(broken, project="serverless-guardrails")
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"stack": "prod"}))
+    with pytest.raises(BaseReportError, match=r"(?s)not a preflight report: .*wrong.json.*'schema_version' is a requ"):
+        load_base_report(wrong, project="serverless-guardrails")
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(sample))
+    with pytest.raises(BaseReportError, match=r"report of project 'serverless-guardrails', not 'acme'"):
+        load_base_report(other, project="acme")
+    assert load_base_report(other, project="serverless-guardrails")["stack"] == "prod"
+
+
+def test_preflight_compare_to_end_to_end(tmp_path: Path) -> None:
+    """The real command: a missing base is exit 2 before anything runs; a real base gives the diff in the JSON,
+    the terminal and the Markdown comment."""
+    from tests.preflight.helpers import full_project, preflight
+
+    project = full_project(tmp_path, {})
+    for name in ("multimodal-ai-inference.yaml",):
+        (project / "services" / name).write_text((Path(__file__).resolve().parents[2] / "services" / name).read_text())
+    missing = preflight(project, "preview", "--stack", "local", "--compare-to", "nope.json")
+    assert missing.returncode == 2 and "nope.json: --compare-to: no such file" in missing.stderr
+    assert "reading and validating declarations" not in missing.stderr  # refused before the run
+    first = preflight(project, "preview", "--stack", "local", "--engine", "offline", "--quiet", "--json")
+    assert first.returncode in (0, 1), first.stderr[-2000:]
+    base = json.loads(first.stdout)
+    dropped = base["violations"].pop()
+    for prediction in base["predictions"].values():
+        prediction["cost_usd_month"] = {q: round(v / 2, 2) for q, v in prediction["cost_usd_month"].items()}
+    (project / "main.json").write_text(json.dumps(base))
+    second = preflight(project, "preview", "--stack", "local", "--engine", "offline", "--compare-to", "main.json",
+                       "--markdown", "out/comment.md")
+    assert second.returncode == first.returncode, second.stderr[-2000:]
+    assert "Against the base report" in second.stdout and "1 new findings, 0 resolved" in second.stdout
+    comparison = json.loads((project / "out" / "preflight-local.json").read_text())["comparison"]
+    assert [(f["policy"], f["resource_name"]) for f in comparison["findings"]["new"]] == \
+        [(dropped["policy"], dropped["resource_name"])]
+    assert comparison["cost"]["total"]["delta"]["p50"] > 0
+    assert "### Cost diff vs <code>main.json</code>" in (project / "out" / "comment.md").read_text()
