@@ -11,7 +11,6 @@ start it as the CLI does and judge a privileged Knative Service; then run the re
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -23,6 +22,7 @@ from guardrails_core.types import KNATIVE_SERVICE
 
 from preflight.crossguard.run import PackSession
 from preflight.engine.base import PlannedResource
+from scripts.stage_pack import stage_pack
 
 REPO = Path(__file__).resolve().parents[2]
 PACK = REPO / "policy_packs" / "guardrails"
@@ -57,8 +57,9 @@ def standalone_pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
           *map(str, LIBRARIES)])
     assert sorted(p.name.split("-")[0] for p in own.glob("*.whl")) == [
         "serverless_guardrails_core", "serverless_guardrails_predict", "serverless_guardrails_supply_chain"]
-    pack = root / "guardrails-pack"
-    shutil.copytree(PACK, pack, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    # The copy published with `pulumi policy publish` (scripts/stage_pack.py): no fixtures, no venv.
+    pack = stage_pack(root / "guardrails-pack")
+    assert not list(pack.rglob("fixtures")) and not list(pack.rglob("expected.yaml"))
     _run([sys.executable, "-m", "venv", str(pack / "venv")])
     _run([str(pack / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index",
           "--find-links", str(own), "--find-links", str(third_party), "-r", str(pack / "requirements.txt")])
