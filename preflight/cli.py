@@ -244,10 +244,11 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
         raise UsageError(str(exc)) from exc
     base = None
     if getattr(args, "compare_to", None):
-        from preflight.report.compare import BaseReportError, load_base_report
+        from preflight.base_report import load_base
+        from preflight.report.compare import BaseReportError
 
-        try:  # before the long run: a wrong base path is exit 2 at once
-            base = load_base_report(Path(args.compare_to), project=PROJECT)
+        try:  # before the long run: a wrong base is exit 2 at once
+            base, base_label = load_base(args.compare_to, project_dir, args.stack, PROJECT)
         except BaseReportError as exc:
             raise UsageError(str(exc)) from None
     declarations = len(declaration_files(project_dir / settings.services_dir))
@@ -280,7 +281,7 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
     if base is not None:
         from preflight.report.compare import compare_reports
 
-        doc["comparison"] = compare_reports(doc, base, Path(args.compare_to).name)
+        doc["comparison"] = compare_reports(doc, base, base_label)
     return doc, result
 
 
@@ -428,9 +429,10 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--verbose", action="store_true",
                        help="print every finding, prediction and artifact in full (default: a bounded summary)")
         p.add_argument("--quiet", action="store_true", help="no progress output")
-        p.add_argument("--compare-to", metavar="REPORT.json",
-                       help="a base preflight report (e.g. main's out/preflight-<stack>.json): the reports lead "
-                            "with the cost diff and the findings this change adds or resolves")
+        p.add_argument("--compare-to", metavar="REF|REPORT.json",
+                       help="the base to compare with: a git ref (main, origin/main, a SHA; previewed offline in a "
+                            "temporary worktree) or a preflight report JSON; the reports then lead with the cost "
+                            "diff and the findings this change adds or resolves")
         p.add_argument("--allow-empty", action="store_true",
                        help="accept a services folder without declarations (otherwise exit 2)")
         if name == "up":

@@ -128,7 +128,8 @@ def test_preflight_compare_to_end_to_end(tmp_path: Path) -> None:
     for name in ("multimodal-ai-inference.yaml",):
         (project / "services" / name).write_text((Path(__file__).resolve().parents[2] / "services" / name).read_text())
     missing = preflight(project, "preview", "--stack", "local", "--compare-to", "nope.json")
-    assert missing.returncode == 2 and "nope.json: --compare-to: no such file" in missing.stderr
+    assert missing.returncode == 2, missing.stderr
+    assert "--compare-to nope.json: neither a report file nor a git ref" in missing.stderr
     assert "reading and validating declarations" not in missing.stderr  # refused before the run
     first = preflight(project, "preview", "--stack", "local", "--engine", "offline", "--quiet", "--json")
     assert first.returncode in (0, 1), first.stderr[-2000:]
@@ -146,3 +147,36 @@ def test_preflight_compare_to_end_to_end(tmp_path: Path) -> None:
         [(dropped["policy"], dropped["resource_name"])]
     assert comparison["cost"]["total"]["delta"]["p50"] > 0
     assert "### Cost diff vs <code>main.json</code>" in (project / "out" / "comment.md").read_text()
+
+
+def test_compare_to_a_git_ref_previews_that_commit_in_a_throwaway_worktree(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.preflight.helpers import full_project, preflight
+
+    project = full_project(tmp_path, {})
+    seed = (Path(__file__).resolve().parents[2] / "services" / "multimodal-ai-inference.yaml").read_text()
+    (project / "services" / "multimodal-ai-inference.yaml").write_text(seed)
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(project), *args], check=True, capture_output=True, text=True,
+                              timeout=60).stdout
+
+    git("init", "-q", "-b", "main")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "base")
+    # The change under review: a second service (uncommitted work counts; the base is the commit).
+    (project / "services" / "second.yaml").write_text(seed.replace("name: multimodal-ai-inference", "name: second", 1))
+    run = preflight(project, "preview", "--stack", "local", "--engine", "offline", "--compare-to", "main", "--json",
+                    "--quiet")
+    assert run.returncode in (0, 1), run.stderr[-2000:]
+    comparison = json.loads(run.stdout)["comparison"]
+    assert comparison["base"]["source"].startswith("main (")
+    changes = {s["service"]: s["change"] for s in comparison["cost"]["services"]}
+    assert changes == {"multimodal-ai-inference": "unchanged", "second": "added"}
+    assert comparison["findings"]["new"] and all(f["resource_name"].startswith("second")
+                                                 for f in comparison["findings"]["new"])
+    assert comparison["findings"]["resolved"] == []
+    assert git("worktree", "list").count("\n") == 1  # the throw-away worktree is gone
+    # the user's tree untouched: only the change under review and this run's own report folder
+    assert sorted(git("status", "--porcelain").splitlines()) == ["?? out/", "?? services/second.yaml"]
