@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from guardrails_core.atomic import write_atomic
-from guardrails_core.settings import StackConfigError, StackSettings, load_stack_settings, stack_file
+from guardrails_core.settings import (
+    StackConfigError,
+    StackSettings,
+    load_stack_settings,
+    stack_config_dir,
+    stack_config_name,
+    stack_file,
+)
 from rich.console import Console
 from rich.text import Text
 
@@ -111,7 +118,11 @@ def _selected_in_workspace(doc: dict) -> object:
 
 
 def available_stacks(project_dir: Path) -> list[str]:
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project_dir / "stacks").glob("Pulumi.*.yaml"))
+    try:
+        folder = stack_config_dir(project_dir)
+    except StackConfigError:
+        return []
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in folder.glob("Pulumi.*.yaml"))
 
 
 def resolve_target(args: argparse.Namespace) -> None:
@@ -124,7 +135,7 @@ def resolve_target(args: argparse.Namespace) -> None:
     if not args.stack:
         stacks = ", ".join(available_stacks(project_dir)) or "none"
         raise UsageError(f"no stack given: pass --stack NAME, set PULUMI_STACK, or run `pulumi stack select` "
-                         f"(stacks in {project_dir / 'stacks'}: {stacks})")
+                         f"(stacks: {stacks})")
 
 
 def _choose_engine(requested: str, settings: StackSettings) -> str:
@@ -291,7 +302,8 @@ def emit(doc: dict, args: argparse.Namespace, console: Console) -> None:
     doc = prepare_report(doc)
     out = Path(args.project_dir).resolve() / "out"
     out.mkdir(exist_ok=True)
-    write_atomic(out / f"preflight-{args.stack}.json", json.dumps(doc, indent=2) + "\n")  # always kept
+    # `org/project/dev` is kept as out/preflight-dev.json, beside its stack file's name
+    write_atomic(out / f"preflight-{stack_config_name(args.stack)}.json", json.dumps(doc, indent=2) + "\n")
     if args.json:
         print(json.dumps(doc, indent=2))
         # stdout is the JSON; the decision still reaches whoever reads the log (even with --quiet)

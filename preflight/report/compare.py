@@ -64,6 +64,22 @@ def _band(prediction: dict[str, Any] | None) -> dict[str, float] | None:
     return {q: float(prediction["cost_usd_month"][q]) for q in QUANTILES} if prediction else None
 
 
+def _line_item_deltas(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, dict[str, float]]:
+    """Line item -> {base, head, delta} (a line only one side has counts as 0 on the other); {} when neither
+    report carries line items (reports written before they existed)."""
+    old, new = (before or {}).get("line_items") or {}, (after or {}).get("line_items") or {}
+    return {item: {"base": old.get(item, 0.0), "head": new.get(item, 0.0),
+                   "delta": round(new.get(item, 0.0) - old.get(item, 0.0), 2)} for item in sorted({*old, *new})}
+
+
+def line_item_moves(entry: dict[str, Any], limit: int = 2) -> str:
+    """'duration +$19.20, requests +$0.40': the lines that moved most (P50 workload), for the diff tables."""
+    items = [(name, d["delta"]) for name, d in (entry.get("line_items") or {}).items() if abs(d["delta"]) >= 0.005]
+    items.sort(key=lambda pair: (-abs(pair[1]), pair[0]))
+    text = ", ".join(f"{name.replace('_', ' ')} {signed_usd(delta)}" for name, delta in items[:limit])
+    return text + (f" (+{len(items) - limit} more)" if len(items) > limit else "") if items else "–"
+
+
 def compare_reports(head: dict[str, Any], base: dict[str, Any], base_label: str) -> dict[str, Any]:
     """The report's `comparison` section: per-service cost deltas (largest P50 move first) and new/resolved
     findings. Services in only one report are `added`/`removed`; their whole cost is the delta."""
@@ -74,8 +90,12 @@ def compare_reports(head: dict[str, Any], base: dict[str, Any], base_label: str)
         delta = {q: (after or {}).get(q, 0.0) - (before or {}).get(q, 0.0) for q in QUANTILES}
         if change == "changed" and all(abs(d) < 0.005 for d in delta.values()):
             change = "unchanged"
-        services.append({"service": name, "change": change, "base": before, "head": after,
-                         "delta": {q: round(d, 2) for q, d in delta.items()}})
+        entry = {"service": name, "change": change, "base": before, "head": after,
+                 "delta": {q: round(d, 2) for q, d in delta.items()}}
+        items = _line_item_deltas(base["predictions"].get(name), head["predictions"].get(name))
+        if items:
+            entry["line_items"] = items
+        services.append(entry)
     services.sort(key=lambda s: (-abs(s["delta"]["p50"]), s["service"]))
     totals = {side: {q: round(sum(p["cost_usd_month"][q] for p in doc["predictions"].values()), 2)
                      for q in QUANTILES} for side, doc in (("base", base), ("head", head))}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preflight.report import view
-from preflight.report.compare import signed_usd
+from preflight.report.compare import line_item_moves, signed_usd
 from preflight.report.links import location_url
 from preflight.report.prepare import prepare_report
 
@@ -208,14 +208,15 @@ def _cost_diff(doc: dict[str, Any]) -> Section:
             f"P90 {signed_usd(total['delta']['p90'])}); {len(moved)} service(s) changed, largest move first.")
     if not moved:
         return Section("cost_diff", head + "\n\nNo service's cost changed.")
-    head += "\n\n" + _table(["Service", "Change", "P50 before", "P50 after", "Δ P50", "Δ P90"], [],
-                             ["---", "---", "---:", "---:", "---:", "---:"])
+    head += "\n\n" + _table(["Service", "Change", "P50 before", "P50 after", "Δ P50", "Δ P90", "Moved most"], [],
+                             ["---", "---", "---:", "---:", "---:", "---:", "---"])
     rows = []
     for entry in moved:
         before = view.usd(entry["base"]["p50"]) if entry["base"] else "–"
         after = view.usd(entry["head"]["p50"]) if entry["head"] else "–"
         rows.append(f"\n| {text(entry['service'])} | {entry['change']} | {before} | {after} | "
-                    f"**{signed_usd(entry['delta']['p50'])}** | {signed_usd(entry['delta']['p90'])} |")
+                    f"**{signed_usd(entry['delta']['p50'])}** | {signed_usd(entry['delta']['p90'])} | "
+                    f"{text(line_item_moves(entry))} |")
     return Section("cost_diff", head, rows, what="services")
 
 

@@ -52,6 +52,20 @@ def test_comparison_names_cost_moves_and_new_and_resolved_findings(sample: dict[
     assert comparison["findings"]["unchanged"] == len(sample["violations"]) - 1
 
 
+def test_line_items_say_which_line_moved(sample: dict[str, Any]) -> None:
+    head = copy.deepcopy(sample)
+    sample["predictions"]["invoice-parser"]["line_items"] = {"requests": 0.02, "duration": 4.73}
+    head["predictions"]["invoice-parser"]["line_items"] = {"requests": 0.02, "duration": 23.65,
+                                                           "provisioned_concurrency": 10.0}
+    head["predictions"]["invoice-parser"]["cost_usd_month"] = {"p10": 20.0, "p50": 33.67, "p90": 60.0}
+    head["comparison"] = compare_reports(head, sample, "main.json")
+    validate_report(head)
+    entry = next(s for s in head["comparison"]["cost"]["services"] if s["service"] == "invoice-parser")
+    assert entry["line_items"]["duration"] == {"base": 4.73, "head": 23.65, "delta": 18.92}
+    assert entry["line_items"]["provisioned_concurrency"] == {"base": 0.0, "head": 10.0, "delta": 10.0}
+    assert "| duration +$18.92, provisioned concurrency +$10.00 |" in render_markdown(head)
+
+
 def test_added_and_removed_services(sample: dict[str, Any]) -> None:
     head = copy.deepcopy(sample)
     gone = head["predictions"].pop("invoice-parser")
@@ -147,6 +161,13 @@ def test_preflight_compare_to_end_to_end(tmp_path: Path) -> None:
         [(dropped["policy"], dropped["resource_name"])]
     assert comparison["cost"]["total"]["delta"]["p50"] > 0
     assert "### Cost diff vs <code>main.json</code>" in (project / "out" / "comment.md").read_text()
+    # line items: the bill's lines at the P50 workload add up to the P50 price (to the cent per line)
+    head = json.loads((project / "out" / "preflight-local.json").read_text())
+    for prediction in head["predictions"].values():
+        assert set(prediction["line_items"]) == {"cpu", "memory"}
+        assert sum(prediction["line_items"].values()) == pytest.approx(prediction["cost_usd_month"]["p50"], abs=0.02)
+    moved = comparison["cost"]["services"][0]["line_items"]
+    assert all(entry["delta"] == pytest.approx(entry["head"] - entry["base"], abs=0.01) for entry in moved.values())
 
 
 def test_compare_to_a_git_ref_previews_that_commit_in_a_throwaway_worktree(tmp_path: Path) -> None:

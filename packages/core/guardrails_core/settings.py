@@ -86,8 +86,42 @@ class StackConfigError(ValueError):
     """A stack config file that cannot be used; the message names the file and the key."""
 
 
+def _project_doc(project_dir: Path) -> dict[str, Any]:
+    try:
+        doc = load_yaml_bounded(read_text_bounded(resolve_inside(project_dir, "Pulumi.yaml")))
+    except (ValueError, yaml.YAMLError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def stack_config_dir(project_dir: Path) -> Path:
+    """Where the CLI looks for `Pulumi.<stack>.yaml`: Pulumi.yaml's `stackConfigDir` (inside the project), else the
+    project folder itself."""
+    configured = _project_doc(project_dir).get("stackConfigDir")
+    if not isinstance(configured, str) or not configured.strip():
+        return Path(project_dir)
+    try:
+        resolve_inside(project_dir, configured.strip(), kind="dir")
+        return Path(project_dir) / configured.strip()
+    except UnsafeInputError as exc:
+        raise StackConfigError(f"{Path(project_dir) / 'Pulumi.yaml'}: stackConfigDir {configured!r} refused: the "
+                               f"folder {exc}") from None
+
+
+def stack_config_name(stack: str, project: str | None = None) -> str:
+    """The stack part of a name as the CLI accepts it (`dev`, `org/dev`, `org/project/dev`): its config file is
+    `Pulumi.<that>.yaml`. A fully qualified name of another project is refused, never read as this one's."""
+    parts = stack.split("/")
+    if len(parts) > 3 or not all(parts):
+        raise StackConfigError(f"stack {stack!r}: expected <stack>, <org>/<stack> or <org>/<project>/<stack>")
+    if len(parts) == 3 and project is not None and parts[1] != project:
+        raise StackConfigError(f"stack {stack!r} belongs to project {parts[1]!r}; this project (Pulumi.yaml) is "
+                               f"{project!r}")
+    return parts[-1]
+
+
 def stack_file(project_dir: Path, stack: str) -> Path:
-    return Path(project_dir) / "stacks" / f"Pulumi.{stack}.yaml"
+    return stack_config_dir(project_dir) / f"Pulumi.{stack_config_name(stack, project_name(project_dir))}.yaml"
 
 
 def read_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
@@ -106,16 +140,30 @@ def read_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
         raise StackConfigError(f"{path}: not valid YAML: {str(exc)[:300]}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
         raise StackConfigError(f"{path}: expected a mapping with a `config:` mapping")
-    return dict(doc.get("config") or {})
+    config = dict(doc.get("config") or {})
+    # Fail closed on what only the Pulumi service or the secrets provider can resolve: reading the file without
+    # it would silently drop those values (e.g. budgets from an ESC environment => budget controls check nothing).
+    if doc.get("environment"):
+        raise StackConfigError(
+            f"{path}: `environment:` imports Pulumi ESC environments ({_environments(doc['environment'])}), which "
+            "preflight cannot resolve offline, so guardrails:* values they set would be missing; put the "
+            f"{CONFIG_NAMESPACE}:* keys in this file (ESC may still provide everything else)")
+    for key, value in config.items():
+        if str(key).startswith(f"{CONFIG_NAMESPACE}:") and isinstance(value, dict) and "secure" in value:
+            raise StackConfigError(
+                f"{path}: {key} is encrypted (secure:); guardrails settings are policy, not secrets, and preflight "
+                f"does not decrypt stack secrets: set it in plain text (pulumi config set {key} ... without --secret)")
+    return config
+
+
+def _environments(value: Any) -> str:
+    names = value.get("imports", value) if isinstance(value, dict) else value
+    return ", ".join(map(str, names)) if isinstance(names, list) else str(names)
 
 
 def project_name(project_dir: Path) -> str | None:
     """`name:` of the project's Pulumi.yaml (its config namespace), or None when there is none to read."""
-    try:
-        doc = load_yaml_bounded(read_text_bounded(resolve_inside(project_dir, "Pulumi.yaml")))
-    except (ValueError, yaml.YAMLError):
-        return None
-    name = doc.get("name") if isinstance(doc, dict) else None
+    name = _project_doc(project_dir).get("name")
     return name if isinstance(name, str) else None
 
 

@@ -7,10 +7,12 @@ from decimal import Decimal
 
 from guardrails_predict.config import PredictionSettings
 from guardrails_predict.pricing import (
+    KnativeCost,
     KnativeScaling,
     KnativeWorkload,
     KubernetesPrices,
     LambdaConfig,
+    LambdaCost,
     LambdaUsage,
     knative_monthly_cost,
     lambda_monthly_cost,
@@ -49,7 +51,14 @@ def on_off_profile(requests: Decimal, burstiness: Decimal, hours: Decimal) -> li
 
 def service_cost(svc: Service, requests: float, duration_ms: float, settings: PredictionSettings,
                  prices: KubernetesPrices, burstiness: float = 1.0, **overrides: object) -> Decimal:
-    """Monthly USD; `overrides` change one knob (e.g. memory_mb=512, min_scale=0) for what-if savings.
+    """Monthly USD; `overrides` change one knob (e.g. memory_mb=512, min_scale=0) for what-if savings."""
+    return priced_service(svc, requests, duration_ms, settings, prices, burstiness, **overrides).total
+
+
+def priced_service(svc: Service, requests: float, duration_ms: float, settings: PredictionSettings,
+                   prices: KubernetesPrices, burstiness: float = 1.0, **overrides: object) -> LambdaCost | KnativeCost:
+    """The pricing engine's full answer for one workload: the total and the bill's lines (`components`; Lambda:
+    requests, duration, provisioned concurrency, storage; Knative: cpu, memory), which add up to it.
 
     Knative is priced over the on/off profile of `burstiness` (Lambda bills per request, so time does not
     matter there)."""
@@ -67,9 +76,9 @@ def service_cost(svc: Service, requests: float, duration_ms: float, settings: Pr
                             cold_start_fraction=Decimal(str(settings.lambda_cold_start_fraction)) if on_demand
                             else Decimal(0),
                             init_duration_ms=Decimal(str(settings.lambda_init_duration_ms)))
-        return lambda_monthly_cost(usage, cfg, free_tier=settings.free_tier).total
+        return lambda_monthly_cost(usage, cfg, free_tier=settings.free_tier)
     scaling = knative_scaling(svc)
     if overrides:
         scaling = replace(scaling, **overrides)  # type: ignore[arg-type]
     profile = on_off_profile(req, Decimal(str(round(burstiness, 3))), prices.hours_per_month)
-    return knative_monthly_cost(KnativeWorkload(req, dur, profile=profile), scaling, prices).total
+    return knative_monthly_cost(KnativeWorkload(req, dur, profile=profile), scaling, prices)

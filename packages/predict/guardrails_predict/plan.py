@@ -14,7 +14,7 @@ import numpy as np
 from guardrails_predict.change_features import capacity_of, change_features
 from guardrails_predict.change_risk import CHANGE_FEATURES
 from guardrails_predict.config import PredictionSettings, prediction_settings
-from guardrails_predict.costing import kubernetes_prices, service_cost
+from guardrails_predict.costing import kubernetes_prices, priced_service
 from guardrails_predict.features import CAPACITY_FEATURES, capacity_row, peak_concurrency
 from guardrails_predict.model_store import CostBand, LoadedModel, ModelError, load_all, load_cost_band, predict_rows
 from guardrails_predict.pricing import PricingError
@@ -71,10 +71,13 @@ def calibrated_band(costs: dict[str, Decimal], scale: float) -> list[float]:
 
 
 def _cost_quantiles(svc: Service, wl: Workload, settings: PredictionSettings,
-                    prices: Any, band: CostBand) -> tuple[dict[str, float], Decimal]:
-    """({p10, p50, p90} in USD rounded to cents, the exact P50 for savings arithmetic)."""
-    costs = {q: service_cost(svc, wl.requests_per_month[q], wl.mean_duration_ms[q], settings, prices,
-                             wl.burstiness[q]) for q in QKEYS}
+                    prices: Any, band: CostBand) -> tuple[dict[str, float], Decimal, dict[str, float]]:
+    """({p10, p50, p90} in USD rounded to cents, the exact P50 for savings arithmetic, the P50 workload's line
+    items - the bill's lines, which add up to the P50 price before calibration)."""
+    priced = {q: priced_service(svc, wl.requests_per_month[q], wl.mean_duration_ms[q], settings, prices,
+                                wl.burstiness[q]) for q in QKEYS}
+    line_items = {item: round(float(usd), 2) for item, usd in priced["p50"].components.items()}
+    costs = {q: cost.total for q, cost in priced.items()}
     # P50 is the cost of the P50 workload. Knative cost is not monotone in burstiness (a burst needs more
     # replicas, but a scale-to-zero service idles longer), so the band's ends are the cheapest and dearest of
     # the three priced points rather than the P10 and P90 points themselves.
@@ -82,7 +85,7 @@ def _cost_quantiles(svc: Service, wl: Workload, settings: PredictionSettings,
     # A usage history's day quantiles are observed together, so its band is priced as is.
     scale = 1.0 if wl.history is not None else band.scale_for(wl.hint_variant)
     values = sorted(round(v, 2) for v in calibrated_band(costs, scale))  # sorting guards rounding
-    return dict(zip(QKEYS, values, strict=True)), costs["p50"]
+    return dict(zip(QKEYS, values, strict=True)), costs["p50"], line_items
 
 
 def _capacity(services: list[Service], workloads: dict[str, Workload], model: LoadedModel,
@@ -187,7 +190,7 @@ def predict_services(resources: Sequence[Any], settings: Any, previous: Sequence
     for svc in services:
         wl = workloads[svc.name]
         try:
-            cost, current_p50 = _cost_quantiles(svc, wl, cfg, prices, band)
+            cost, current_p50, line_items = _cost_quantiles(svc, wl, cfg, prices, band)
             recommendation = (recommend(svc, wl, cfg, prices, project_dir, current_p50,
                                         capacity[svc.name]["probability"]) if with_recommendations
                               else {"changes": {}, "saving_usd_month": 0.0, "patch": None})
@@ -202,6 +205,7 @@ def predict_services(resources: Sequence[Any], settings: Any, previous: Sequence
             "cost_center": svc.labels.get("cost-center"),
             "project_id": svc.labels.get("project-id"),
             "cost_usd_month": cost,
+            "line_items": line_items,
             "capacity_risk": capacity[svc.name],
             "change_risk": change[svc.name],
             "contributions": wl.contributions,
