@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from guardrails_core.types import FUNCTION_COMPONENT
 from guardrails_supply_chain import evaluate_plan
 from guardrails_supply_chain.cache import CACHE_DIR, CACHE_FILE
 from guardrails_supply_chain.identity import IdentityRegex
@@ -23,22 +24,19 @@ SIGNERS = [{"identity": BEACON, "issuer": GHA_ISSUER}]
 NOW = datetime(2021, 8, 30, tzinfo=UTC)
 LAMBDA = "aws:lambda/function:Function"
 
-LAMBDA_SPEC = """\
-# a function spec; only metadata.annotations matter here
-apiVersion: serverless-guardrails.dev/v1
-kind: Function
-metadata:
-  name: first
----
-apiVersion: serverless-guardrails.dev/v1
-kind: Function
-metadata:
-  name: scorer
-  annotations:
-    security.apexlogic.com/signature-bundle: evidence/fn.sigstore.json
-    security.apexlogic.com/vulnerability-report: evidence/report.json
-    security.apexlogic.com/data-classification: restricted
-"""
+# What the ServerlessFunction component registers as its inputs: the declaration with overlays applied. The
+# supply chain judges the component from it; no declaration file exists on disk in these tests (nothing re-read).
+FUNCTION_DECLARATION = {
+    "source": "services/fns.yaml:7",
+    "document": {
+        "apiVersion": "serverless-guardrails.dev/v1alpha1", "kind": "Function",
+        "metadata": {"name": "scorer", "annotations": {
+            "security.apexlogic.com/signature-bundle": "evidence/fn.sigstore.json",
+            "security.apexlogic.com/vulnerability-report": "evidence/report.json",
+            "security.apexlogic.com/data-classification": "restricted"}},
+        "spec": {"runtime": "python3.12", "handler": "app.handler", "code": {"path": "evidence/fn.zip"}},
+    },
+}
 
 
 def _project(tmp_path: Path) -> Path:
@@ -47,7 +45,6 @@ def _project(tmp_path: Path) -> Path:
     shutil.copyfile(DATA / "sigstore" / "a.txt", tmp_path / "evidence" / "fn.zip")
     shutil.copyfile(DATA / "sigstore" / "a.txt.sigstore.json", tmp_path / "evidence" / "fn.sigstore.json")
     shutil.copyfile(DATA / "trivy" / "debian-buster.json", tmp_path / "evidence" / "report.json")
-    (tmp_path / "services" / "fns.yaml").write_text(LAMBDA_SPEC)
     return tmp_path
 
 
@@ -57,13 +54,17 @@ def _plan() -> list[PlannedResource]:
         PlannedResource(urn=ksvc["urn"], type=KSVC, name="web", custom=True, parent=None, provider=None,
                         inputs=ksvc["props"], source_file="services/web.yaml", source_line=1),
         PlannedResource(
-            urn=f"urn:pulumi:test::proj::{LAMBDA}::scorer", type=LAMBDA, name="scorer", custom=True, parent=None,
-            provider=None,
+            urn=f"urn:pulumi:test::proj::{FUNCTION_COMPONENT}::scorer", type=FUNCTION_COMPONENT, name="scorer",
+            custom=False, parent=None, provider=None, inputs={"declaration": FUNCTION_DECLARATION},
+            source_file="services/fns.yaml", source_line=7,
+        ),
+        # The function itself carries no supply-chain annotations (tags only): not judged a second time.
+        PlannedResource(
+            urn=f"urn:pulumi:test::proj::{LAMBDA}::scorer", type=LAMBDA, name="scorer", custom=True,
+            parent=f"urn:pulumi:test::proj::{FUNCTION_COMPONENT}::scorer", provider=None,
             inputs={"name": "scorer", "packageType": "Zip", "runtime": "python3.12",
                     "code": {"4dabf18193072939515e22adb298388d": "0def7320c3a5731c473e5ecbe6d01bc7",
-                             "path": "evidence/fn.zip"},
-                    "tags": {"data-classification": "restricted",
-                             "serverless-guardrails.dev/source": "services/fns.yaml:7"}},
+                             "path": "evidence/fn.zip"}, "tags": {"data-classification": "restricted"}},
             source_file="services/fns.yaml", source_line=7,
         ),
         PlannedResource(urn="urn:pulumi:test::proj::aws:iam/role:Role::r", type="aws:iam/role:Role", name="r",
@@ -79,7 +80,7 @@ def test_evaluate_plan_knative_and_lambda(tmp_path: Path) -> None:
     fn = by_service["scorer"]
     assert fn["kind"] == "zip" and fn["verified"] is True and fn["signer"] == BEACON
     assert fn["digest"] == f"sha256:{A_TXT_SHA256}"
-    # the Lambda's report is read from its declaration; Lambda counts as public, restricted -> critical blocked
+    # the Lambda's report is named by its declaration (the component's inputs); public, restricted -> blocked
     assert [v["id"] for v in fn["vulnerabilities"] if v["blocked"]] == ["CVE-2019-18224"]
     web = by_service["web"]
     assert web["verified"] is False and "unsigned" in web["reason"]

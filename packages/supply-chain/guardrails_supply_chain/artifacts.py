@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from guardrails_core.safe_input import UnsafeInputError, resolve_inside
-from guardrails_core.source import SOURCE_KEY
+from guardrails_core.source import DECLARATION_INPUT, SOURCE_KEY
+from guardrails_core.types import FUNCTION_COMPONENT, KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_core.values import UNKNOWN, reveal
 
-KNATIVE_SERVICE = "kubernetes:serving.knative.dev/v1:Service"
-LAMBDA_FUNCTION = "aws:lambda/function:Function"
-SUPPORTED_TYPES = (KNATIVE_SERVICE, LAMBDA_FUNCTION)
+# A Knative Service carries its annotations itself. A Lambda function's supply-chain annotations live only in its
+# declaration, which its `ServerlessFunction` component registers as its inputs (overlays applied): the
+# component is the resource judged, so nothing is re-read from disk and a stack overlay counts.
+SUPPORTED_TYPES = (KNATIVE_SERVICE, FUNCTION_COMPONENT)
 SOURCE_TAG = SOURCE_KEY
 VISIBILITY_LABEL = "networking.knative.dev/visibility"
 _ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"  # Pulumi's wire signature for archives
@@ -104,39 +105,20 @@ def _str_map(value: Any) -> dict[str, str]:
     return {str(k): str(reveal(v)) for k, v in value.items() if isinstance(reveal(v), str | int | float | bool)}
 
 
-def declaration_annotations(project_dir: Path, source: str | None) -> dict[str, str]:
-    """`metadata.annotations` of the declaration document at `services/x.yaml:<line>`.
+def function_declaration(props: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """(declaration document, `file:line`) from a `ServerlessFunction` component's inputs; ({}, None) without."""
+    declaration = _map_at(props, DECLARATION_INPUT)
+    source = declaration.get("source")
+    return _map_at(declaration, "document"), source if isinstance(source, str) else None
 
-    Lambda function resources carry only tags, so the supply-chain annotations are read from the declaration
-    itself (the component records where each resource came from)."""
-    if not source:
-        return {}
-    file_part, _, line_part = source.rpartition(":")
-    if not file_part or not line_part.isdigit():
-        file_part, line_part = source, "1"
-    path = Path(project_dir) / file_part
-    try:
-        text = path.read_text()
-    except OSError:
-        return {}
-    target = int(line_part)
-    chosen: Any = None
-    try:
-        loader = yaml.SafeLoader(text)
-        try:
-            while loader.check_node():
-                node = loader.get_node()
-                if node is None:
-                    break
-                if node.start_mark.line + 1 <= target or chosen is None:
-                    chosen = loader.construct_document(node)
-                else:
-                    break
-        finally:
-            loader.dispose()
-    except yaml.YAMLError:
-        return {}
-    return _str_map(_map_at(_map_at(chosen, "metadata"), "annotations"))
+
+def function_props(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The artifact-bearing inputs the component gives `aws:lambda/function:Function`, from its declaration:
+    `code.image` -> packageType Image + imageUri, `code.path` -> a Zip of that folder."""
+    code = _map_at(_map_at(document, "spec"), "code")
+    if code.get("image") is not None:
+        return {"packageType": "Image", "imageUri": code.get("image")}
+    return {"packageType": "Zip", "code": {"path": code["path"]} if isinstance(code.get("path"), str) else None}
 
 
 def service_context(resource: dict[str, Any], settings: dict[str, Any], project_dir: Path) -> ServiceContext:
@@ -150,13 +132,14 @@ def service_context(resource: dict[str, Any], settings: dict[str, Any], project_
         annotations = _str_map(metadata.get("annotations"))
         labels = _str_map(metadata.get("labels"))
         source = annotations.get(SOURCE_TAG) or resource.get("source")
-    else:
-        tags = _str_map(props.get("tags"))
-        name = props.get("name")
+    else:  # FUNCTION_COMPONENT
+        document, source = function_declaration(props)
+        metadata = _map_at(document, "metadata")
+        name = metadata.get("name")
         service = name if isinstance(name, str) else resource.get("name", "?")
-        labels = tags
-        source = tags.get(SOURCE_TAG) or resource.get("source")
-        annotations = declaration_annotations(project_dir, source)
+        annotations = _str_map(metadata.get("annotations"))
+        labels = _str_map(metadata.get("labels"))
+        source = source or resource.get("source")
     ctx = ServiceContext(service=service, urn=resource.get("urn", ""), resource_type=rtype, annotations=annotations)
     ctx.source = source
     declared = annotations.get(f"security.{domain}/data-classification") or labels.get("data-classification")
@@ -217,7 +200,9 @@ def resource_artifacts(ctx: ServiceContext, props: dict[str, Any], domain: str, 
             if not key:
                 key = f"security.{domain}/signature-bundle.<container-name>"
             artifacts.append(_image_artifact(ctx, container.get("image"), key, bundle))
-    elif ctx.resource_type == LAMBDA_FUNCTION:
+    elif ctx.resource_type in (LAMBDA_FUNCTION, FUNCTION_COMPONENT):
+        if ctx.resource_type == FUNCTION_COMPONENT:
+            props = function_props(function_declaration(props)[0])
         key, bundle = _annotation(ctx, domain, "signature-bundle")
         if reveal(props.get("packageType")) == "Image":
             artifacts.append(_image_artifact(ctx, props.get("imageUri"), key, bundle))
