@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from guardrails_core.atomic import write_atomic
 from guardrails_core.settings import (
+    CONFIG_FILE_ENV,
     StackConfigError,
     StackSettings,
     load_stack_settings,
@@ -441,6 +442,9 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--verbose", action="store_true",
                        help="print every finding, prediction and artifact in full (default: a bounded summary)")
         p.add_argument("--quiet", action="store_true", help="no progress output")
+        p.add_argument("--config-file", metavar="FILE",
+                       help="read the stack config from FILE instead of Pulumi.<stack>.yaml (as `pulumi "
+                            "--config-file`); the program and the packs get the same file")
         p.add_argument("--compare-to", metavar="REF|REPORT.json",
                        help="the base to compare with: a git ref (main, origin/main, a SHA; previewed offline in a "
                             "temporary worktree) or a preflight report JSON; the reports then lead with the cost "
@@ -487,6 +491,9 @@ def main(argv: list[str] | None = None) -> int:
             return int(exc.code or 0)
         if args.command in COMMANDS:
             resolve_target(args)
+            if getattr(args, "config_file", None):
+                # one setting for preflight and every process it starts (program, packs): see CONFIG_FILE_ENV
+                os.environ[CONFIG_FILE_ENV] = str(Path(args.config_file).resolve())
             code = COMMANDS[args.command](args, console)
         else:
             code = int(args.func(args))

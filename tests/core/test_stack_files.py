@@ -81,3 +81,32 @@ def test_encrypted_guardrails_settings_fail_closed_other_secrets_do_not(tmp_path
     path.write_text(text.replace("config:\n", "config:\n  guardrails:owner:\n    secure: AAABAKx2\n", 1))
     with pytest.raises(StackConfigError, match=r"guardrails:owner is encrypted \(secure:\)"):
         read_stack_config(project, "dev")
+
+
+def test_config_file_replaces_the_stack_file_for_every_process(tmp_path: Path) -> None:
+    """`preflight --config-file alt.yaml`: preflight, the program and the packs all use alt.yaml (the CLI's flag)."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.preflight.helpers import full_project
+
+    (tmp_path / "p").mkdir()
+    project = full_project(tmp_path / "p", {})
+    shutil.copy(REPO / "services" / "multimodal-ai-inference.yaml", project / "services")
+    alt = tmp_path / "alt.yaml"  # outside the project, as the CLI allows
+    alt.write_text((REPO / "stacks" / "Pulumi.prod.yaml").read_text())
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "preflight", "preview", "--stack", "local", "--engine", "offline",
+                               "--json", "--quiet", "--project-dir", str(project), *extra], capture_output=True,
+                              text=True, timeout=600, cwd=project)
+
+    missing = run("--config-file", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and "nope.yaml: no such file (--config-file)" in missing.stderr
+    result = run("--config-file", str(alt))
+    assert result.returncode == 1, result.stderr[-2000:]
+    doc = json.loads(result.stdout)
+    assert doc["environment"] == "prod"  # preflight's own settings
+    # the packs judged with prod's enforcement (high is mandatory in prod, advisory on local)
+    assert any(v["severity"] == "high" and v["enforcement"] == "mandatory" for v in doc["violations"])

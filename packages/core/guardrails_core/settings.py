@@ -6,6 +6,7 @@ Neutral module: components, the policy pack and preflight all read it; it import
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -120,19 +121,34 @@ def stack_config_name(stack: str, project: str | None = None) -> str:
     return parts[-1]
 
 
+# `preflight --config-file F` (the CLI's flag of the same name): every process of one run - preflight, the program
+# and the packs it starts - reads the stack config from F instead of Pulumi.<stack>.yaml. An environment variable,
+# because those processes are separate programs that all get their environment from preflight.
+CONFIG_FILE_ENV = "GUARDRAILS_CONFIG_FILE"
+
+
 def stack_file(project_dir: Path, stack: str) -> Path:
-    return stack_config_dir(project_dir) / f"Pulumi.{stack_config_name(stack, project_name(project_dir))}.yaml"
+    name = stack_config_name(stack, project_name(project_dir))  # validates the name either way
+    override = os.environ.get(CONFIG_FILE_ENV)
+    if override:
+        path = Path(override)
+        return path if path.is_absolute() else Path(project_dir) / path
+    return stack_config_dir(project_dir) / f"Pulumi.{name}.yaml"
 
 
 def read_stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
     """The raw `config:` map of a stack file, keys as written (e.g. `guardrails:limits`)."""
     path = stack_file(project_dir, stack)
+    chosen = bool(os.environ.get(CONFIG_FILE_ENV))
+    if chosen and not path.is_file():
+        raise StackConfigError(f"{path}: no such file (--config-file)")
     if not path.is_file():
         available = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in path.parent.glob("Pulumi.*.yaml"))
         listed = ", ".join(available) or "none"
         raise StackConfigError(f"{path}: no such stack config file (stacks available: {listed})")
     try:
-        real = resolve_inside(project_dir, path.relative_to(project_dir))
+        # A file named with --config-file may live anywhere (as with the CLI); the stack's own must stay inside.
+        real = path if chosen else resolve_inside(project_dir, path.relative_to(project_dir))
         doc = load_yaml_bounded(read_text_bounded(real)) or {}
     except UnsafeInputError as exc:
         raise StackConfigError(f"{path}: refused: the file {exc}") from None
