@@ -10,9 +10,10 @@ JSON of `pulumi stack export` (the pack has no other way to see it).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,16 +62,30 @@ def _predict(resources: Sequence[Any], settings: Any, previous: Sequence[Any] | 
         return [(None, f"cost/risk predictions unavailable, so budgets and risk cannot be checked: {exc}")]
 
 
+PlanRule = Callable[[PlanPrediction], list[Violation]]
+StackRule = Callable[..., list[Violation]]
+
+
+def on_prediction(rule: PlanRule) -> StackRule:
+    """A stack rule judged on the shared prediction pass: `rule(plan)` runs only when predictions are available;
+    otherwise the rule reports why, so budgets and risk are never silently unchecked (fail closed)."""
+
+    @functools.wraps(rule)
+    def checked(resources: Sequence[Any], settings: Any, previous: Sequence[Any] | None = None,
+                project_dir: Path | None = None) -> list[Violation]:
+        plan = _predict(resources, settings, previous, project_dir)
+        return plan if isinstance(plan, list) else rule(plan)
+
+    return checked
+
+
 def _usd(value: float) -> str:
     return f"${value:,.2f}/month"
 
 
-def predicted_cost_within_budget(resources: Sequence[Any], settings: Any, previous: Sequence[Any] | None = None,
-                                 project_dir: Path | None = None) -> list[Violation]:
+@on_prediction
+def predicted_cost_within_budget(plan: PlanPrediction) -> list[Violation]:
     """Stack total and each service at the configured quantile vs `stackMonthlyUsd` / `serviceMonthlyUsd`."""
-    plan = _predict(resources, settings, previous, project_dir)
-    if isinstance(plan, list):
-        return plan
     cfg, q = plan.settings, plan.settings.quantile
     out: list[Violation] = []
     total = sum(r["cost_usd_month"][q] for r in plan.results.values())
@@ -91,12 +106,9 @@ def predicted_cost_within_budget(resources: Sequence[Any], settings: Any, previo
     return out
 
 
-def budget_cap_per_cost_center(resources: Sequence[Any], settings: Any, previous: Sequence[Any] | None = None,
-                               project_dir: Path | None = None) -> list[Violation]:
+@on_prediction
+def budget_cap_per_cost_center(plan: PlanPrediction) -> list[Violation]:
     """Sum per cost-center / project-id vs `costCenters` / `projects` budgets."""
-    plan = _predict(resources, settings, previous, project_dir)
-    if isinstance(plan, list):
-        return plan
     cfg, q = plan.settings, plan.settings.quantile
     out: list[Violation] = []
     for label, field, key, budgets in (("cost-center", "cost_center", "costCenters", cfg.cost_centers),
@@ -118,12 +130,9 @@ def budget_cap_per_cost_center(resources: Sequence[Any], settings: Any, previous
     return out
 
 
-def ml_risk_threshold(resources: Sequence[Any], settings: Any, previous: Sequence[Any] | None = None,
-                      project_dir: Path | None = None) -> list[Violation]:
+@on_prediction
+def ml_risk_threshold(plan: PlanPrediction) -> list[Violation]:
     """Change risk vs `risk.changeRiskThreshold`, capacity risk vs `risk.capacityRiskThreshold`."""
-    plan = _predict(resources, settings, previous, project_dir)
-    if isinstance(plan, list):
-        return plan
     cfg = plan.settings
     out: list[Violation] = []
     for name, result in sorted(plan.results.items()):
