@@ -54,8 +54,15 @@ class QueueProxyCollector:
             for entry in by_code.values():
                 labels = entry["labels"]
                 latencies.add_metric([labels[k] for k in LABELS], entry["buckets"], entry["sum"])
+        quality = Metric("model_quality", "A model-quality score per revision (a KPI canaries can declare)", "gauge")
+        for revision in self.revisions:
+            for name, labels, value in samples(self.namespace, self.service, revision, 0):
+                if name == "model_quality":
+                    quality.add_sample(name, labels, value)
         yield count
         yield latencies
+        if quality.samples:
+            yield quality
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ class Revision:
     error_rate: float = 0.0
     latency_median_ms: float = 80.0
     latency_sigma: float = 0.3  # log-normal shape
+    model_quality: float | None = None  # a gauge `model_quality` (a KPI a canary can declare), when set
 
     def cdf(self, le_ms: float) -> float:
         z = (math.log(le_ms) - math.log(self.latency_median_ms)) / self.latency_sigma
@@ -47,6 +48,9 @@ def samples(namespace: str, service: str, revision: Revision, requests: int) -> 
         out.append(("revision_app_request_latencies_bucket", {**labels, "le": "+Inf"}, float(count)))
         out.append(("revision_app_request_latencies_count", labels, float(count)))
         out.append(("revision_app_request_latencies_sum", labels, count * revision.mean_ms()))
+    if revision.model_quality is not None:
+        out.append(("model_quality", {"namespace_name": namespace, "service_name": service,
+                                      "revision_name": revision.name}, revision.model_quality))
     return out
 
 
@@ -59,18 +63,19 @@ def openmetrics_history(namespace: str, service: str, totals: dict[Revision, int
     """OpenMetrics text for promtool: each revision's counters rise linearly from 0 at `start_s` to its total at
     `end_s` (the last sample exactly at `end_s`, so `increase(...[w])` evaluated there is exact)."""
     times = list(range(start_s, end_s, step_s)) + [end_s]
-    families: dict[str, list[str]] = {"revision_app_request_count": [], "revision_app_request_latencies": []}
+    families: dict[str, list[str]] = {"revision_app_request_count": [], "revision_app_request_latencies": [],
+                                      "model_quality": []}
     for revision, total in totals.items():
         for i, t in enumerate(times):
             served = round(total * i / (len(times) - 1))
             for name, labels, value in samples(namespace, service, revision, served):
-                family = "revision_app_request_count" if name == "revision_app_request_count" else \
-                    "revision_app_request_latencies"
+                family = next(f for f in families if name.startswith(f))
                 families[family].append(f"{name}{{{_labels(labels)}}} {value:.6f} {t}")
-    out = ["# TYPE revision_app_request_count unknown", *sorted(families["revision_app_request_count"],
-                                                                  key=_series_then_time)]
-    out += ["# TYPE revision_app_request_latencies histogram",
-            *sorted(families["revision_app_request_latencies"], key=_series_then_time)]
+    out = []
+    for family, kind in (("revision_app_request_count", "unknown"), ("revision_app_request_latencies", "histogram"),
+                         ("model_quality", "gauge")):
+        if families[family]:
+            out += [f"# TYPE {family} {kind}", *sorted(families[family], key=_series_then_time)]
     return "\n".join([*out, "# EOF", ""])
 
 

@@ -37,7 +37,7 @@ def canary_project(root: Path, *, env: str = "dev", step: int | None = 40, min_r
                    kpis: dict[str, str] | None = None) -> tuple[Path, str]:
     """The project at `root` with three commits: the service on v1 (revision inference-00001), the canary commit
     (image v2 + 10 % canary, returned), and an unrelated later commit."""
-    files = {"Pulumi.yaml": "name: canary-test\nruntime: python\nstackConfigDir: stacks\n",
+    files = {"Pulumi.yaml": "name: canary-test\nruntime: python\nstackConfigDir: stacks\n", ".gitignore": "out/\n",
              "services/inference.yaml": SERVICE}
     for stack in ("dev", "prod"):
         files[f"stacks/Pulumi.{stack}.yaml"] = STACK.format(env=stack if env == "dev" else env,
