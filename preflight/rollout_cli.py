@@ -291,10 +291,11 @@ def rollout(project_dir: Path, stack: str, service: str, prometheus_url: str, si
     if analysis.decision == "hold":
         return _finish(project_dir, record)
     evidence = [f"window {window.label()} from {client.shown_url}; stable {stable}, canary {canary}"]
+    evidence += [f"{t.metric} queries: " + ", ".join(f"`{q}`" for q in t.queries) for t in tests]
     for name in (stable, canary):
         t = observed[name]
         evidence.append(f"{name}: {t.requests.value:.0f} requests, {t.errors.value or 0:.0f} 5xx, p95 "
-                        f"{_ms(t.latency_p95_ms)}, p99 {_ms(t.latency_p99_ms)} (query: {t.requests.query})")
+                        f"{_ms(t.latency_p95_ms)}, p99 {_ms(t.latency_p99_ms)} (query: `{t.requests.query}`)")
     for t in tests:
         d = t.as_dict()
         evidence.append(f"{t.metric}: canary {t.k}/{t.n} vs tolerated {t.theta0:.4g}; log LR harm "

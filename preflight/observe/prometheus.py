@@ -9,6 +9,10 @@ Every figure is `increase(...[<window>s])` evaluated at the window's end (so a h
 the window is counted exactly), and carries its PromQL and window (`Measurement`). An empty answer is *missing*
 (with the reason), never zero; a histogram quantile over no requests (NaN) is missing too.
 
+CPU and memory come from the kubelet's cAdvisor metrics of the service's pods (`container_cpu_usage_seconds_total`,
+`container_memory_working_set_bytes`; namespace, pod `<service>-NNNNN-deployment-...`, the user container, i.e. not
+queue-proxy): the busiest pod each minute, then the P99 (and max) over the window's minutes.
+
 Peak concurrency comes from Little's law on the latency sum: `rate(latencies_sum[1m]) / 1000` is the mean number
 of requests in flight during that minute (seconds of latency accrued per second); the peak is its maximum over
 the window (a 1-minute subquery).
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -161,6 +166,33 @@ def peak_concurrency_query(sel: str, seconds: int) -> str:
     return f"max_over_time((sum(rate(revision_app_request_latencies_sum{{{sel}}}[1m])) / 1000)[{seconds}s:1m])"
 
 
+def pod_selector(namespace: str, service: str) -> str:
+    return (f"namespace={_quote(namespace)},pod=~{_quote(re.escape(service) + '-[0-9]+-deployment-.+')},"
+            'container!~"queue-proxy|POD|"')
+
+
+def cpu_p99_query(namespace: str, service: str, seconds: int) -> str:
+    pods = pod_selector(namespace, service)
+    return (f"quantile_over_time(0.99, max(rate(container_cpu_usage_seconds_total{{{pods}}}[2m]))[{seconds}s:1m])"
+            " * 1000")
+
+
+def memory_query(namespace: str, service: str, seconds: int, quantile: float | None) -> str:
+    inner = f"max(container_memory_working_set_bytes{{{pod_selector(namespace, service)}}})[{seconds}s:1m]"
+    over = f"quantile_over_time({quantile:g}, {inner})" if quantile is not None else f"max_over_time({inner})"
+    return f"{over} / 1048576"
+
+
+def concurrency_p99_query(sel: str, seconds: int) -> str:
+    in_flight = f"sum(rate(revision_app_request_latencies_sum{{{sel}}}[1m])) / 1000"
+    return f"quantile_over_time(0.99, ({in_flight})[{seconds}s:1m])"
+
+
+def mean_latency_query(sel: str, seconds: int) -> str:
+    return (f"sum(increase(revision_app_request_latencies_sum{{{sel}}}[{seconds}s])) / "
+            f"sum(increase(revision_app_request_latencies_count{{{sel}}}[{seconds}s]))")
+
+
 def hourly_requests_query(sel: str) -> str:
     return f"sum(increase(revision_app_request_count{{{sel}}}[1h]))"
 
@@ -285,6 +317,7 @@ def observe_knative(service_decl: Any, prometheus: str | PrometheusClient, windo
     seconds = _seconds(window)
     sel = selector(ns, name)
     nothing = f"no {name} metrics in namespace {ns} in the window (no revision reported to Prometheus)"
+    no_pods = f"no cAdvisor container metrics for {name}'s pods in namespace {ns} in the window"
     requests = _single(client, requests_query(sel, seconds, per_revision=False), window, "requests/hour", nothing,
                        scale=3600 / seconds)
     rq, eq = requests_query(sel, seconds, False), errors_query(ns, name, seconds, False)
@@ -300,6 +333,11 @@ def observe_knative(service_decl: Any, prometheus: str | PrometheusClient, windo
         latency_p50_ms=_single(client, quantile_query(0.5, sel, seconds, False), window, "ms", nothing),
         latency_p99_ms=_single(client, quantile_query(0.99, sel, seconds, False), window, "ms", nothing),
         peak_concurrency=_single(client, peak_concurrency_query(sel, seconds), window, "concurrent", nothing),
+        duration_mean_ms=_single(client, mean_latency_query(sel, seconds), window, "ms", nothing),
+        cpu_p99_millicores=_single(client, cpu_p99_query(ns, name, seconds), window, "millicores", no_pods),
+        memory_p99_mib=_single(client, memory_query(ns, name, seconds, 0.99), window, "MiB", no_pods),
+        memory_max_mib=_single(client, memory_query(ns, name, seconds, None), window, "MiB", no_pods),
+        concurrency_p99=_single(client, concurrency_p99_query(sel, seconds), window, "concurrent", nothing),
         hourly={"requests": _hourly(client, hourly_requests_query(sel), window, "requests/hour"),
                 "latency_p50_ms": _hourly(client, hourly_latency_p50_query(sel), window, "ms")},
         targets=observe_targets(client, ns, name, window),

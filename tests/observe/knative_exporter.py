@@ -40,7 +40,7 @@ class QueueProxyCollector:
                                           "The response latencies of the requests (ms)", labels=LABELS)
         for revision in self.revisions:
             served = int(revision.rps * elapsed)
-            rows = samples(self.namespace, self.service, revision, served)
+            rows = samples(self.namespace, self.service, revision, served, elapsed)
             by_code: dict[str, dict] = {}
             for name, labels, value in rows:
                 if name == "revision_app_request_count":
@@ -54,15 +54,18 @@ class QueueProxyCollector:
             for entry in by_code.values():
                 labels = entry["labels"]
                 latencies.add_metric([labels[k] for k in LABELS], entry["buckets"], entry["sum"])
-        quality = Metric("model_quality", "A model-quality score per revision (a KPI canaries can declare)", "gauge")
+        extra = {"model_quality": Metric("model_quality", "A model-quality score per revision", "gauge"),
+                 "container_cpu_usage_seconds_total": Metric("container_cpu_usage_seconds_total",
+                                                             "cAdvisor: CPU seconds used", "unknown"),
+                 "container_memory_working_set_bytes": Metric("container_memory_working_set_bytes",
+                                                              "cAdvisor: working set", "gauge")}
         for revision in self.revisions:
-            for name, labels, value in samples(self.namespace, self.service, revision, 0):
-                if name == "model_quality":
-                    quality.add_sample(name, labels, value)
+            for name, labels, value in samples(self.namespace, self.service, revision, 0, elapsed):
+                if name in extra:
+                    extra[name].add_sample(name, labels, value)
         yield count
         yield latencies
-        if quality.samples:
-            yield quality
+        yield from (metric for metric in extra.values() if metric.samples)
 
 
 def main() -> None:

@@ -23,6 +23,8 @@ class Revision:
     latency_median_ms: float = 80.0
     latency_sigma: float = 0.3  # log-normal shape
     model_quality: float | None = None  # a gauge `model_quality` (a KPI a canary can declare), when set
+    cpu_cores: float | None = None  # cAdvisor: the user container's CPU use, when set
+    memory_mib: float | None = None  # cAdvisor: its working set
 
     def cdf(self, le_ms: float) -> float:
         z = (math.log(le_ms) - math.log(self.latency_median_ms)) / self.latency_sigma
@@ -32,8 +34,13 @@ class Revision:
         return self.latency_median_ms * math.exp(self.latency_sigma ** 2 / 2)
 
 
-def samples(namespace: str, service: str, revision: Revision, requests: int) -> list[tuple[str, dict, float]]:
-    """(metric name, labels, value) of every series one revision exposes after `requests` requests."""
+QUEUE_PROXY_CPU_CORES, QUEUE_PROXY_MEMORY_MIB = 0.05, 40.0  # the sidecar, which rightsizing must not count
+
+
+def samples(namespace: str, service: str, revision: Revision, requests: int,
+            elapsed_s: float = 0.0) -> list[tuple[str, dict, float]]:
+    """(metric name, labels, value) of every series one revision exposes after `requests` requests and
+    `elapsed_s` seconds of running (CPU seconds accrue with time)."""
     errors = math.floor(requests * revision.error_rate + 1e-9)
     out: list[tuple[str, dict, float]] = []
     for code, cls, count in (("200", "2xx", requests - errors), ("500", "5xx", errors)):
@@ -48,6 +55,13 @@ def samples(namespace: str, service: str, revision: Revision, requests: int) -> 
         out.append(("revision_app_request_latencies_bucket", {**labels, "le": "+Inf"}, float(count)))
         out.append(("revision_app_request_latencies_count", labels, float(count)))
         out.append(("revision_app_request_latencies_sum", labels, count * revision.mean_ms()))
+    if revision.cpu_cores is not None and revision.memory_mib is not None:
+        pod = {"namespace": namespace, "pod": f"{revision.name}-deployment-7d9f8b6c5-x2x4z"}
+        for container, cores, mib in (("user-container", revision.cpu_cores, revision.memory_mib),
+                                      ("queue-proxy", QUEUE_PROXY_CPU_CORES, QUEUE_PROXY_MEMORY_MIB)):
+            labels = {**pod, "container": container}
+            out.append(("container_cpu_usage_seconds_total", labels, cores * elapsed_s))
+            out.append(("container_memory_working_set_bytes", labels, mib * 1048576))
     if revision.model_quality is not None:
         out.append(("model_quality", {"namespace_name": namespace, "service_name": service,
                                       "revision_name": revision.name}, revision.model_quality))
@@ -64,16 +78,18 @@ def openmetrics_history(namespace: str, service: str, totals: dict[Revision, int
     `end_s` (the last sample exactly at `end_s`, so `increase(...[w])` evaluated there is exact)."""
     times = list(range(start_s, end_s, step_s)) + [end_s]
     families: dict[str, list[str]] = {"revision_app_request_count": [], "revision_app_request_latencies": [],
-                                      "model_quality": []}
+                                      "model_quality": [], "container_cpu_usage_seconds_total": [],
+                                      "container_memory_working_set_bytes": []}
     for revision, total in totals.items():
         for i, t in enumerate(times):
             served = round(total * i / (len(times) - 1))
-            for name, labels, value in samples(namespace, service, revision, served):
+            for name, labels, value in samples(namespace, service, revision, served, t - start_s):
                 family = next(f for f in families if name.startswith(f))
                 families[family].append(f"{name}{{{_labels(labels)}}} {value:.6f} {t}")
     out = []
     for family, kind in (("revision_app_request_count", "unknown"), ("revision_app_request_latencies", "histogram"),
-                         ("model_quality", "gauge")):
+                         ("model_quality", "gauge"), ("container_cpu_usage_seconds_total", "unknown"),
+                         ("container_memory_working_set_bytes", "gauge")):
         if families[family]:
             out += [f"# TYPE {family} {kind}", *sorted(families[family], key=_series_then_time)]
     return "\n".join([*out, "# EOF", ""])
