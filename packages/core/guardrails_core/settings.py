@@ -62,7 +62,6 @@ class ObserveSettings(_Model):
     idle_days: int = Field(14, ge=1, le=455, description="N: days of (near) zero traffic before a service is idle")
     idle_requests_per_day: float = Field(1.0, ge=0, description="at most this many requests a day count as idle")
     protected: list[str] = Field([], description="service names (fnmatch patterns) never proposed for cleanup")
-    headroom: float = Field(0.2, ge=0, le=10, description="rightsizing never goes below observed P99 x (1 + this)")
     anomaly_factor: float = Field(1.5, gt=1, description="flag a cost move traffic does not explain above this")
     anomaly_recent_hours: int = Field(24, ge=1, le=24 * 90, description="the period compared with usual behaviour")
     anomaly_severity: Literal["low", "medium", "high", "critical"] = "medium"
