@@ -179,8 +179,12 @@ def _predictions(result: EngineResult, settings: StackSettings, project_dir: Pat
     try:
         from guardrails_predict.plan import predict_plan
 
+        from preflight.gitops import render_recommendation_patches
+
         # No policy findings: change risk is computed exactly as the gate computes it (it cannot see them).
-        return predict_plan(result.resources, settings, baseline.load(project_dir, stack), project_dir)
+        predictions = predict_plan(result.resources, settings, baseline.load(project_dir, stack), project_dir)
+        render_recommendation_patches(predictions, project_dir)
+        return predictions
     except Exception as exc:  # noqa: BLE001 - fail closed: a missing/corrupt model blocks, never a silent zero
         errors.append(f"predictions: {exc.__class__.__name__}: {exc}")
         return {}

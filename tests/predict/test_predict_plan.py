@@ -18,6 +18,7 @@ from guardrails_predict.pricing import LambdaConfig, LambdaUsage, lambda_monthly
 from guardrails_predict.resources import PredictionInputError
 
 from preflight.engine.base import PlannedResource
+from preflight.gitops import render_recommendation_patches
 from tests.predict.helpers import knative, lambda_fn, with_inputs
 
 DECLARED = {"finops.apexlogic.com/expected-requests-per-month": "2000000",
@@ -76,7 +77,11 @@ def test_usage_history_overrides_declaration(tmp_path: Path) -> None:
                 "peakRequestsPerMinute": 20, "maxMemoryUsedMb": 300} for d in range(1, 11)]
     (tmp_path / "usage/emb.yaml").write_text(yaml.safe_dump({"schema": "usage-history/v1", "samples": samples}))
     annotations = {**DECLARED, "finops.apexlogic.com/usage-history": "usage/emb.yaml"}
-    result = predict_plan(lambda_fn(tmp_path, annotations=annotations), settings(), None, tmp_path)["embeddings"]
+    plan = predict_plan(lambda_fn(tmp_path, annotations=annotations), settings(), None, tmp_path)
+    render_recommendation_patches(plan, tmp_path)  # the library says what to edit; preflight.gitops edits the file
+    result = plan["embeddings"]
+    assert result["recommendation"]["edits"]["changes"] == [{"path": ["spec", "memoryMib"], "value": 448,
+                                                             "quote": False}]
     workload = result["workload"]
     assert workload["source"] == "history"
     # median of 1000..10000 per day = 5500 x 730/24
@@ -94,6 +99,7 @@ def test_rightsizing_min_scale_and_architecture_with_patch(tmp_path: Path) -> No
     resources = [knative(tmp_path, min_scale=4, annotations=low, environment="dev"),
                  *lambda_fn(tmp_path, arch="x86_64", annotations=DECLARED)]
     result = predict_plan(resources, settings("dev"), None, tmp_path)
+    render_recommendation_patches(result, tmp_path)
     rec = result["inference"]["recommendation"]
     assert rec["changes"]["min_scale"]["recommended"] == 0  # 1000 req/month keeps no pod busy: scale to zero
     assert rec["saving_usd_month"] > 0

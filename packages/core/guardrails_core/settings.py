@@ -71,6 +71,32 @@ class ObserveSettings(_Model):
     min_coverage: float = Field(0.5, gt=0, lt=1, description="P10-P90 coverage below this = model drifted")
 
 
+GitopsAction = Literal["promote", "rollback", "rightsize", "cleanup"]
+
+
+class GitopsSettings(_Model):
+    """How preflight acts through Git (`preflight/gitops`)."""
+
+    # Decisions prepared (patch file + PR body) but not committed without `--approve`; unset: all of them in
+    # prod, none elsewhere. `[]` commits everything.
+    require_approval: list[GitopsAction] | None = None
+    # Rightsizing never goes below the observed P99 need times (1 + headroom).
+    headroom: float = Field(0.3, ge=0, le=10)
+
+
+class RolloutSettings(_Model):
+    """Canary analysis (`preflight rollout`): an always-valid sequential test per metric."""
+
+    # Probability of a false alarm per metric and decision (a rollback of a canary as good as stable, or a
+    # promotion of one worse than the tolerances below); the test rejects when its likelihood ratio >= 1/rate.
+    false_alarm_rate: float = Field(0.05, gt=0, le=0.2)
+    min_requests: int = Field(200, ge=1, description="Requests each revision must have served before any decision")
+    error_rate_tolerance: float = Field(0.005, ge=0, lt=1, description="Canary error rate allowed above stable's")
+    latency_tolerance: float = Field(0.1, ge=0, le=10, description="Canary p95/p99 allowed above stable's (ratio)")
+    kpi_violation_tolerance: float = Field(0.05, gt=0, lt=1,
+                                           description="Share of KPI samples allowed past the declared threshold")
+
+
 class StackSettings(_Model):
     environment: Literal["local", "dev", "staging", "prod"]
     platforms: list[Platform] = ["knative"]
@@ -95,6 +121,8 @@ class StackSettings(_Model):
     risk: dict[str, Any] = {}
     supply_chain: dict[str, Any] = {}
     observe: ObserveSettings = ObserveSettings()
+    gitops: GitopsSettings = GitopsSettings()
+    rollout: RolloutSettings = RolloutSettings()
     services_dir: str = "services"
 
 

@@ -190,7 +190,7 @@ def predict_services(resources: Sequence[Any], settings: Any, previous: Sequence
             cost, current_p50 = _cost_quantiles(svc, wl, cfg, prices, band)
             recommendation = (recommend(svc, wl, cfg, prices, project_dir, current_p50,
                                         capacity[svc.name]["probability"]) if with_recommendations
-                              else {"changes": {}, "saving_usd_month": 0.0, "patch": None})
+                              else {"changes": {}, "saving_usd_month": 0.0, "edits": None, "patch": None})
         except (PricingError, PredictionInputError) as exc:
             problems.append(f"{svc.source}: {svc.name}: {exc}")
             continue

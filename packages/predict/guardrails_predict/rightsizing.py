@@ -11,6 +11,9 @@ Rules (each states what it assumes):
     without measured usage nothing is recommended - the trace does not say how much a container uses.
   * Lambda x86_64 -> arm64: duration is ~20% cheaper; assumes the code runs unchanged on Graviton.
 Savings are P50 cost(current) - P50 cost(recommended) with the same workload.
+
+The declaration changes are data (`recommendation.edits`: file, line and (path, value) edits); applying them to
+the file, comments kept, is preflight's job (`preflight.gitops`), which fills `recommendation.patch`.
 """
 
 from __future__ import annotations
@@ -29,9 +32,20 @@ from guardrails_predict.pricing.knative_cost import per_pod_target
 from guardrails_predict.resources import get
 from guardrails_predict.services import Service
 from guardrails_predict.workload import Workload
-from guardrails_predict.yaml_patch import Edit, PatchError, unified_patch
 
 SECONDS_PER_MONTH = 730 * 3600
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Set the declaration field at `path` to `value`; `quote`: a double-quoted string (annotation values)."""
+
+    path: list[str | int]
+    value: str | int
+    quote: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": list(self.path), "value": self.value, "quote": self.quote}
 
 
 @dataclass
@@ -103,7 +117,7 @@ def _lambda(svc: Service, wl: Workload, capacity_at_risk: bool) -> Recommendatio
             rec.changes["memory_mb"] = {"current": int(svc.memory_mb), "recommended": memory,
                                         "why": "history max memory used x 1.3 (assumes duration unchanged)"}
             rec.overrides["memory_mb"] = memory
-            rec.edits.append(Edit(["spec", "memoryMib"], str(memory)))
+            rec.edits.append(Edit(["spec", "memoryMib"], memory))
     if svc.architecture == "x86_64":
         rec.changes["architecture"] = {"current": "x86_64", "recommended": "arm64",
                                        "why": "Graviton duration price ~20% lower; check native dependencies"}
@@ -113,7 +127,7 @@ def _lambda(svc: Service, wl: Workload, capacity_at_risk: bool) -> Recommendatio
     if capacity_at_risk and svc.reserved_concurrency is not None and wanted > svc.reserved_concurrency:
         rec.changes["reserved_concurrency"] = {"current": svc.reserved_concurrency, "recommended": wanted,
                                                "why": "capacity risk: 2x the P50 busiest-minute concurrency"}
-        rec.edits.append(Edit(["spec", "reservedConcurrency"], str(wanted)))
+        rec.edits.append(Edit(["spec", "reservedConcurrency"], wanted))
     return rec
 
 
@@ -122,7 +136,7 @@ def recommend(svc: Service, wl: Workload, settings: PredictionSettings, prices: 
     threshold = settings.capacity_risk_threshold if settings.capacity_risk_threshold is not None else 0.5
     at_risk = capacity_probability >= threshold
     rec = _knative(svc, wl, settings, prices, at_risk) if svc.kind == "knative" else _lambda(svc, wl, at_risk)
-    result: dict[str, Any] = {"changes": rec.changes, "saving_usd_month": 0.0, "patch": None}
+    result: dict[str, Any] = {"changes": rec.changes, "saving_usd_month": 0.0, "edits": None, "patch": None}
     if not rec.changes:
         return result
     if rec.overrides:
@@ -130,9 +144,6 @@ def recommend(svc: Service, wl: Workload, settings: PredictionSettings, prices: 
                              wl.burstiness["p50"], **rec.overrides)
         result["saving_usd_month"] = float(round(current_p50 - after, 2))
     file, line = svc.primary.source_file, svc.primary.source_line
-    if file and rec.edits and project_dir is not None:  # inside a policy pack there is no checkout to patch
-        try:
-            result["patch"] = unified_patch(project_dir, file, line, rec.edits) or None
-        except PatchError as exc:
-            result["patch_error"] = str(exc)  # the recommendation stands; only the automatic edit failed
+    if file and rec.edits:
+        result["edits"] = {"file": file, "line": line, "changes": [e.as_dict() for e in rec.edits]}
     return result
