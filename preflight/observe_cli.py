@@ -96,8 +96,8 @@ def _service_doc(observed: ObservedService) -> dict[str, Any]:
               "duration_mean_ms", "throttles", "provisioned_concurrency_utilisation")
     return {"kind": observed.kind, "declaration": observed.declaration,
             "measurements": {f: measurement(getattr(observed, f)) for f in fields if getattr(observed, f)},
-            "targets": {name: {k: measurement(v) if isinstance(v, Measurement) else v for k, v in asdict(t).items()
-                               if k != "name"} for name, t in observed.targets.items()}}
+            "targets": {name: {k: measurement(getattr(t, k)) for k in t.__dataclass_fields__ if k != "name"}
+                        for name, t in observed.targets.items()}}
 
 
 def _deploy_predictions(project_dir: Path, stack: str, recomputed: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -79,7 +79,7 @@ def observe(project: Path, env: dict[str, str], *args: str) -> subprocess.Comple
 def feed(region: str = "us-east-1") -> None:
     end = __import__("datetime").datetime(2026, 11, 29, tzinfo=__import__("datetime").UTC)
     put_lambda("embeddings-batch", days=14, end=end, region=region, invocations=lambda h: FLAT,
-               duration_ms=lambda h: 900.0 if h >= RECENT else 180.0, concurrency=lambda h: 1.0,
+               duration_ms=lambda h: 900.0 if h >= RECENT else 180.0, concurrency=lambda h: 4.0,
                memory_used_mb=lambda h: 300.0)
     put_lambda("surge", days=14, end=end, region=region, invocations=lambda h: FLAT * (5 if h >= RECENT else 1),
                duration_ms=lambda h: 180.0, concurrency=lambda h: 3.0)
