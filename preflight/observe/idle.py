@@ -24,6 +24,7 @@ from typing import Any
 from guardrails_predict.costing import service_cost
 from guardrails_predict.pricing import PricingError
 from guardrails_predict.resources import PredictionInputError
+from guardrails_predict.rightsizing import _annotation_key as annotation_key
 
 from preflight.gitops import REMOVE, Change, Edit, FileEdits, Proposal
 from preflight.observe.model import ObservedService
@@ -81,14 +82,6 @@ def _saving(svc: Any, requests_month: float, duration_ms: float, cfg: Any, price
     return round(now - then, 2), None
 
 
-def _min_scale_key(svc: Any) -> str:
-    annotations = (svc.declaration.get("spec", {}).get("template", {}).get("metadata", {}) or {}).get(
-        "annotations", {}) or {}
-    legacy = "autoscaling.knative.dev/minScale"
-    return legacy if legacy in annotations and "autoscaling.knative.dev/min-scale" not in annotations \
-        else "autoscaling.knative.dev/min-scale"
-
-
 def find_idle(svc: Any, observed: ObservedService, settings: Any, cfg: Any, prices: Any, today: date
               ) -> tuple[list[IdleFinding], str | None]:
     """(findings, why idleness could not be decided or None). `settings` is the StackSettings, `cfg` the
@@ -128,7 +121,7 @@ def find_idle(svc: Any, observed: ObservedService, settings: Any, cfg: Any, pric
         saving, why = _saving(svc, requests_month, duration or 0.0, cfg, prices, min_scale=0)
         finding = IdleFinding(svc.name, "min-scale-on-idle", f"{svc.name}: min-scale {svc.min_scale} and {quiet}: "
                               "scale to zero", saving, why, protected, evidence=evidence)
-        key = _min_scale_key(svc)
+        key = annotation_key(svc, "min-scale", "minScale")
         edits = [Edit(("spec", "template", "metadata", "annotations", key), "0", quote=True)]
         changes = [Change(f"spec.template.metadata.annotations.{key}", str(svc.min_scale), "0")]
     else:

@@ -142,7 +142,7 @@ def rightsize_lambda(svc: Any, observed: ObservedService, settings: Any, cfg: An
         if "reservedConcurrency" in changes:
             edits.append(Edit(("spec", "reservedConcurrency"), changes["reservedConcurrency"][1]))
             evidence += [f"concurrency: {observed.hourly['concurrency_max'].query}",
-                         f"throttles: {observed.hourly['throttles'].query}"]
+                         f"throttles: {observed.throttles.query if observed.throttles else 'n/a'}"]
     if not changes:
         return None, notes
 
