@@ -244,10 +244,18 @@ def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, sta
             entry["idle_undecided"] = undecided
         proposals += [f.proposal for f in findings if f.proposal is not None]
         if svc.kind == "lambda":
-            proposal, notes = rightsize_lambda(svc, seen, settings, cfg, prices)
-            entry["rightsizing"] = {"proposal": proposal.title if proposal else None, "notes": notes}
-            if proposal is not None:
-                proposals.append(proposal)
+            # An unusual period, or an idle service, is no basis for sizing: the anomaly or the cleanup comes first.
+            anomalous = entry["anomaly"].get("status") == "anomaly"
+            idle = any(f.rule != "canary-at-zero" for f in findings)
+            if anomalous or idle:
+                entry["rightsizing"] = {"proposal": None, "notes": [
+                    "not sized: " + ("the cost anomaly above must be explained first" if anomalous
+                                     else "the service is idle (see the cleanup)")]}
+            else:
+                proposal, notes = rightsize_lambda(svc, seen, settings, cfg, prices)
+                entry["rightsizing"] = {"proposal": proposal.title if proposal else None, "notes": notes}
+                if proposal is not None:
+                    proposals.append(proposal)
 
         def day_cost(requests: float, duration: float, svc: Any = svc) -> float | None:
             try:

@@ -132,9 +132,10 @@ def find_idle(svc: Any, observed: ObservedService, settings: Any, cfg: Any, pric
         key = f"finops.{domain}/delete-after"
         edits = [Edit(("metadata", "annotations", key), expiry.isoformat(), quote=True)]
         changes = [Change(f"metadata.annotations.{key}", "(none)", expiry.isoformat())]
+    finding.message += f" (saves ${saving:,.2f}/month)" if saving is not None else f" (saving unknown: {why})"
     if not protected:
         finding.proposal = Proposal(
-            kind="cleanup", service=svc.name, title=f"{svc.name}: {finding.message.split(': ', 1)[1]}",
+            kind="cleanup", service=svc.name, title=f"{svc.name}: {finding.message.split(': ', 1)[1].split(' (')[0]}",
             why=f"idle: {quiet} (guardrails:observe.idleDays {n}); "
                 + (f"saves ${saving:,.2f}/month" if saving is not None else f"saving unknown: {why}"),
             evidence=[*evidence, f"window {observed.window.label()}"],

@@ -82,7 +82,7 @@ def feed(region: str = "us-east-1") -> None:
                duration_ms=lambda h: 900.0 if h >= RECENT else 180.0, concurrency=lambda h: 4.0,
                memory_used_mb=lambda h: 300.0)
     put_lambda("surge", days=14, end=end, region=region, invocations=lambda h: FLAT * (5 if h >= RECENT else 1),
-               duration_ms=lambda h: 180.0, concurrency=lambda h: 3.0)
+               duration_ms=lambda h: 180.0, concurrency=lambda h: 4.0, memory_used_mb=lambda h: 300.0)
     put_lambda("warm-reranker", days=14, end=end, region=region, invocations=lambda h: 0, duration_ms=lambda h: None,
                pc_utilisation=lambda h: 0.0)
 
@@ -121,7 +121,9 @@ def test_observe_flags_duration_not_traffic_finds_idle_pc_and_proposes_commits(p
     # 4. proposals became commits on branches; main is untouched
     actions = {(a["service"], a["kind"]): a for a in doc["actions"]}
     cleanup = actions[("warm-reranker", "cleanup")]
-    rightsize = actions[("embeddings-batch", "rightsize")]
+    rightsize = actions[("surge", "rightsize")]
+    assert ("embeddings-batch", "rightsize") not in actions  # not sized while its anomaly is unexplained
+    assert "anomaly" in doc["services"]["embeddings-batch"]["rightsizing"]["notes"][0]
     assert cleanup["status"] == rightsize["status"] == "committed"
     assert git(project, "rev-parse", "main").strip() == git(project, "rev-list", "-1", "HEAD").strip()
     assert "provisionedConcurrency" not in git(project, "show", f"{cleanup['commit']}:services/warm-reranker.yaml")
@@ -134,8 +136,8 @@ def test_observe_flags_duration_not_traffic_finds_idle_pc_and_proposes_commits(p
     subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True)
     patch = git(project, "format-patch", "-1", "--stdout", rightsize["commit"])
     subprocess.run(["git", "apply", "--check", "-"], cwd=clone, input=patch, text=True, check=True)
-    after = git(project, "show", f"{rightsize['commit']}:services/embeddings-batch.yaml").splitlines()
-    before = (project / "services/embeddings-batch.yaml").read_text().splitlines()
+    after = git(project, "show", f"{rightsize['commit']}:services/surge.yaml").splitlines()
+    before = (project / "services/surge.yaml").read_text().splitlines()
     changed = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
     assert len(changed) == 1 and re.fullmatch(r"  memoryMib: 448 +# sized for the largest batch", changed[0][1])
 
