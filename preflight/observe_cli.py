@@ -130,10 +130,10 @@ def run_observe(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     window = parse_window(args.since, args.until)
     try:
-        load_declarations(project_dir, args.stack, settings)
+        declarations = {d.name: d for d in load_declarations(project_dir, args.stack, settings)}
     except DeclarationErrors as exc:
         raise UsageError(str(exc)) from exc
-    analysis = _observe_all(args, project_dir, settings, stack_config, window, console)
+    analysis = _observe_all(args, project_dir, settings, stack_config, declarations, window, console)
     doc, histories, proposals, mandatory = analysis
     out = Path(args.output).resolve() if args.output else project_dir / "out" / "observe" / args.stack
     (out / "usage-history").mkdir(parents=True, exist_ok=True)
@@ -156,7 +156,8 @@ def run_observe(args: argparse.Namespace) -> int:
 
 
 def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, stack_config: dict[str, Any],
-                 window: Window, console: Any) -> tuple[dict[str, Any], dict[str, Any], list[Any], list[str]]:
+                 declarations: dict[str, Any], window: Window, console: Any
+                 ) -> tuple[dict[str, Any], dict[str, Any], list[Any], list[str]]:
     from guardrails_predict.anomaly import HourlyWorkload, cost_anomaly, lambda_price
     from guardrails_predict.config import prediction_settings
     from guardrails_predict.costing import kubernetes_prices, service_cost
@@ -186,7 +187,7 @@ def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, sta
         console.print(f"predictions unavailable for monitoring: {exc}", markup=False, highlight=False)
         recomputed = {}
     predictions, predicted_from = _deploy_predictions(project_dir, args.stack, recomputed)
-    context = ObserveContext(project_dir, args.stack, settings, stack_config, args.prometheus)
+    context = ObserveContext(project_dir, args.stack, settings, stack_config, args.prometheus, declarations)
     readers: dict[str, Any] = {}
     observed: dict[str, ObservedService] = {}
     try:  # everything is read before anything is written
@@ -303,16 +304,23 @@ def render_markdown(doc: dict[str, Any]) -> str:
              "", "| service | requests/hour | error rate | p50 ms | p99 ms | peak concurrency |",
              "|---|---:|---:|---:|---:|---:|"]
 
+    reasons: list[str] = []  # each distinct reason once, below the table
+
     def cell(m: dict[str, Any] | None, fmt: str = "{:,.1f}") -> str:
         if m is None:
             return "n/a"
-        return fmt.format(m["value"]) if m["value"] is not None else f"missing: {text(m.get('missing', ''))}"
+        if m["value"] is not None:
+            return fmt.format(m["value"])
+        if m.get("missing", "") not in reasons:
+            reasons.append(m.get("missing", ""))
+        return f"missing [{reasons.index(m.get('missing', '')) + 1}]"
 
     for name, entry in doc["services"].items():
         m = entry["measurements"]
         lines.append(f"| {code(name)} | {cell(m.get('requests_per_hour'))} | "
                      f"{cell(m.get('error_rate'), '{:.2%}')} | {cell(m.get('latency_p50_ms'))} | "
                      f"{cell(m.get('latency_p99_ms'))} | {cell(m.get('peak_concurrency'), '{:g}')} |")
+    lines += ["", *(f"[{i}] {text(r)}  " for i, r in enumerate(reasons, 1))]
     for title, items, key in (("Anomalies", doc["anomalies"], "message"), ("Idle", doc["idle"], "message"),
                               ("Proposals", doc["proposals"], "title")):
         lines += ["", f"## {title}", ""]

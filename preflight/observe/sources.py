@@ -1,15 +1,15 @@
 """Where each kind of service is observed: a registry keyed by the declaration's kind.
 
 `SOURCES[kind](context)` returns a reader `(name, declaration file, window) -> ObservedService`. Lambda reads
-CloudWatch; Knative reads Prometheus once a Prometheus source registers itself for "knative" (until then every
-Knative figure is missing with the reason). A source that cannot reach its backend raises `SourceError`
-(observe exits 2 and writes nothing).
+CloudWatch (`cloudwatch.py`); Knative reads Prometheus (`prometheus.py`, `--prometheus URL`; without a URL every
+Knative figure is missing with the reason). A source that cannot reach its backend raises `SourceError` (observe
+exits 2 and writes nothing). Another backend is one more `@register(kind)` factory here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ class ObserveContext:
     settings: Any  # StackSettings
     stack_config: dict[str, Any]  # the raw config of stacks/Pulumi.<stack>.yaml
     prometheus_url: str | None = None
+    declarations: dict[str, Any] = field(default_factory=dict)  # name -> components.specs.loader.Declaration
 
     def aws_region(self) -> str:
         region = self.stack_config.get("aws:region") or self.settings.aws_region
@@ -78,14 +79,30 @@ def cloudwatch_source(context: ObserveContext) -> Reader:
     return read
 
 
-def _knative_placeholder(context: ObserveContext) -> Reader:
-    reason = ("no Prometheus URL configured (--prometheus URL)" if not context.prometheus_url
-              else "the Prometheus source for Knative is not installed in this version")
+@register("knative")
+def prometheus_source(context: ObserveContext) -> Reader:
+    if not context.prometheus_url:
+        def missing(name: str, declaration: str, window: Window) -> ObservedService:
+            return all_missing(name, "knative", declaration, window, "prometheus",
+                               "no Prometheus URL configured (--prometheus URL)")
+
+        return missing
+    from preflight.observe.prometheus import PrometheusClient, PrometheusError, observe_knative
+
+    try:
+        client = PrometheusClient(context.prometheus_url)
+        client.check()
+    except PrometheusError as exc:
+        raise SourceError(str(exc)) from None
 
     def read(name: str, declaration: str, window: Window) -> ObservedService:
-        return all_missing(name, "knative", declaration, window, "prometheus", reason)
+        found = context.declarations.get(name)
+        if found is None:
+            return all_missing(name, "knative", declaration, window, "prometheus",
+                               f"no Knative declaration named {name!r} was loaded")
+        try:
+            return observe_knative(found, client, window, namespace=context.settings.namespace)
+        except PrometheusError as exc:
+            raise SourceError(str(exc)) from None
 
     return read
-
-
-SOURCES.setdefault("knative", _knative_placeholder)
