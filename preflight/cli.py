@@ -439,6 +439,9 @@ def parser() -> argparse.ArgumentParser:
     from preflight.observe_cli import add_observe_parser
 
     add_observe_parser(sub)
+    from preflight.rollout_cli import add_rollout_parser
+
+    add_rollout_parser(sub)
     try:
         from preflight.train_cli import add_train_parser
 

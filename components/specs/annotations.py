@@ -106,10 +106,41 @@ SECURITY_FIXED: dict[str, Check] = {
 }
 # Prefixed security keys: per-container bundles and policy exceptions (ticket + expiry, checked by policies).
 SECURITY_PREFIXES: dict[str, Check] = {"signature-bundle.": _path, "exception": _non_empty}
+def _percent_step(value: str) -> str | None:
+    if problem := _number(1, integer=True)(value):
+        return problem
+    return None if int(value) <= 100 else f"must be 1..100 (percentage points per promotion), found {shown(value)}"
+
+
+_KPI = re.compile(r"^(?P<expr>.+?)\s*(?P<op><=|>=|<|>)\s*(?P<threshold>-?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
+                  r"([eE][-+]?[0-9]{1,3})?)$", re.S)
+KPI_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def parse_kpi(value: str) -> tuple[str, str, float] | None:
+    """`<PromQL using $revision> <op> <number>` -> (expression, op, threshold); None when it is not that shape.
+    The expression must hold for the canary (e.g. `... < 250` for a latency in ms)."""
+    match = _KPI.match(value.strip())
+    if not match or "$revision" not in match["expr"]:
+        return None
+    threshold = float(match["threshold"])
+    return (match["expr"].strip(), match["op"], threshold) if math.isfinite(threshold) else None
+
+
+def _kpi(value: str) -> str | None:
+    if parse_kpi(value) is None:
+        return ('must be "<PromQL using $revision> <op> <number>" with op one of <, <=, >, >= (e.g. '
+                f"max(model_quality{{revision_name='$revision'}}) >= 0.9); found {shown(value)}")
+    return None
+
+
 ROLLOUT: dict[str, Check] = {
     "canary-percent": _number(0, integer=True),
     "stable-revision": _non_empty,
+    "step": _percent_step,
 }
+# `rollout.<domain>/kpi.<name>`: a KPI the canary must hold, measured per revision (see `parse_kpi`).
+ROLLOUT_PREFIXES: dict[str, Check] = {"kpi.": _kpi}
 
 # Knative autoscaling annotations, kebab-case (current) and camelCase (legacy) spellings.
 AUTOSCALING_SPELLINGS: dict[str, str] = {
@@ -211,7 +242,10 @@ def _check_for(key: str, keys: AnnotationKeys, levels: list[str]) -> Check | Non
                 return check
         return _UNKNOWN
     if key.startswith(keys.rollout):
-        return ROLLOUT.get(key[len(keys.rollout) :], _UNKNOWN)
+        name = key[len(keys.rollout) :]
+        if name.startswith("kpi.") and not KPI_NAME.fullmatch(name[len("kpi."):]):
+            return lambda value: "KPI names are lower-case letters, digits and '-' (rollout.<domain>/kpi.<name>)"
+        return ROLLOUT.get(name) or next((c for p, c in ROLLOUT_PREFIXES.items() if name.startswith(p)), _UNKNOWN)
     if key.startswith(AUTOSCALING_PREFIX):
         name = key[len(AUTOSCALING_PREFIX) :]
         return AUTOSCALING.get(AUTOSCALING_SPELLINGS.get(name, name), _UNKNOWN)
@@ -222,7 +256,7 @@ def _unknown_message(key: str, keys: AnnotationKeys) -> str:
     if key.startswith(AUTOSCALING_PREFIX):
         known = sorted(AUTOSCALING) + sorted(AUTOSCALING_SPELLINGS)
         return f"unknown Knative autoscaling annotation; allowed: {', '.join(known)}"
-    for prefix, table in ((keys.finops, FINOPS), (keys.rollout, ROLLOUT)):
+    for prefix, table in ((keys.finops, FINOPS), (keys.rollout, {**ROLLOUT, "kpi.<name>": _kpi})):
         if key.startswith(prefix):
             return f"unknown annotation; allowed under {prefix}: {', '.join(sorted(table))}"
     allowed = ["data-classification", *sorted(SECURITY_FIXED), "signature-bundle.<container>", "exception*"]

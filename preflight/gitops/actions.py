@@ -112,7 +112,7 @@ def pr_body(proposal: Proposal, outcome: Outcome | None = None, patch: str = "")
     else:
         out += ["None expected: this change is about correctness or risk, not cost.", ""]
     out += ["### Risk", "", text(proposal.risk or "Not assessed."), "", "### Evidence", ""]
-    out += [f"- {text(item)}" for item in proposal.evidence] or ["- (none recorded)"]
+    out += [f"- {_with_code(item)}" for item in proposal.evidence] or ["- (none recorded)"]
     out.append("")
     if proposal.revert:
         out += ["Reverts " + ", ".join(code(c) for c in proposal.revert) + ".", ""]
@@ -126,6 +126,14 @@ def pr_body(proposal: Proposal, outcome: Outcome | None = None, patch: str = "")
     if patch:
         out += ["<details><summary>Patch</summary>", "", fenced(patch, "diff"), "", "</details>", ""]
     return "\n".join(out)
+
+
+def _with_code(item: str) -> str:
+    """One evidence line: `backticked` parts (queries) as code, the rest as escaped text."""
+    parts = item.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: all text
+        return text(item)
+    return "".join(code(part) if i % 2 else text(part) for i, part in enumerate(parts))
 
 
 def _slug(value: str) -> str:

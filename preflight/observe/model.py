@@ -77,10 +77,17 @@ class ObservedService:
     latency_p50_ms: Measurement  # Knative request latency; Lambda Duration p50
     latency_p99_ms: Measurement
     peak_concurrency: Measurement
-    # Lambda only (None for Knative): mean Duration, throttles, provisioned-concurrency utilisation
+    # Lambda: mean Duration; Knative: mean request latency
     duration_mean_ms: Measurement | None = None
+    # Lambda only (None for Knative): throttles, provisioned-concurrency utilisation
     throttles: Measurement | None = None
     provisioned_concurrency_utilisation: Measurement | None = None
+    # Knative only (None for Lambda), for rightsizing: busiest pod's P99 CPU and memory working set, its max
+    # memory, the P99 of requests in flight (whole service)
+    cpu_p99_millicores: Measurement | None = None
+    memory_p99_mib: Measurement | None = None
+    memory_max_mib: Measurement | None = None
+    concurrency_p99: Measurement | None = None
     # hourly series for seasonality/anomalies: "requests", "duration_ms" (Lambda), "latency_p50_ms" (Knative)
     hourly: dict[str, Series] = field(default_factory=dict)
     # per revision (Knative) or alias/version (Lambda) carrying traffic, for rollouts

@@ -64,3 +64,32 @@ def test_overlay_for_an_unknown_service_is_an_error(tmp_path):
     with pytest.raises(DeclarationErrors, match=r"overlays/local/ghost.yaml:1: metadata.name: overlay targets "
                                                 r"Service 'ghost', which no declaration defines"):
         load_declarations(project, "local", load_stack_settings(project, "local"))
+
+
+@pytest.mark.parametrize(("extra", "needle"), [
+    ('    rollout.apexlogic.com/step: "150"\n',
+     r"rollout\.apexlogic\.com/step: must be 1\.\.100 \(percentage points per promotion\), found '150'"),
+    ('    rollout.apexlogic.com/kpi.quality: "up > 1"\n',
+     r"rollout\.apexlogic\.com/kpi\.quality: must be \"<PromQL using \$revision> <op> <number>\""),
+    ('    rollout.apexlogic.com/kpi.Quality: "x{revision_name=\'$revision\'} > 1"\n',
+     r"KPI names are lower-case letters, digits and '-'"),
+    ('    rollout.apexlogic.com/stepp: "10"\n',
+     r"unknown annotation; allowed under rollout\.apexlogic\.com/: canary-percent, kpi\.<name>, stable-revision, step"),
+])
+def test_rollout_step_and_kpi_annotations_are_validated(tmp_path, extra: str, needle: str):
+    text = CANARY.replace("    rollout.apexlogic.com/stable-revision: ranker-00007\n",
+                          "    rollout.apexlogic.com/stable-revision: ranker-00007\n" + extra)
+    project = make_project(tmp_path, {"ranker.yaml": text})
+    with pytest.raises(DeclarationErrors, match=needle):
+        load_declarations(project, "local", load_stack_settings(project, "local"))
+
+
+def test_valid_step_and_kpi_load(tmp_path):
+    text = CANARY.replace("    rollout.apexlogic.com/stable-revision: ranker-00007\n",
+                          "    rollout.apexlogic.com/stable-revision: ranker-00007\n"
+                          '    rollout.apexlogic.com/step: "25"\n'
+                          "    rollout.apexlogic.com/kpi.p90-ms: 'histogram_quantile(0.9, sum by (le) (rate("
+                          'revision_app_request_latencies_bucket{revision_name="$revision"}[5m]))) < 250\'\n')
+    project = make_project(tmp_path, {"ranker.yaml": text})
+    (decl,) = load_declarations(project, "local", load_stack_settings(project, "local"))
+    assert decl.spec.annotations["rollout.apexlogic.com/step"] == "25"

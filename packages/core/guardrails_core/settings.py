@@ -87,14 +87,15 @@ class GitopsSettings(_Model):
 class RolloutSettings(_Model):
     """Canary analysis (`preflight rollout`): an always-valid sequential test per metric."""
 
-    # Probability of a false alarm per metric and decision (a rollback of a canary as good as stable, or a
-    # promotion of one worse than the tolerances below); the test rejects when its likelihood ratio >= 1/rate.
+    # Probability of a false alarm in one decision (a rollback of a canary within the tolerances below, or a
+    # promotion of one outside them), split evenly over the metrics tested (Bonferroni).
     false_alarm_rate: float = Field(0.05, gt=0, le=0.2)
     min_requests: int = Field(200, ge=1, description="Requests each revision must have served before any decision")
     error_rate_tolerance: float = Field(0.005, ge=0, lt=1, description="Canary error rate allowed above stable's")
     latency_tolerance: float = Field(0.1, ge=0, le=10, description="Canary p95/p99 allowed above stable's (ratio)")
     kpi_violation_tolerance: float = Field(0.05, gt=0, lt=1,
                                            description="Share of KPI samples allowed past the declared threshold")
+    kpi_step_seconds: int = Field(60, ge=1, le=86400, description="One KPI sample per step of the window")
 
 
 class StackSettings(_Model):

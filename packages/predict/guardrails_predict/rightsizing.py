@@ -12,6 +12,17 @@ Rules (each states what it assumes):
   * Lambda x86_64 -> arm64: duration is ~20% cheaper; assumes the code runs unchanged on Graviton.
 Savings are P50 cost(current) - P50 cost(recommended) with the same workload.
 
+From what was *observed* (`knative_from_observed`, the numbers measured in Prometheus, per pod unless said):
+  * cpu request = P99 CPU x (1 + headroom), memory request = P99 working set x (1 + headroom), memory limit
+    >= max working set x (1 + headroom), cpu limit >= the new cpu request; rounded up to 50m / 64Mi steps. A
+    request changes only when it differs by >= 20 % (noise is not a change); never below P99 + headroom.
+  * max-scale >= ceil(P99 requests in flight x (1 + headroom) / per-pod target), capped at `limits.maxScale`
+    (raised only: a lower cap saves nothing and queues requests).
+  * min-scale, target and containerConcurrency are not changed from these figures (idle detection and latency
+    SLOs own them).
+  The saving is P10/P50/P90 over a bootstrap of the observed hours (730 hours drawn with replacement, 200 draws,
+  fixed seed) of cost(current) - cost(recommended), both priced by `knative_monthly_cost` for each hour.
+
 The declaration changes are data (`recommendation.edits`: file, line and (path, value) edits); applying them to
 the file, comments kept, is preflight's job (`preflight.gitops`), which fills `recommendation.patch`.
 """
@@ -19,6 +30,8 @@ the file, comments kept, is preflight's job (`preflight.gitops`), which fills `r
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,9 +41,9 @@ from guardrails_predict.config import PredictionSettings
 from guardrails_predict.costing import knative_scaling, service_cost
 from guardrails_predict.features import peak_concurrency
 from guardrails_predict.pricing import KubernetesPrices
-from guardrails_predict.pricing.knative_cost import per_pod_target
+from guardrails_predict.pricing.knative_cost import KnativeWorkload, knative_monthly_cost, per_pod_target
 from guardrails_predict.resources import get
-from guardrails_predict.services import Service
+from guardrails_predict.services import Service, knative_service_from_declaration, parse_cpu, parse_memory_gib
 from guardrails_predict.workload import Workload
 
 SECONDS_PER_MONTH = 730 * 3600
@@ -147,3 +160,129 @@ def recommend(svc: Service, wl: Workload, settings: PredictionSettings, prices: 
     if file and rec.edits:
         result["edits"] = {"file": file, "line": line, "changes": [e.as_dict() for e in rec.edits]}
     return result
+
+
+@dataclass(frozen=True)
+class ObservedKnativeUsage:
+    """Measured figures for one Knative Service; None = not measured (nothing is recommended from it)."""
+
+    cpu_p99_millicores: float | None  # busiest pod, P99 over the window's minutes
+    memory_p99_mib: float | None
+    memory_max_mib: float | None
+    concurrency_p99: float | None  # requests in flight, whole service (Little's law on the latency sum)
+    hourly_rps: Sequence[float]  # one mean request rate per observed hour
+    mean_latency_ms: float | None
+
+
+_MIN_CHANGE = 0.2
+_BOOTSTRAP_DRAWS, _BOOTSTRAP_SEED = 200, 0
+
+
+def _step_up(value: float, step: int, floor: int) -> int:
+    return max(floor, math.ceil(value / step) * step)
+
+
+def _serving_container(document: dict[str, Any]) -> int:
+    containers = get(document, "spec.template.spec.containers", []) or []
+    with_port = [i for i, c in enumerate(containers) if isinstance(c, dict) and c.get("ports")]
+    return with_port[0] if with_port else 0
+
+
+def knative_from_observed(document: dict[str, Any], file: str, line: int | None, usage: ObservedKnativeUsage,
+                          headroom: float, prices: KubernetesPrices, max_scale_limit: int) -> dict[str, Any]:
+    """Rightsizing of a Knative declaration from observed usage: {changes, edits (file, line, path/value),
+    saving_usd_month {p10, p50, p90} | None, floors}. See the module docstring for the rules."""
+    svc = knative_service_from_declaration(document, file, line)
+    index = _serving_container(document)
+    container = (get(document, "spec.template.spec.containers", []) or [{}])[index]
+    resources = container.get("resources", {}) if isinstance(container, dict) else {}
+    base = ["spec", "template", "spec", "containers", index, "resources"]
+    where = f"{file}: spec.template.spec.containers[{index}].resources"
+    factor = 1 + headroom
+    changes: dict[str, dict[str, Any]] = {}
+    edits: list[Edit] = []
+    floors: dict[str, Any] = {}
+    new_cpu_vcpu, new_mem_gib = svc.cpu_request_vcpu, svc.memory_request_gib
+
+    def current(kind: str, name: str) -> Any:
+        return get(resources, f"{kind}.{name}")
+
+    if usage.cpu_p99_millicores is not None:
+        floor = usage.cpu_p99_millicores * factor
+        floors["cpu_request_millicores"] = round(floor, 1)
+        wanted = _step_up(floor, 50, 50)
+        cpu_now = current("requests", "cpu")
+        now_m = float(parse_cpu(cpu_now, f"{where}.requests.cpu")) * 1000 if cpu_now is not None else None
+        if now_m is None or abs(wanted - now_m) >= _MIN_CHANGE * now_m:
+            changes["cpu_request"] = {"current": cpu_now, "recommended": f"{wanted}m",
+                                      "why": f"observed P99 {usage.cpu_p99_millicores:.0f}m x {factor:g}"}
+            edits.append(Edit([*base, "requests", "cpu"], f"{wanted}m"))
+            new_cpu_vcpu = Decimal(wanted) / 1000
+        limit = current("limits", "cpu")
+        if limit is not None and float(parse_cpu(limit, f"{where}.limits.cpu")) * 1000 < float(new_cpu_vcpu) * 1000:
+            changes["cpu_limit"] = {"current": limit, "recommended": f"{int(new_cpu_vcpu * 1000)}m",
+                                    "why": "a limit below the request is refused by Kubernetes"}
+            edits.append(Edit([*base, "limits", "cpu"], f"{int(new_cpu_vcpu * 1000)}m"))
+    if usage.memory_p99_mib is not None:
+        floor = usage.memory_p99_mib * factor
+        floors["memory_request_mib"] = round(floor, 1)
+        wanted = _step_up(floor, 64, 64)
+        mem_now = current("requests", "memory")
+        now_mi = float(parse_memory_gib(mem_now, f"{where}.requests.memory")) * 1024 if mem_now is not None else None
+        if now_mi is None or abs(wanted - now_mi) >= _MIN_CHANGE * now_mi:
+            changes["memory_request"] = {"current": mem_now, "recommended": f"{wanted}Mi",
+                                         "why": f"observed P99 working set {usage.memory_p99_mib:.0f}Mi x {factor:g}"}
+            edits.append(Edit([*base, "requests", "memory"], f"{wanted}Mi"))
+            new_mem_gib = Decimal(wanted) / 1024
+    if usage.memory_max_mib is not None:
+        floor = max(usage.memory_max_mib * factor, float(new_mem_gib) * 1024)
+        floors["memory_limit_mib"] = round(floor, 1)
+        limit = current("limits", "memory")
+        limit_mi = float(parse_memory_gib(limit, f"{where}.limits.memory")) * 1024 if limit is not None else None
+        if limit_mi is not None and limit_mi < floor:
+            wanted = _step_up(floor, 64, 64)
+            changes["memory_limit"] = {"current": limit, "recommended": f"{wanted}Mi",
+                                       "why": f"observed max working set {usage.memory_max_mib:.0f}Mi x {factor:g} "
+                                              "(below it the pod is OOM-killed)"}
+            edits.append(Edit([*base, "limits", "memory"], f"{wanted}Mi"))
+    new_max = svc.max_scale
+    if usage.concurrency_p99 is not None and svc.max_scale:
+        target = float(per_pod_target(knative_scaling(svc), prices))
+        need = math.ceil(usage.concurrency_p99 * factor / target)
+        floors["max_scale"] = need
+        if need > svc.max_scale:
+            new_max = min(max_scale_limit, need)
+            changes["max_scale"] = {"current": svc.max_scale, "recommended": new_max,
+                                    "why": f"P99 {usage.concurrency_p99:.1f} in flight x {factor:g} / "
+                                           f"{target:g} per pod" + (" (capped at limits.maxScale)"
+                                                                    if new_max < need else "")}
+            ann = ["spec", "template", "metadata", "annotations"]
+            edits.append(Edit([*ann, _annotation_key(svc, "max-scale", "maxScale")], str(new_max), quote=True))
+    result: dict[str, Any] = {"changes": changes, "floors": floors, "saving_usd_month": None,
+                              "edits": {"file": file, "line": line, "changes": [e.as_dict() for e in edits]}
+                              if edits else None}
+    if changes and usage.hourly_rps and usage.mean_latency_ms is not None:
+        result["saving_usd_month"] = _bootstrap_saving(svc, usage, prices, new_cpu_vcpu, new_mem_gib, new_max)
+    return result
+
+
+def _bootstrap_saving(svc: Service, usage: ObservedKnativeUsage, prices: KubernetesPrices, cpu: Decimal,
+                      mem: Decimal, max_scale: int) -> dict[str, float]:
+    before = knative_scaling(svc)
+    after = type(before)(**{**before.__dict__, "cpu_request_vcpu": cpu, "memory_request_gib": mem,
+                            "max_scale": max_scale})
+    latency = Decimal(str(usage.mean_latency_ms))
+
+    def hour_cost(scaling: Any, rps: float) -> float:
+        wl = KnativeWorkload(requests_per_month=Decimal(0), mean_latency_ms=latency, hourly_rps=[Decimal(str(rps))])
+        return float(knative_monthly_cost(wl, scaling, prices).total)
+
+    per_hour = [hour_cost(before, r) - hour_cost(after, r) for r in usage.hourly_rps]
+    rng = random.Random(_BOOTSTRAP_SEED)
+    hours = int(prices.hours_per_month)
+    draws = sorted(sum(rng.choice(per_hour) for _ in range(hours)) for _ in range(_BOOTSTRAP_DRAWS))
+
+    def q(p: float) -> float:
+        return round(draws[min(len(draws) - 1, int(p * len(draws)))], 2)
+
+    return {"p10": q(0.1), "p50": q(0.5), "p90": q(0.9)}

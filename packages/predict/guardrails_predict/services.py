@@ -194,6 +194,14 @@ def _knative(view: ResourceView, declaration: dict[str, Any]) -> Service:
     return svc
 
 
+def knative_service_from_declaration(document: dict[str, Any], file: str | None, line: int | None) -> Service:
+    """The priced view of a Knative declaration read from Git (not from a plan): its current knobs."""
+    name = str(get(document, "metadata.name", "service"))
+    view = ResourceView(type="kubernetes:serving.knative.dev/v1:Service", name=name, urn=f"declaration:{name}",
+                        props=document, source_file=file, source_line=line)
+    return _knative(view, document)
+
+
 def _policy_actions(policy: Any) -> set[str]:
     if isinstance(policy, str):
         try:

@@ -1,0 +1,100 @@
+"""Knative queue-proxy metrics of simulated revisions, as pure functions of the requests served so far.
+
+The same numbers feed the live exporter (`knative_exporter.py`, scraped by the real Prometheus) and the
+backfilled history (`promtool tsdb create-blocks-from openmetrics`), so a test knows exactly what was served:
+`requests` requests, `floor(requests * error_rate)` of them 5xx, latencies log-normal with the given median.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# Knative's queue-proxy latency distribution (ms), pkg/metrics defaultLatencyDistribution.
+LATENCY_BUCKETS_MS = (5, 10, 20, 40, 60, 80, 100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 700, 800, 900, 1000,
+                      2000, 5000, 10000, 20000, 50000, 100000)
+
+
+@dataclass(frozen=True)
+class Revision:
+    name: str  # `<service>-NNNNN`
+    rps: float = 50.0  # live exporter: requests per second
+    error_rate: float = 0.0
+    latency_median_ms: float = 80.0
+    latency_sigma: float = 0.3  # log-normal shape
+    model_quality: float | None = None  # a gauge `model_quality` (a KPI a canary can declare), when set
+    cpu_cores: float | None = None  # cAdvisor: the user container's CPU use, when set
+    memory_mib: float | None = None  # cAdvisor: its working set
+
+    def cdf(self, le_ms: float) -> float:
+        z = (math.log(le_ms) - math.log(self.latency_median_ms)) / self.latency_sigma
+        return 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+    def mean_ms(self) -> float:
+        return self.latency_median_ms * math.exp(self.latency_sigma ** 2 / 2)
+
+
+QUEUE_PROXY_CPU_CORES, QUEUE_PROXY_MEMORY_MIB = 0.05, 40.0  # the sidecar, which rightsizing must not count
+
+
+def samples(namespace: str, service: str, revision: Revision, requests: int,
+            elapsed_s: float = 0.0) -> list[tuple[str, dict, float]]:
+    """(metric name, labels, value) of every series one revision exposes after `requests` requests and
+    `elapsed_s` seconds of running (CPU seconds accrue with time)."""
+    errors = math.floor(requests * revision.error_rate + 1e-9)
+    out: list[tuple[str, dict, float]] = []
+    for code, cls, count in (("200", "2xx", requests - errors), ("500", "5xx", errors)):
+        labels = {"namespace_name": namespace, "service_name": service, "configuration_name": service,
+                  "revision_name": revision.name, "pod_name": f"{revision.name}-deployment-0", "container_name":
+                  "queue-proxy", "response_code": code, "response_code_class": cls}
+        out.append(("revision_app_request_count", labels, float(count)))
+        cumulative = 0
+        for le in LATENCY_BUCKETS_MS:
+            cumulative = max(cumulative, math.floor(count * revision.cdf(le) + 1e-9))
+            out.append(("revision_app_request_latencies_bucket", {**labels, "le": f"{le:g}"}, float(cumulative)))
+        out.append(("revision_app_request_latencies_bucket", {**labels, "le": "+Inf"}, float(count)))
+        out.append(("revision_app_request_latencies_count", labels, float(count)))
+        out.append(("revision_app_request_latencies_sum", labels, count * revision.mean_ms()))
+    if revision.cpu_cores is not None and revision.memory_mib is not None:
+        pod = {"namespace": namespace, "pod": f"{revision.name}-deployment-7d9f8b6c5-x2x4z"}
+        for container, cores, mib in (("user-container", revision.cpu_cores, revision.memory_mib),
+                                      ("queue-proxy", QUEUE_PROXY_CPU_CORES, QUEUE_PROXY_MEMORY_MIB)):
+            labels = {**pod, "container": container}
+            out.append(("container_cpu_usage_seconds_total", labels, cores * elapsed_s))
+            out.append(("container_memory_working_set_bytes", labels, mib * 1048576))
+    if revision.model_quality is not None:
+        out.append(("model_quality", {"namespace_name": namespace, "service_name": service,
+                                      "revision_name": revision.name}, revision.model_quality))
+    return out
+
+
+def _labels(labels: dict) -> str:
+    return ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+
+
+def openmetrics_history(namespace: str, service: str, totals: dict[Revision, int], start_s: int, end_s: int,
+                        step_s: int = 15) -> str:
+    """OpenMetrics text for promtool: each revision's counters rise linearly from 0 at `start_s` to its total at
+    `end_s` (the last sample exactly at `end_s`, so `increase(...[w])` evaluated there is exact)."""
+    times = list(range(start_s, end_s, step_s)) + [end_s]
+    families: dict[str, list[str]] = {"revision_app_request_count": [], "revision_app_request_latencies": [],
+                                      "model_quality": [], "container_cpu_usage_seconds_total": [],
+                                      "container_memory_working_set_bytes": []}
+    for revision, total in totals.items():
+        for i, t in enumerate(times):
+            served = round(total * i / (len(times) - 1))
+            for name, labels, value in samples(namespace, service, revision, served, t - start_s):
+                family = next(f for f in families if name.startswith(f))
+                families[family].append(f"{name}{{{_labels(labels)}}} {value:.6f} {t}")
+    out = []
+    for family, kind in (("revision_app_request_count", "unknown"), ("revision_app_request_latencies", "histogram"),
+                         ("model_quality", "gauge"), ("container_cpu_usage_seconds_total", "unknown"),
+                         ("container_memory_working_set_bytes", "gauge")):
+        if families[family]:
+            out += [f"# TYPE {family} {kind}", *sorted(families[family], key=_series_then_time)]
+    return "\n".join([*out, "# EOF", ""])
+
+
+def _series_then_time(line: str) -> tuple[str, int]:
+    series, _, rest = line.rpartition("} ")
+    return series, int(rest.split()[1])
