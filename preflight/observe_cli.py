@@ -162,15 +162,16 @@ def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, sta
     from guardrails_predict.config import prediction_settings
     from guardrails_predict.costing import kubernetes_prices, service_cost
     from guardrails_predict.plan import PredictionError, predict_services
-    from guardrails_predict.resources import to_views
+    from guardrails_predict.resources import PredictionInputError, to_views
     from guardrails_predict.services import group_services
 
     from preflight.cli import UsageError
     from preflight.engine.offline import ProgramError, run_program_child
+    from preflight.gitops import EditError
     from preflight.observe.history import usage_history
     from preflight.observe.idle import find_idle
     from preflight.observe.monitoring import compare
-    from preflight.observe.rightsize import rightsize_lambda
+    from preflight.observe.rightsize import knative_rightsizing, rightsize_lambda
     from preflight.observe.sources import SOURCES, ObserveContext, SourceError
 
     console.print(f"observe {args.stack}: {window.label()}", markup=False, highlight=False)
@@ -257,6 +258,16 @@ def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, sta
                 entry["rightsizing"] = {"proposal": proposal.title if proposal else None, "notes": notes}
                 if proposal is not None:
                     proposals.append(proposal)
+        elif svc.name in declarations and not any(f.rule != "canary-at-zero" for f in findings):
+            try:
+                result, proposal = knative_rightsizing(declarations[svc.name], seen, settings)
+            except (EditError, PredictionInputError) as exc:
+                result, proposal = {"error": str(exc)}, None
+            entry["rightsizing"] = {"proposal": proposal.title if proposal else None,
+                                    "changes": result.get("changes", {}), "floors": result.get("floors", {}),
+                                    **({"error": result["error"]} if "error" in result else {})}
+            if proposal is not None:
+                proposals.append(proposal)
 
         def day_cost(requests: float, duration: float, svc: Any = svc) -> float | None:
             try:

@@ -191,3 +191,10 @@ def test_knative_is_reported_missing_without_prometheus(tmp_path: Path, cloudwat
     doc = json.loads((project / "out" / "observe" / "dev" / "observe.json").read_text())
     rate = doc["services"]["multimodal-ai-inference"]["measurements"]["requests_per_hour"]
     assert rate["value"] is None and "no Prometheus URL configured" in rate["missing"]
+
+
+def test_unreachable_prometheus_for_a_knative_service_is_exit_2(tmp_path: Path, cloudwatch) -> None:
+    project = full_project(tmp_path, {"ksvc.yaml": (REPO / "services" / "multimodal-ai-inference.yaml").read_text()})
+    run = observe(project, cloudwatch.env(), "--prometheus", f"http://127.0.0.1:{free_port()}")
+    assert run.returncode == 2 and "127.0.0.1" in run.stderr and "Traceback" not in run.stderr
+    assert not (project / "out" / "observe").exists()
