@@ -439,9 +439,11 @@ def parser() -> argparse.ArgumentParser:
     from preflight.observe_cli import add_observe_parser
 
     add_observe_parser(sub)
+    from preflight.rightsize_cli import add_rightsize_parser
     from preflight.rollout_cli import add_rollout_parser
 
     add_rollout_parser(sub)
+    add_rightsize_parser(sub)
     try:
         from preflight.train_cli import add_train_parser
 

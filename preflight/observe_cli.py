@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
+import os
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -39,7 +39,6 @@ EXAMPLES = """examples:
   preflight observe --stack dev --propose             # idle cleanup and rightsizing as commits on branches
   AWS_ENDPOINT_URL=http://127.0.0.1:5000 preflight observe --stack dev   # a CloudWatch-compatible endpoint"""
 EXIT_OK, EXIT_FINDING, EXIT_USAGE = 0, 1, 2
-_SINCE = re.compile(r"^(?P<n>[1-9][0-9]{0,3})(?P<unit>[dh])$")
 
 
 def add_observe_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -49,12 +48,14 @@ def add_observe_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--stack", help="stack name (stacks/Pulumi.<stack>.yaml); default: $PULUMI_STACK, else the "
                                         "stack `pulumi stack select` chose")
     parser.add_argument("--project-dir", default=None, help="the Pulumi project (default: nearest Pulumi.yaml)")
-    parser.add_argument("--since", default="14d", help="window length: Nd or Nh, at least 24h (default 14d)")
+    parser.add_argument("--since", default="14d", help="window length in whole hours, at least 24h (default 14d)")
     parser.add_argument("--until", default=None, metavar="ISO-TIME",
-                        help="window end (default: now), rounded down to the hour, UTC unless it says otherwise")
+                        help="window end (RFC 3339 with a zone, or Unix seconds; default: now), rounded down to the "
+                             "hour")
     parser.add_argument("--json", action="store_true", help="print the observation document as JSON on stdout")
     parser.add_argument("-o", "--output", metavar="DIR", default=None, help="default out/observe/<stack>")
-    parser.add_argument("--prometheus", metavar="URL", default=None, help="Prometheus for Knative Services")
+    parser.add_argument("--prometheus", metavar="URL", default=None,
+                        help="Prometheus for Knative Services (default: $PROMETHEUS_URL; none: Knative is missing)")
     parser.add_argument("--propose", action="store_true",
                         help="make each cleanup/rightsizing proposal a commit on its own branch (never main)")
     parser.add_argument("--approve", action="store_true",
@@ -64,23 +65,18 @@ def add_observe_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def parse_window(since: str, until: str | None, now: datetime | None = None) -> Window:
+    """--since/--until as `preflight rollout` reads them, the end rounded down to the hour; whole days only."""
     from preflight.cli import UsageError
+    from preflight.rollout_cli import RolloutError, parse_since, parse_until
 
-    match = _SINCE.match(since.strip())
-    if not match:
-        raise UsageError(f"--since {since!r}: expected a length like 14d or 36h")
-    hours = int(match["n"]) * (24 if match["unit"] == "d" else 1)
-    if hours < 24:
-        raise UsageError(f"--since {since!r}: at least 24h (daily samples need whole days)")
-    if until:
-        try:
-            end = datetime.fromisoformat(until.replace("Z", "+00:00"))
-        except ValueError:
-            raise UsageError(f"--until {until!r}: expected an ISO time such as 2026-11-29T00:00Z") from None
-        end = end.replace(tzinfo=UTC) if end.tzinfo is None else end.astimezone(UTC)
-    else:
-        end = now or datetime.now(UTC)
-    end = end.replace(minute=0, second=0, microsecond=0)
+    try:
+        length, end = parse_since(since.strip()), parse_until(until)
+    except RolloutError as exc:
+        raise UsageError(str(exc)) from None
+    hours = int(length.total_seconds() // 3600)
+    if hours < 24 or length.total_seconds() % 3600:
+        raise UsageError(f"--since {since!r}: whole hours, at least 24h (daily samples need whole days)")
+    end = (end or now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
     return Window(end - timedelta(hours=hours), end, 3600)
 
 
@@ -188,7 +184,8 @@ def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, sta
         console.print(f"predictions unavailable for monitoring: {exc}", markup=False, highlight=False)
         recomputed = {}
     predictions, predicted_from = _deploy_predictions(project_dir, args.stack, recomputed)
-    context = ObserveContext(project_dir, args.stack, settings, stack_config, args.prometheus, declarations)
+    prometheus = args.prometheus or os.environ.get("PROMETHEUS_URL")  # as `preflight rollout` reads it
+    context = ObserveContext(project_dir, args.stack, settings, stack_config, prometheus, declarations)
     readers: dict[str, Any] = {}
     observed: dict[str, ObservedService] = {}
     try:  # everything is read before anything is written
@@ -294,12 +291,19 @@ def _relative(path: Path, project_dir: Path) -> str:
 
 def _act(project_dir: Path, settings: Any, proposals: list[Any], approve: bool) -> list[dict[str, Any]]:
     from preflight.cli import UsageError
-    from preflight.gitops import EditError, GitError, act, needs_approval
+    from preflight.gitops import EditError, FileEdits, Git, GitError, act, needs_approval
 
     actions = []
+    try:
+        git = Git.at(project_dir)
+    except GitError as exc:
+        raise UsageError(f"--propose: {exc}") from None
     for proposal in proposals:
+        # declaration files are project-relative; the project may be a folder inside the repository
+        proposal.edits = [FileEdits((project_dir / e.file).resolve().relative_to(git.root.resolve()).as_posix(),
+                                    e.line, e.edits) for e in proposal.edits]
         try:
-            outcome = act(project_dir, proposal, approved=approve,
+            outcome = act(git, proposal, approved=approve,
                           approval_required=needs_approval(settings, proposal.kind),
                           out_dir=project_dir / "out" / "gitops")
         except (GitError, EditError) as exc:

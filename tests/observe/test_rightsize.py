@@ -3,6 +3,7 @@ commit through preflight.gitops: applies cleanly, keeps comments, never below th
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from guardrails_core.settings import load_stack_settings
 from knative_metrics import QUEUE_PROXY_MEMORY_MIB, Revision, openmetrics_history
 
 from components.specs.loader import load_declarations
+from preflight.cli import main
 from preflight.gitops import act, needs_approval
 from preflight.observe.model import Window
 from preflight.observe.prometheus import observe_knative
@@ -75,3 +77,26 @@ def test_rightsizing_commit_from_observed_usage(prometheus_server, tmp_path: Pat
     body = Path(outcome.body_file).read_text()
     assert "### Expected saving" in body and f"${saving['p50']:,.2f}/month" in body
     assert "<code>quantile_over_time(0.99, max(rate(container_cpu_usage_seconds_total{namespace=" in body
+
+
+def test_rightsize_command_in_prod_prepares_only(prometheus_server, tmp_path: Path, capsys) -> None:
+    root = init_repo(tmp_path / "repo", {
+        "Pulumi.yaml": "name: rs\nruntime: python\nstackConfigDir: stacks\n", ".gitignore": "out/\n",
+        "stacks/Pulumi.prod.yaml": "config:\n  guardrails:environment: prod\n  guardrails:namespace: ai\n",
+        "services/inference.yaml": DECLARED})
+    end = int(time.time()) - 1
+    revision = Revision("inference-00001", cpu_cores=0.2, memory_mib=300)
+    server = prometheus_server(history=openmetrics_history("ai", "inference", {revision: 60_000}, end - 3000, end))
+    refs = git(root, "for-each-ref")
+    capsys.readouterr()
+    code = main(["rightsize", "--project-dir", str(root), "--stack", "prod", "--service", "inference",
+                 "--prometheus", server.url, "--since", "1h", "--until", str(end), "--json"])
+    record = json.loads(capsys.readouterr().out)
+    assert code == 1 and record["status"] == "prepared" and record["commit"] is None
+    assert record["changes"]["cpu_request"]["recommended"] == "300m"
+    assert git(root, "for-each-ref") == refs
+    subprocess.run(["git", "apply", "--check", record["patch_file"]], cwd=root, check=True)
+    code = main(["rightsize", "--project-dir", str(root), "--stack", "prod", "--service", "inference",
+                 "--prometheus", server.url, "--since", "1h", "--until", str(end), "--json", "--approve"])
+    approved = json.loads(capsys.readouterr().out)
+    assert code == 0 and approved["status"] == "committed" and approved["branch"] == "preflight/rightsize/inference"
