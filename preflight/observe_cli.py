@@ -154,10 +154,11 @@ def run_observe(args: argparse.Namespace) -> int:
 def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, stack_config: dict[str, Any],
                  declarations: dict[str, Any], window: Window, console: Any
                  ) -> tuple[dict[str, Any], dict[str, Any], list[Any], list[str]]:
-    from guardrails_predict.anomaly import HourlyWorkload, cost_anomaly, lambda_price
+    from guardrails_predict.anomaly import HourlyWorkload, cost_anomaly, service_price
     from guardrails_predict.config import prediction_settings
     from guardrails_predict.costing import kubernetes_prices, service_cost
     from guardrails_predict.plan import PredictionError, predict_services
+    from guardrails_predict.pricing import PricingError
     from guardrails_predict.resources import PredictionInputError, to_views
     from guardrails_predict.services import group_services
 
@@ -221,12 +222,22 @@ def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, sta
         entry["usage_history"] = history_file
         if why_not:
             entry["usage_history_missing"] = why_not
-        if svc.kind == "lambda" and "requests" in seen.hourly and "duration_ms" in seen.hourly:
+        # Lambda: mean Duration; Knative: the hourly median latency (what sets its replicas through the target)
+        duration_key = "duration_ms" if svc.kind == "lambda" else "latency_p50_ms"
+        result = None
+        if "requests" in seen.hourly and duration_key in seen.hourly:
             work = HourlyWorkload(window.start, seen.hourly["requests"].values,
-                                  {"duration": seen.hourly["duration_ms"].values})
-            result = cost_anomaly(work, lambda_price(svc, cfg, prices), recent_hours=rules.anomaly_recent_hours,
-                                  factor=rules.anomaly_factor)
-            entry["anomaly"] = result.as_dict()
+                                  {"duration": seen.hourly[duration_key].values})
+            try:
+                result = cost_anomaly(work, service_price(svc, cfg, prices),
+                                      recent_hours=rules.anomaly_recent_hours, factor=rules.anomaly_factor)
+                entry["anomaly"] = result.as_dict()
+            except (PricingError, PredictionInputError) as exc:
+                entry["anomaly"] = {"status": "missing", "message": f"cannot be priced: {exc}"}
+        else:
+            entry["anomaly"] = {"status": "missing", "message": f"anomalies need hourly requests and {duration_key} "
+                                "(missing: see the measurements)"}
+        if result is not None:
             if result.status == "anomaly":
                 doc["anomalies"].append({"service": svc.name, "severity": rules.anomaly_severity,
                                          "enforcement": rules.anomaly_enforcement, "driver": result.driver,
@@ -234,9 +245,6 @@ def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, sta
                                          "file": svc.primary.source_file, "line": svc.primary.source_line})
                 if rules.anomaly_enforcement == "mandatory":
                     mandatory.append(f"{svc.name}: driver {result.driver}")
-        else:
-            entry["anomaly"] = {"status": "missing", "message": "anomalies need hourly requests and duration "
-                                "(Knative: the replica series from Prometheus)"}
         findings, undecided = find_idle(svc, seen, settings, cfg, prices, today)
         doc["idle"] += [f.as_dict() for f in findings]
         if undecided:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from guardrails_predict.anomaly import HourlyWorkload, cost_anomaly, lambda_price, shapley
+from guardrails_predict.anomaly import HourlyWorkload, cost_anomaly, service_price, shapley
 from guardrails_predict.config import prediction_settings
 from guardrails_predict.costing import kubernetes_prices
 from guardrails_predict.resources import to_views
@@ -21,7 +21,7 @@ FLAT = 2_000_000 / 730  # requests per hour of the seed's embeddings-batch (2M a
 def embeddings(tmp_path: Path, region: str = "eu-west-1", **kwargs):
     svc = group_services(to_views(lambda_fn(tmp_path, **kwargs)))[0]
     settings = prediction_settings({"environment": "prod", "aws_region": region})
-    return lambda_price(svc, settings, kubernetes_prices(settings))
+    return service_price(svc, settings, kubernetes_prices(settings))
 
 
 def work(days: int, requests, duration, **drivers) -> HourlyWorkload:
@@ -95,3 +95,17 @@ def test_shapley_shares_add_up_to_the_move() -> None:
     before, after = {"duration": 100, "memory": 1000}, {"duration": 200, "memory": 2000}
     assert sum(shares.values()) == pytest.approx(price(1e6, after) - price(1e6, before))
     assert shares["duration"] == pytest.approx(shares["memory"])
+
+
+def test_knative_latency_move_is_named_and_priced_through_replicas(tmp_path: Path) -> None:
+    from tests.predict.helpers import knative
+
+    svc = group_services(to_views([knative(tmp_path, min_scale=1, max_scale=40)]))[0]
+    settings = prediction_settings({"environment": "prod", "limits": {"max_scale": 40}})
+    price = service_price(svc, settings, kubernetes_prices(settings))
+    rps = 500 * 3600  # requests per hour: ~100 in flight at 200 ms, ~500 at 1 s (per-pod target 65)
+    slow = cost_anomaly(work(15, lambda h: rps, lambda h: 1000.0 if h >= 14 * 24 else 200.0), price)
+    assert slow.status == "anomaly" and slow.driver == "duration", slow.message
+    assert slow.observed_usd_month > 3 * slow.usual_usd_month
+    busy = cost_anomaly(work(15, lambda h: rps * (5 if h >= 14 * 24 else 1), lambda h: 200.0), price)
+    assert busy.status == "normal", busy.message

@@ -17,7 +17,7 @@ function (exact for these few drivers), and the largest share names the driver.
 
 Durations are weighted by the observed requests of each hour, for the usual value too, so that a change in the
 shape of traffic over the day is not mistaken for a change in duration. Prices come from the caller (the real
-pricing engine, `lambda_price`), so dollars match `preview`'s to the cent.
+pricing engine, `service_price`), so dollars match `preview`'s to the cent.
 """
 
 from __future__ import annotations
@@ -229,15 +229,17 @@ def _describe(driver: str, before: float, after: float) -> str:
     return f"{before:,.0f}{unit} usual -> {after:,.0f}{unit} now"
 
 
-def lambda_price(service: Any, settings: Any, prices: Any) -> Price:
-    """The pricing engine for one Lambda `Service` as a `Price` (duration ms, memory MB, provisioned concurrency)."""
+def service_price(service: Any, settings: Any, prices: Any) -> Price:
+    """The pricing engine (`costing.service_cost`) for one `Service` as a `Price`: duration in ms (Knative: the
+    request latency, which sets the replicas through the per-pod target), and for Lambda memory (MB) and
+    provisioned concurrency. Raises `PricingError` / `PredictionInputError` when the service cannot be priced."""
     from guardrails_predict.costing import service_cost
 
     def price(requests: float, drivers: Mapping[str, float]) -> float:
         overrides: dict[str, Any] = {}
-        if "memory" in drivers:
+        if "memory" in drivers and service.kind == "lambda":
             overrides["memory_mb"] = max(128, int(round(drivers["memory"])))
-        if "provisioned concurrency" in drivers:
+        if "provisioned concurrency" in drivers and service.kind == "lambda":
             overrides["provisioned_concurrency"] = max(0, int(math.ceil(drivers["provisioned concurrency"] - 1e-9)))
         duration = drivers.get("duration", 0.0)
         return float(service_cost(service, max(0.0, requests), max(0.0, duration), settings, prices, **overrides)
