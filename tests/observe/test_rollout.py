@@ -104,6 +104,11 @@ def test_twenty_requests_hold_with_the_reason(prometheus_server, tmp_path: Path,
         f"{STABLE} served 10 request(s); at least 200 per revision are needed before any decision (190 more; 20 "
         "request(s) in total so far)"]
     assert record["commit"] is None and git(root, "for-each-ref") == refs
+    code = main(["rollout", "--project-dir", str(root), "--stack", "dev", "--service", "inference", "--prometheus",
+                 server.url, "--since", "1h", "--until", str(END)])
+    text = capsys.readouterr().out
+    assert code == 0 and text.startswith(f"inference: HOLD (stable {STABLE}, canary {CANARY}; window ")
+    assert f"  - {CANARY} served 10 request(s)" in text and "record: " in text
 
 
 def test_hold_says_how_much_more_traffic_decides(prometheus_server, tmp_path: Path, capsys) -> None:
