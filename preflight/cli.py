@@ -48,6 +48,7 @@ examples:
   preflight up --stack dev --override "INC-123: hotfix approved by on-call"
   preflight policy-config --stack prod -o out/policy-config.json
   preflight verify model.safetensors --bundle model.sigstore.json --identity ID --issuer URL
+  preflight observe --stack prod --since 14d        # observed workload, anomalies, idle, rightsizing
 
 The project is found like `pulumi` finds it: the nearest Pulumi.yaml in this folder or above."""
 EXIT_PASS, EXIT_BLOCK, EXIT_USAGE = 0, 1, 2
@@ -468,6 +469,9 @@ def parser() -> argparse.ArgumentParser:
     from preflight.verify_cli import add_verify_parser
 
     add_verify_parser(sub)
+    from preflight.observe_cli import add_observe_parser
+
+    add_observe_parser(sub)
     from preflight.rightsize_cli import add_rightsize_parser
     from preflight.rollout_cli import add_rollout_parser
 

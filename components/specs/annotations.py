@@ -65,6 +65,19 @@ def _sha256(value: str) -> str | None:
     return None if re.fullmatch(r"sha256:[0-9a-f]{64}", value) else f"must be sha256:<64 hex>, found {shown(value)}"
 
 
+def _iso_date(value: str) -> str | None:
+    import datetime
+
+    problem = f"must be a date YYYY-MM-DD, found {shown(value)}"
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return problem
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return problem
+    return None
+
+
 def _compliance_scope(value: str) -> str | None:
     parts = [p.strip() for p in value.split(",") if p.strip()]
     bad = [p for p in parts if p not in {"gdpr", "hipaa", "pci"}]
@@ -79,6 +92,8 @@ FINOPS: dict[str, Check] = {
     "expected-p50-latency-ms": _number(0),
     "expected-traffic-change": _number(0),
     "usage-history": _path,
+    # set by `preflight observe --propose` on an idle service: delete it (or remove the mark) before that date
+    "delete-after": _iso_date,
 }
 SECURITY_FIXED: dict[str, Check] = {
     "pci-scope": _one_of("true", "false"),

@@ -1,20 +1,44 @@
-"""Knative rightsizing from what was observed, as a `preflight.gitops` proposal (branch + commit + PR body).
+"""Rightsizing from what was observed, as `preflight.gitops` proposals (branch + commit + PR body).
+
+## Knative (`knative_rightsizing`)
 
 The rules live with the other rightsizing rules (`guardrails_predict.rightsizing.knative_from_observed`: never
 below the observed P99 + `guardrails:gitops.headroom`); this module turns an `ObservedService` into their inputs
 and their answer into a `Proposal` whose evidence is every figure with its PromQL and window.
+
+## Lambda (`rightsize_lambda`)
+
+Never below what the observed P99 needs plus `guardrails:gitops.headroom` (h):
+  * memory: at least max memory used (Lambda Insights `used_memory_max`) x (1 + h), in 64 MB steps, >= 128 MB.
+    Without a memory figure memory is never lowered. Lambda gives CPU in proportion to memory up to 1,769 MB
+    (1 vCPU), so a smaller function may run longer: duration(m) = d x (a x cpu(m0)/cpu(m) + (1 - a)), where a is
+    the CPU-bound share of the duration, which CloudWatch cannot tell. The new memory must keep the *fully
+    CPU-bound* (a = 1) P99 duration x (1 + h) within the timeout. Savings: P10 with a = 1 and the P10 day's
+    requests, P50 with a = 0.5 and P50 requests, P90 with a = 0 (I/O-bound) and P90 requests.
+    P99 duration is CloudWatch's p99 extended statistic; where the endpoint cannot compute it, the hourly
+    Maximum (which is >= p99, so conservative), and the proposal says which.
+  * provisioned concurrency: P99 of the hourly peak of instances in use (allocation x
+    ProvisionedConcurrencyUtilization Maximum) x (1 + h), rounded up; 0 removes it.
+  * reserved concurrency: throttled at the reservation -> raise it by the headroom (the true demand is hidden by
+    the throttling); otherwise more than twice P99 peak concurrency x (1 + h) -> lower it to that (frees account
+    concurrency, no saving). Capped at `guardrails:limits.reservedConcurrencyMax`.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
 from guardrails_predict.config import prediction_settings
-from guardrails_predict.costing import kubernetes_prices
+from guardrails_predict.costing import kubernetes_prices, service_cost
+from guardrails_predict.pricing import PricingError
+from guardrails_predict.resources import PredictionInputError
 from guardrails_predict.rightsizing import ObservedKnativeUsage, knative_from_observed
 
-from preflight.gitops import Change, FileEdits, Proposal
+from preflight.gitops import REMOVE, Change, Edit, FileEdits, Proposal
 from preflight.gitops.recommendations import recommendation_edits
+from preflight.observe.idle import daily_requests
 from preflight.observe.model import Measurement, ObservedService
 
 
@@ -67,3 +91,170 @@ def knative_rightsizing(decl: Any, observed: ObservedService, settings: Any) -> 
              "are the observed P99 (max for the memory limit) plus headroom, so only traffic beyond what the "
              "window saw is at risk. Revert the commit to undo." + overlays)
     return result, proposal
+
+
+# ---------------------------------------------------------------- Lambda
+
+ONE_VCPU_MB = 1769
+STEP_MB = 64
+
+
+def _known(values: Any) -> list[float]:
+    return [float(v) for v in values if v is not None]
+
+
+def _p99(values: list[float]) -> float:
+    return float(np.quantile(values, 0.99)) if values else 0.0
+
+
+def cpu_factor(before_mb: float, after_mb: float) -> float:
+    """How much longer CPU-bound work runs at `after_mb` than at `before_mb` (CPU share proportional to memory up
+    to one vCPU; above it, more vCPUs only help multi-threaded code, assumed not to)."""
+    return min(before_mb, ONE_VCPU_MB) / min(after_mb, ONE_VCPU_MB)
+
+
+def _quantiles(observed: ObservedService) -> dict[str, float] | None:
+    days = [d for d in daily_requests(observed) if d is not None]
+    if len(days) < 7:
+        return None
+    q = np.quantile(np.array(days) * 730 / 24, [0.1, 0.5, 0.9])
+    return {"p10": float(q[0]), "p50": float(q[1]), "p90": float(q[2])}
+
+
+def rightsize_lambda(svc: Any, observed: ObservedService, settings: Any, cfg: Any, prices: Any
+                     ) -> tuple[Proposal | None, list[str]]:
+    """(proposal or None, notes on what was not changed and why)."""
+    h = settings.gitops.headroom
+    notes: list[str] = []
+    requests = _quantiles(observed)
+    duration = observed.duration_mean_ms.value if observed.duration_mean_ms else None
+    if requests is None or duration is None:
+        return None, ["fewer than 7 whole days with requests and duration observed: nothing to size from"]
+    changes: dict[str, tuple[Any, Any, str]] = {}  # knob -> (before, after, why)
+    edits: list[Edit] = []
+    overrides: dict[str, Any] = {}
+    evidence = [f"window {observed.window.label()}",
+                f"requests: {observed.hourly['requests'].query}",
+                f"duration: {observed.hourly['duration_ms'].query}"]
+
+    # memory
+    used = _known(observed.hourly.get("memory_used_max_mb", _Empty()).values)
+    p99 = observed.latency_p99_ms.value
+    p99_from = "CloudWatch Duration p99"
+    if p99 is None:
+        maxima = _known(observed.hourly["duration_max_ms"].values)
+        p99 = max(maxima) if maxima else None
+        p99_from = f"hourly Maximum Duration (>= p99; p99 missing: {observed.latency_p99_ms.missing_reason})"
+    memory_after = svc.memory_mb
+    if not used:
+        notes.append("memory not lowered: no memory-used figure (enable Lambda Insights for used_memory_max)")
+    elif p99 is None:
+        notes.append("memory not lowered: no P99 duration to keep within the timeout")
+    else:
+        floor = max(128, math.ceil(max(used) * (1 + h) / STEP_MB) * STEP_MB)
+        candidate = floor
+        timeout_ms = svc.timeout_s * 1000
+        while candidate < svc.memory_mb and p99 * cpu_factor(svc.memory_mb, candidate) * (1 + h) > timeout_ms:
+            candidate += STEP_MB
+        if candidate < svc.memory_mb:
+            memory_after = candidate
+            worst = p99 * cpu_factor(svc.memory_mb, candidate)
+            changes["memoryMib"] = (int(svc.memory_mb), candidate,
+                                    f"max memory used {max(used):,.0f} MB x {1 + h:g}; fully CPU-bound P99 "
+                                    f"{p99:,.0f} -> {worst:,.0f} ms x {1 + h:g} stays within the "
+                                    f"{svc.timeout_s:g} s timeout ({p99_from})")
+            edits.append(Edit(("spec", "memoryMib"), candidate))
+            overrides["memory_mb"] = candidate
+            evidence += [f"memory used: {observed.hourly['memory_used_max_mb'].query}", f"P99 duration: {p99_from}"]
+        else:
+            notes.append(f"memory kept at {svc.memory_mb:g} MB: max used {max(used):,.0f} MB x {1 + h:g} "
+                         "and the P99 duration need it")
+
+    # provisioned concurrency
+    pcu = observed.hourly.get("pc_utilisation")
+    if svc.provisioned_concurrency > 0:
+        util = _known(pcu.values) if pcu else []
+        if not util:
+            notes.append("provisioned concurrency kept: no ProvisionedConcurrencyUtilization observed")
+        else:
+            in_use = [u * svc.provisioned_concurrency for u in util]
+            need = math.ceil(_p99(in_use) * (1 + h) - 1e-9)
+            if need < svc.provisioned_concurrency:
+                changes["provisionedConcurrency"] = (svc.provisioned_concurrency, need,
+                                                     f"P99 of hourly peak instances in use {_p99(in_use):.2f} x "
+                                                     f"{1 + h:g}")
+                edits.append(Edit(("spec", "provisionedConcurrency"), need if need else REMOVE))
+                overrides["provisioned_concurrency"] = need
+                evidence.append(f"PC utilisation: {pcu.query}")  # type: ignore[union-attr]
+
+    # reserved concurrency
+    conc = _known(observed.hourly["concurrency_max"].values)
+    throttles = observed.throttles.value if observed.throttles else None
+    limit = settings.limits.reserved_concurrency_max
+    if svc.reserved_concurrency is not None and conc:
+        peak = _p99(conc)
+        need = max(1, math.ceil(peak * (1 + h) - 1e-9))
+        reserved = svc.reserved_concurrency
+        if throttles and peak >= reserved * 0.9:
+            raised = min(limit, max(reserved + 1, math.ceil(reserved * (1 + h))))
+            if raised > reserved:
+                changes["reservedConcurrency"] = (reserved, raised, f"{throttles:g} throttles with P99 peak "
+                                                  f"concurrency {peak:g} at the reservation: raised by the headroom")
+        elif reserved > 2 * need:
+            changes["reservedConcurrency"] = (reserved, min(limit, need),
+                                              f"P99 peak concurrency {peak:g} x {1 + h:g} = {need}: frees account "
+                                              "concurrency (no saving)")
+        if "reservedConcurrency" in changes:
+            edits.append(Edit(("spec", "reservedConcurrency"), changes["reservedConcurrency"][1]))
+            evidence += [f"concurrency: {observed.hourly['concurrency_max'].query}",
+                         f"throttles: {observed.throttles.query if observed.throttles else 'n/a'}"]
+    if not changes:
+        return None, notes
+
+    savings = _savings(svc, requests, duration, memory_after, overrides, cfg, prices)
+    title = f"{svc.name}: rightsize " + ", ".join(f"{k} {b} -> {a}" for k, (b, a, _) in changes.items())
+    why = "; ".join(f"{k}: {why}" for k, (_, _, why) in changes.items())
+    if savings:
+        why += (f". Saving at the observed daily requests (P10/P50/P90 {requests['p10']:,.0f} / "
+                f"{requests['p50']:,.0f} / {requests['p90']:,.0f} a month) and mean duration {duration:,.0f} ms; "
+                "P10 assumes fully CPU-bound work (a smaller function runs proportionally longer), P90 I/O-bound")
+    else:
+        why += ". Saving unknown or none (no price for an item in this region, or a concurrency-only change)"
+    if notes:
+        why += ". Not changed: " + "; ".join(notes)
+    proposal = Proposal(
+        kind="rightsize", service=svc.name, title=title, why=why, evidence=evidence,
+        edits=[FileEdits(svc.primary.source_file or observed.declaration, svc.primary.source_line, tuple(edits))],
+        changes=[Change(f"spec.{k}", str(b), str(a)) for k, (b, a, _) in changes.items()],
+        saving_usd_month=savings if savings and savings["p90"] > 0 else None, risk=_risk(changes))
+    return proposal, notes
+
+
+def _savings(svc: Any, requests: dict[str, float], duration: float, memory_after: float,
+             overrides: dict[str, Any], cfg: Any, prices: Any) -> dict[str, float] | None:
+    out = {}
+    for q, cpu_share in (("p10", 1.0), ("p50", 0.5), ("p90", 0.0)):
+        slower = cpu_share * cpu_factor(svc.memory_mb, memory_after) + (1 - cpu_share)
+        try:
+            before = service_cost(svc, requests[q], duration, cfg, prices)
+            after = service_cost(svc, requests[q], duration * slower, cfg, prices, **overrides)
+        except (PricingError, PredictionInputError):
+            return None
+        out[q] = float(round(before - after, 2))
+    return dict(zip(("p10", "p50", "p90"), sorted(out.values()), strict=True))
+
+
+class _Empty:
+    values: tuple = ()
+
+
+def _risk(changes: dict[str, tuple[Any, Any, str]]) -> str:
+    risks = []
+    if "memoryMib" in changes:
+        risks.append("Less memory is also less CPU: CPU-bound work runs longer (the P99 bound kept is the fully "
+                     "CPU-bound case), and memory use growing past the headroom fails with out-of-memory.")
+    if "provisionedConcurrency" in changes:
+        risks.append("Fewer provisioned instances: bursts above the observed P99 peak get cold starts.")
+    if "reservedConcurrency" in changes:
+        risks.append("Reserved concurrency caps the function: a burst above it is throttled.")
+    return " ".join(risks)

@@ -75,7 +75,7 @@ def test_all_errors_of_all_files_are_reported_together(tmp_path):
         "services/fn.yaml:13: spec.tracng: unknown field (a typo?); see "
         "components/specs/schemas/function-spec.schema.json",
         "services/typo.yaml:6: metadata.annotations.finops.apexlogic.com/cost-centre: unknown annotation; allowed "
-        "under finops.apexlogic.com/: cost-center, expected-p50-latency-ms, expected-requests-per-month, "
+        "under finops.apexlogic.com/: cost-center, delete-after, expected-p50-latency-ms, expected-requests-per-month, "
         "expected-traffic-change, owner, project-id, usage-history",
         "services/typo.yaml:11: spec.template.metadata.annotations.autoscaling.knative.dev/maxScale: must be an "
         "integer ≥ 0 in ASCII digits, written as a string; found 'lots'",

@@ -57,6 +57,21 @@ class PolicySettings(_Model):
     controls: dict[str, EnforcementLevel] = {}
 
 
+class ObserveSettings(_Model):
+    """`guardrails:observe`: how `preflight observe` judges what runs (idle, anomalies, rightsizing, models)."""
+
+    idle_days: int = Field(14, ge=1, le=455, description="N: days of (near) zero traffic before a service is idle")
+    idle_requests_per_day: float = Field(1.0, ge=0, description="at most this many requests a day count as idle")
+    protected: list[str] = Field([], description="service names (fnmatch patterns) never proposed for cleanup")
+    anomaly_factor: float = Field(1.5, gt=1, description="flag a cost move traffic does not explain above this")
+    anomaly_recent_hours: int = Field(24, ge=1, le=24 * 90, description="the period compared with usual behaviour")
+    anomaly_severity: Literal["low", "medium", "high", "critical"] = "medium"
+    # mandatory: `preflight observe` exits 1 when it finds an anomaly (e.g. in prod)
+    anomaly_enforcement: Literal["advisory", "mandatory"] = "advisory"
+    deletion_expiry_days: int = Field(14, ge=1, le=90, description="grace period of a mark-for-deletion")
+    min_coverage: float = Field(0.5, gt=0, lt=1, description="P10-P90 coverage below this = model drifted")
+
+
 GitopsAction = Literal["promote", "rollback", "rightsize", "cleanup"]
 
 
@@ -107,6 +122,7 @@ class StackSettings(_Model):
     budgets: dict[str, Any] = {}
     risk: dict[str, Any] = {}
     supply_chain: dict[str, Any] = {}
+    observe: ObserveSettings = ObserveSettings()
     gitops: GitopsSettings = GitopsSettings()
     rollout: RolloutSettings = RolloutSettings()
     services_dir: str = "services"

@@ -1,0 +1,55 @@
+"""Put Lambda metrics into (moto) CloudWatch the way Lambda publishes them: hourly sums and statistic sets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+
+END = datetime(2026, 11, 29, tzinfo=UTC)  # the observation window ends here in every test (`--until`)
+PerHour = Callable[[int], float | None]  # hour index from the window start -> value (None: no datapoint)
+
+
+def client(region: str = "eu-west-1") -> Any:
+    return boto3.client("cloudwatch", region_name=region)
+
+
+def put_lambda(function: str, *, days: int, invocations: PerHour, duration_ms: PerHour,
+               concurrency: PerHour | None = None, pc_utilisation: PerHour | None = None,
+               memory_used_mb: PerHour | None = None, errors: PerHour | None = None,
+               region: str = "eu-west-1", alias: str = "live", end: datetime = END) -> None:
+    """`days` of hourly datapoints ending at `end`; hours where `invocations` is 0 get no Invocations datapoint
+    (as Lambda publishes nothing for an hour without invocations)."""
+    cw = client(region)
+    start = end - timedelta(days=days)
+    fn = [{"Name": "FunctionName", "Value": function}]
+    aliased = [*fn, {"Name": "Resource", "Value": f"{function}:{alias}"}]
+    data: list[dict[str, Any]] = []
+    for h in range(days * 24):
+        ts = start + timedelta(hours=h)
+        n = invocations(h) or 0
+        if n:
+            mean = duration_ms(h) or 0.0
+            stats = {"SampleCount": n, "Sum": n * mean, "Minimum": mean * 0.5, "Maximum": mean * 2}
+            data += [{"MetricName": "Invocations", "Dimensions": dims, "Timestamp": ts, "Value": n, "Unit": "Count"}
+                     for dims in (fn, aliased)]
+            data.append({"MetricName": "Duration", "Dimensions": fn, "Timestamp": ts, "StatisticValues": stats,
+                         "Unit": "Milliseconds"})
+            if errors is not None:
+                data.append({"MetricName": "Errors", "Dimensions": fn, "Timestamp": ts, "Value": errors(h) or 0.0,
+                             "Unit": "Count"})
+        for name, dims, fn_of_h, unit in (("ConcurrentExecutions", fn, concurrency, "Count"),
+                                          ("ProvisionedConcurrencyUtilization", aliased, pc_utilisation, "None")):
+            value = fn_of_h(h) if fn_of_h is not None else None
+            if value is not None:
+                data.append({"MetricName": name, "Dimensions": dims, "Timestamp": ts, "Value": value, "Unit": unit})
+    for i in range(0, len(data), 500):
+        cw.put_metric_data(Namespace="AWS/Lambda", MetricData=data[i:i + 500])
+    if memory_used_mb is not None:
+        insights = [{"MetricName": "used_memory_max", "Dimensions": [{"Name": "function_name", "Value": function}],
+                     "Timestamp": start + timedelta(hours=h), "Value": memory_used_mb(h), "Unit": "Megabytes"}
+                    for h in range(days * 24) if memory_used_mb(h) is not None]
+        for i in range(0, len(insights), 500):
+            cw.put_metric_data(Namespace="LambdaInsights", MetricData=insights[i:i + 500])

@@ -1,0 +1,200 @@
+"""`preflight observe` end to end: the real program and pricing, moto's CloudWatch, a real Git repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.foundation.helpers import REPO
+from tests.observe.conftest import FAKE_CREDENTIALS, free_port
+from tests.observe.helpers import put_lambda
+from tests.preflight.helpers import full_project
+
+FLAT = 2_000_000 / 730  # the seed's embeddings-batch: 2M requests a month
+FUNCTION = """\
+# {name}: declared in Git (format: components/specs/schemas/function-spec.schema.json).
+apiVersion: serverless-guardrails.dev/v1alpha1
+kind: Function
+metadata:
+  name: {name}
+  annotations:
+    finops.apexlogic.com/cost-center: "AI-Product-X"   # who pays
+    finops.apexlogic.com/project-id: "project-nova"
+    finops.apexlogic.com/owner: "ml-platform"
+    finops.apexlogic.com/expected-requests-per-month: "2000000"
+    finops.apexlogic.com/expected-p50-latency-ms: "180"
+    security.apexlogic.com/data-classification: "internal"
+spec:
+  runtime: python3.12
+  handler: app.handler
+  code:
+    path: functions/embeddings_batch
+  memoryMib: 1024          # sized for the largest batch
+  timeoutSeconds: 60
+  architecture: arm64
+  reservedConcurrency: 10
+{extra}  tracing: Active
+  logRetentionDays: 30
+  trigger: queue
+"""
+UNTIL = "2026-11-29T00:00Z"
+RECENT = 13 * 24  # the window's last day starts at this hour
+
+
+def git(project: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    return subprocess.run(["git", *args], cwd=project, check=True, capture_output=True, text=True, env=env).stdout
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    services = {"embeddings-batch.yaml": FUNCTION.format(name="embeddings-batch", extra=""),
+                "surge.yaml": FUNCTION.format(name="surge", extra=""),
+                "warm-reranker.yaml": FUNCTION.format(name="warm-reranker", extra="  provisionedConcurrency: 5\n")}
+    project = full_project(tmp_path, services)
+    (project / ".gitignore").write_text(".venv\npolicy_packs\nout/\n")
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "declarations")
+    return project
+
+
+def observe(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return subprocess.run([sys.executable, "-m", "preflight", "observe", "--stack", "dev", "--until", UNTIL,
+                           "--project-dir", str(project), *args], capture_output=True, text=True, timeout=600,
+                          env={**clean, **env, "NO_COLOR": "1", "COLUMNS": "200",
+                               "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+                               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"})
+
+
+def feed(region: str = "us-east-1") -> None:
+    end = __import__("datetime").datetime(2026, 11, 29, tzinfo=__import__("datetime").UTC)
+    put_lambda("embeddings-batch", days=14, end=end, region=region, invocations=lambda h: FLAT,
+               duration_ms=lambda h: 900.0 if h >= RECENT else 180.0, concurrency=lambda h: 4.0,
+               memory_used_mb=lambda h: 300.0)
+    put_lambda("surge", days=14, end=end, region=region, invocations=lambda h: FLAT * (5 if h >= RECENT else 1),
+               duration_ms=lambda h: 180.0, concurrency=lambda h: 4.0, memory_used_mb=lambda h: 300.0)
+    put_lambda("warm-reranker", days=14, end=end, region=region, invocations=lambda h: 0, duration_ms=lambda h: None,
+               pc_utilisation=lambda h: 0.0)
+
+
+def test_observe_flags_duration_not_traffic_finds_idle_pc_and_proposes_commits(project: Path, cloudwatch) -> None:
+    feed()
+    run = observe(project, cloudwatch.env(), "--propose")
+    assert run.returncode == 0, run.stderr
+    out = project / "out" / "observe" / "dev"
+    doc = json.loads((out / "observe.json").read_text())
+    # 1. 5x duration at flat traffic: an anomaly, driver duration, priced by the engine ($5.20 -> $24.40)
+    anomalies = {a["service"]: a for a in doc["anomalies"]}
+    assert set(anomalies) == {"embeddings-batch"}
+    emb = doc["services"]["embeddings-batch"]["anomaly"]
+    assert emb["driver"] == "duration"
+    assert emb["usual_usd_month"] == pytest.approx(5.20, abs=0.01)
+    assert emb["observed_usd_month"] == pytest.approx(24.40, abs=0.01)
+    # 2. a genuine 5x traffic increase is not a cost anomaly
+    surge = doc["services"]["surge"]["anomaly"]
+    assert surge["status"] == "normal" and surge["traffic_ratio"] == pytest.approx(5.0, rel=1e-3)
+    # 3. idle provisioned concurrency: PC 5, zero requests for 14 days = $43.80/month
+    idle = [i for i in doc["idle"] if i["service"] == "warm-reranker"]
+    assert [i["rule"] for i in idle] == ["idle-provisioned-concurrency"]
+    assert idle[0]["saving_usd_month"] == pytest.approx(43.80, abs=0.005)
+    # the usage history the predictions accept, with where each number came from
+    history = yaml.safe_load((out / "usage-history" / "embeddings-batch.yaml").read_text())
+    assert history["schema"] == "usage-history/v1" and len(history["samples"]) == 14
+    assert history["samples"][0]["requests"] == pytest.approx(FLAT * 24)
+    assert json.loads(history["observed"]["fields"]["requests"]["query"])["MetricName"] == "Invocations"
+    assert history["observed"]["window"]["end"] == "2026-11-29T00:00:00+00:00"
+    # an idle function has no duration: no history of zeros, the reason instead
+    assert "no duration" in doc["services"]["warm-reranker"]["usage_history_missing"]
+    # missing stays missing: moto computes no Duration p99
+    p99 = doc["services"]["embeddings-batch"]["measurements"]["latency_p99_ms"]
+    assert p99["value"] is None and "extended statistics" in p99["missing"]
+    # 4. proposals became commits on branches; main is untouched
+    actions = {(a["service"], a["kind"]): a for a in doc["actions"]}
+    cleanup = actions[("warm-reranker", "cleanup")]
+    rightsize = actions[("surge", "rightsize")]
+    assert ("embeddings-batch", "rightsize") not in actions  # not sized while its anomaly is unexplained
+    assert "anomaly" in doc["services"]["embeddings-batch"]["rightsizing"]["notes"][0]
+    assert cleanup["status"] == rightsize["status"] == "committed"
+    assert git(project, "rev-parse", "main").strip() == git(project, "rev-list", "-1", "HEAD").strip()
+    assert "provisionedConcurrency" not in git(project, "show", f"{cleanup['commit']}:services/warm-reranker.yaml")
+    message = git(project, "log", "-1", "--format=%B", rightsize["commit"])
+    assert "memoryMib 1024 -> 448" in message and "Evidence:" in message and "Invocations" in message
+    body = Path(rightsize["body_file"]).read_text()
+    assert "| P10 | P50 | P90 |" in body and "Risk" in body
+    # the rightsizing commit applies cleanly on a fresh clone and keeps the comments
+    clone = project.parent / "clone"
+    subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True)
+    patch = git(project, "format-patch", "-1", "--stdout", rightsize["commit"])
+    subprocess.run(["git", "apply", "--check", "-"], cwd=clone, input=patch, text=True, check=True)
+    after = git(project, "show", f"{rightsize['commit']}:services/surge.yaml").splitlines()
+    before = (project / "services/surge.yaml").read_text().splitlines()
+    changed = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
+    assert len(changed) == 1 and re.fullmatch(r"  memoryMib: 448 +# sized for the largest batch", changed[0][1])
+
+
+def test_observed_history_is_accepted_by_preview(project: Path, cloudwatch) -> None:
+    """Declaring the observed usage history must not crash preview's report schema (it used to exit 2)."""
+    feed()
+    assert observe(project, cloudwatch.env()).returncode == 0
+    declaration = project / "services" / "embeddings-batch.yaml"
+    declaration.write_text(declaration.read_text().replace(
+        '    security.apexlogic.com/data-classification: "internal"\n',
+        '    security.apexlogic.com/data-classification: "internal"\n'
+        '    finops.apexlogic.com/usage-history: out/observe/dev/usage-history/embeddings-batch.yaml\n'))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    run = subprocess.run([sys.executable, "-m", "preflight", "preview", "--stack", "dev", "--engine", "offline",
+                          "--json", "--quiet", "--project-dir", str(project)], capture_output=True, text=True,
+                         timeout=600, env=env)
+    assert run.returncode in (0, 1), run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    prediction = report["predictions"]["embeddings-batch"]
+    assert prediction["workload"]["source"] == "history" and prediction["contributions"] == {}
+    from preflight.report.schema import validate_report
+
+    validate_report(report)
+
+
+def test_unreachable_cloudwatch_is_exit_2_and_nothing_written_or_committed(project: Path) -> None:
+    env = {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}  # nothing listens
+    branches = git(project, "branch", "--list")
+    run = observe(project, env, "--propose")
+    assert run.returncode == 2
+    assert "CloudWatch" in run.stderr and "nothing was written" in run.stderr and "Traceback" not in run.stderr
+    assert not (project / "out" / "observe").exists()
+    assert git(project, "branch", "--list") == branches
+
+
+def test_mandatory_anomaly_exits_1(project: Path, cloudwatch) -> None:
+    stack = project / "stacks" / "Pulumi.dev.yaml"
+    stack.write_text(stack.read_text()
+                     + "  guardrails:observe: {anomalyEnforcement: mandatory, anomalySeverity: high}\n")
+    feed()
+    run = observe(project, cloudwatch.env())
+    assert run.returncode == 1, run.stderr
+    assert "embeddings-batch: driver duration" in run.stderr
+
+
+def test_knative_is_reported_missing_without_prometheus(tmp_path: Path, cloudwatch) -> None:
+    project = full_project(tmp_path, {"ksvc.yaml": (REPO / "services" / "multimodal-ai-inference.yaml").read_text()})
+    run = observe(project, cloudwatch.env())
+    assert run.returncode == 0, run.stderr
+    doc = json.loads((project / "out" / "observe" / "dev" / "observe.json").read_text())
+    rate = doc["services"]["multimodal-ai-inference"]["measurements"]["requests_per_hour"]
+    assert rate["value"] is None and "no Prometheus URL configured" in rate["missing"]
+
+
+def test_unreachable_prometheus_for_a_knative_service_is_exit_2(tmp_path: Path, cloudwatch) -> None:
+    project = full_project(tmp_path, {"ksvc.yaml": (REPO / "services" / "multimodal-ai-inference.yaml").read_text()})
+    run = observe(project, cloudwatch.env(), "--prometheus", f"http://127.0.0.1:{free_port()}")
+    assert run.returncode == 2 and "127.0.0.1" in run.stderr and "Traceback" not in run.stderr
+    assert not (project / "out" / "observe").exists()
