@@ -299,7 +299,26 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
         from preflight.report.compare import compare_reports
 
         doc["comparison"] = compare_reports(doc, base, base_label)
+    _attach_observed(doc, args, project_dir, console)
     return doc, result
+
+
+def _attach_observed(doc: dict, args: argparse.Namespace, project_dir: Path, console: Console) -> None:
+    """Observed vs predicted: `--observed FILE`, else `preflight observe`'s last file for this stack if there is
+    one. A file named on the command line must be usable (exit 2); a stale default one is skipped with a note."""
+    from preflight.report.observed import ObservedReportError, default_observed_path, load_observed
+
+    named = getattr(args, "observed", None)
+    path = Path(named) if named else default_observed_path(project_dir, stack_config_name(args.stack))
+    if not named and not path.is_file():
+        return
+    label = path.name if named else path.relative_to(project_dir).as_posix()
+    try:
+        doc["observed"] = load_observed(path, stack=args.stack, label=label)
+    except ObservedReportError as exc:
+        if named:
+            raise UsageError(str(exc)) from None
+        console.print(Text(f"note: {exc}; the report has no observed section"), highlight=False, soft_wrap=True)
 
 
 def emit(doc: dict, args: argparse.Namespace, console: Console) -> None:
@@ -450,6 +469,9 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--config-file", metavar="FILE",
                        help="read the stack config from FILE instead of Pulumi.<stack>.yaml (as `pulumi "
                             "--config-file`); the program and the packs get the same file")
+        p.add_argument("--observed", metavar="observe.json",
+                       help="what `preflight observe` measured, shown beside the predictions (default: "
+                            "out/observe/<stack>/observe.json when it exists)")
         p.add_argument("--compare-to", metavar="REF|REPORT.json",
                        help="the base to compare with: a git ref (main, origin/main, a SHA; previewed offline in a "
                             "temporary worktree) or a preflight report JSON; the reports then lead with the cost "

@@ -16,6 +16,7 @@ from typing import Any
 from preflight.report import view
 from preflight.report.compare import comparison_sentence, signed_usd
 from preflight.report.links import location_url
+from preflight.report.observed import observed_sentence
 from preflight.report.prepare import prepare_report
 
 SEVERITY_COLOUR = {"critical": "#8b0000", "high": "#d1242f", "medium": "#bf8700", "low": "#0969da"}
@@ -585,6 +586,33 @@ def _comparison(doc: dict[str, Any], base: str | None) -> str:
             f"{table}" + (f'<h3>New findings</h3><ul id="new-findings">{new}</ul>' if new else ""))
 
 
+def _observed(doc: dict[str, Any]) -> str:
+    observed = doc.get("observed")
+    if not observed:
+        return ""
+
+    def band(entry: dict[str, Any], key: str) -> str:
+        b = entry["bands"].get(key)
+        if not b:
+            return "–"
+        return f"{b['coverage'] * 100:.0f}% · ×{b['bias']:.2f}" + (" ⚠" if b.get("drifted") else "")
+
+    rows = "".join(
+        f'<tr><td data-label="Service">{esc(name)}</td><td data-label="Status">{esc(e["status"])}</td>'
+        f'<td data-label="Requests">{esc(band(e, "requests_per_month"))}</td>'
+        f'<td data-label="Duration">{esc(band(e, "mean_duration_ms"))}</td>'
+        f'<td data-label="Cost">{esc(band(e, "cost_usd_month"))}</td>'
+        f'<td data-label="Advice">{esc(e.get("advice") or e.get("reason") or "–")}</td></tr>'
+        for name, e in observed["services"].items())
+    items = "".join(f"<li><b>{esc(label)}</b> {esc(i['service'])}: {esc(i['text'])}</li>"
+                    for key, label in (("anomalies", "anomaly"), ("idle", "idle"), ("proposals", "proposal"))
+                    for i in observed[key])
+    return (f'<h2 id="observed">Observed vs predicted</h2><p>{esc(observed_sentence(observed))}</p>'
+            '<table class="sortable cards" id="observed-table"><thead><tr><th><button>Service</button></th>'
+            "<th><button>Status</button></th><th>Requests (coverage · bias)</th><th>Duration</th><th>Cost</th>"
+            f"<th>Advice</th></tr></thead><tbody>{rows}</tbody></table>" + (f"<ul>{items}</ul>" if items else ""))
+
+
 def render_html(doc: Any, *, source_base: str | None = None) -> str:
     """The whole report as one HTML page (UTF-8 text).
 
@@ -603,6 +631,7 @@ def render_html(doc: Any, *, source_base: str | None = None) -> str:
             _findings(report, source_base),
             _remediations(report),
             _predictions(report),
+            _observed(report),
             _supply_chain(report),
             f"<footer>report schema {esc(report['schema_version'])} · {esc(view.headline(report))}</footer>",
         ]

@@ -15,6 +15,7 @@ from typing import Any
 from preflight.report import view
 from preflight.report.compare import line_item_moves, signed_usd
 from preflight.report.links import location_url
+from preflight.report.observed import observed_sentence
 from preflight.report.prepare import prepare_report
 
 SEVERITY_ICON = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵"}
@@ -25,7 +26,7 @@ ARTIFACT = "the HTML/SARIF artifact"
 MAX_LISTED = 10  # gate reasons / engine errors listed in full in the summary
 # Sections are filled in priority order; a section may take at most this share of what is left, so a huge
 # fix list cannot crowd out cost and supply chain.
-SECTION_SHARE = {"fixes": 0.5, "cost_diff": 0.4, "new_findings": 0.5, "cost": 0.4, "supply_chain": 0.5,
+SECTION_SHARE = {"fixes": 0.5, "cost_diff": 0.4, "new_findings": 0.5, "cost": 0.4, "observed": 0.4, "supply_chain": 0.5,
                  "findings": 0.8, "remediations": 0.5, "contributions": 1.0}
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}|~])")
 
@@ -235,6 +236,33 @@ def _new_findings(doc: dict[str, Any], base: str | None) -> Section:
     return Section("new_findings", head, rows, what="new findings")
 
 
+def _band_cell(band: dict[str, Any] | None) -> str:
+    if not band:
+        return "–"
+    flag = " ⚠" if band.get("drifted") else ""
+    return f"{view.percent(band['coverage'])} in P10–P90, ×{band['bias']:.2f}{flag}"
+
+
+def _observed(doc: dict[str, Any]) -> Section:
+    observed = doc.get("observed")
+    if not observed:
+        return Section("observed", "")
+    head = (f"\n\n### Observed vs predicted\n\n{text(observed_sentence(observed))}. Coverage: share of observed "
+            "days inside the predicted P10–P90 (about 80 % when calibrated); bias: observed median ÷ predicted P50.\n\n"
+            + _table(["Service", "Status", "Requests", "Duration", "Cost", "Advice"], []))
+    rows = []
+    for name, entry in observed["services"].items():
+        bands = entry["bands"]
+        rows.append(f"\n| {text(name)} | {entry['status']} | {_band_cell(bands.get('requests_per_month'))} | "
+                    f"{_band_cell(bands.get('mean_duration_ms'))} | {_band_cell(bands.get('cost_usd_month'))} | "
+                    f"{text(entry.get('advice') or entry.get('reason') or '–')} |")
+    for key, label in (("anomalies", "⚠ anomaly"), ("idle", "💤 idle"), ("proposals", "🔧 proposal")):
+        for item in observed[key]:
+            saving = f" (saves {view.usd(item['saving_usd_month'])}/month)" if item.get("saving_usd_month") else ""
+            rows.append(f"\n| {text(item['service'])} | {label} | {text(item['text'] + saving)} | | | |")
+    return Section("observed", head, rows, what="observations")
+
+
 def _supply_chain(doc: dict[str, Any]) -> Section:
     entries = sorted(doc["supply_chain"], key=lambda e: (e["verified"], e["service"], e["artifact"]))
     if not entries:
@@ -386,7 +414,7 @@ def render_markdown(doc: Any, limit: int = GITHUB_COMMENT_LIMIT, *, source_base:
     report = prepare_report(doc)
     summary = _summary(report)
     sections = [_fixes(report), _cost_diff(report), _new_findings(report, source_base), _cost(report),
-                _supply_chain(report), _findings(report, source_base),
+                _observed(report), _supply_chain(report), _findings(report, source_base),
                 _remediations(report), _explanations(report)]
     footer = f"\n\n<sub>{text(view.headline(report))}</sub>\n"
     remaining = limit - len(summary) - len(footer)

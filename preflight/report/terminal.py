@@ -20,6 +20,7 @@ from rich.text import Text
 
 from preflight.report import view
 from preflight.report.compare import comparison_sentence
+from preflight.report.observed import observed_sentence
 from preflight.report.prepare import prepare_report
 
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan"}
@@ -352,6 +353,20 @@ def _comparison(doc: dict[str, Any]) -> RenderableType | None:
     return Panel(body, title="Against the base report", title_align="left", border_style="cyan")
 
 
+def _observed(doc: dict[str, Any]) -> RenderableType | None:
+    observed = doc.get("observed")
+    if not observed:
+        return None
+    body = Text(observed_sentence(observed))
+    for name, entry in observed["services"].items():
+        if entry["status"] == "drifted":
+            body.append(f"\n  drifted  {name}: {entry.get('advice') or ''}")
+    for key in ("anomalies", "idle"):
+        for item in observed[key][: SUMMARY_LIMITS["recommendations"]]:
+            body.append(f"\n  {key[:-1] if key == 'anomalies' else key}  {item['service']}: {item['text']}")
+    return Panel(body, title="Observed (preflight observe)", title_align="left", border_style="cyan")
+
+
 def render_terminal(doc: Any, console: Console | None = None, *, verbose: bool = False) -> None:
     """Print the report to `console` (default: a new Console on stdout).
 
@@ -371,6 +386,7 @@ def render_terminal(doc: Any, console: Console | None = None, *, verbose: bool =
         _findings(report, layout, verbose),
         *_remediations(report, verbose),
         _predictions(report, console.width, verbose),
+        _observed(report),
         *_recommendations(report, verbose),
         _supply_chain(report, wide, verbose),
         _overrides(report),

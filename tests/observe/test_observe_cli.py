@@ -153,8 +153,8 @@ def test_observed_history_is_accepted_by_preview(project: Path, cloudwatch) -> N
         '    finops.apexlogic.com/usage-history: out/observe/dev/usage-history/embeddings-batch.yaml\n'))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     run = subprocess.run([sys.executable, "-m", "preflight", "preview", "--stack", "dev", "--engine", "offline",
-                          "--json", "--quiet", "--project-dir", str(project)], capture_output=True, text=True,
-                         timeout=600, env=env)
+                          "--json", "--quiet", "--markdown", "out/comment.md", "--project-dir", str(project)],
+                         capture_output=True, text=True, timeout=600, env=env, cwd=project)
     assert run.returncode in (0, 1), run.stderr[-2000:]
     report = json.loads(run.stdout)
     prediction = report["predictions"]["embeddings-batch"]
@@ -162,6 +162,15 @@ def test_observed_history_is_accepted_by_preview(project: Path, cloudwatch) -> N
     from preflight.report.schema import validate_report
 
     validate_report(report)
+    # observed vs predicted: preview picks up what observe measured for this stack, and every report shows it
+    observed = report["observed"]
+    assert observed["source"] == "out/observe/dev/observe.json"
+    assert set(observed["services"]) == {"embeddings-batch", "surge", "warm-reranker"}
+    assert [a["service"] for a in observed["anomalies"]] == ["embeddings-batch"]
+    idle = [i for i in observed["idle"] if i["service"] == "warm-reranker"]
+    assert idle and idle[0]["saving_usd_month"] == pytest.approx(43.80, abs=0.005)
+    comment = (project / "out" / "comment.md").read_text()
+    assert "### Observed vs predicted" in comment and "| warm-reranker | 💤 idle |" in comment
 
 
 def test_unreachable_cloudwatch_is_exit_2_and_nothing_written_or_committed(project: Path) -> None:

@@ -1,0 +1,76 @@
+"""What `preflight observe` measured, beside what the preview predicts (`observed` in the report).
+
+`preflight observe` keeps its findings in `out/observe/<stack>/observe.json`; `preview` picks that file up (or the
+one named by `--observed`) and the reports show, per service, how the deploy-time prediction compared with the
+observed days (P10–P90 coverage, bias, drifted or not, with the advice), and the anomalies, idle findings and
+proposals with their evidence. The observe document is read, validated for the fields used, and summarised; its
+own file stays the full record.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from guardrails_core.safe_input import UnsafeInputError, read_text_bounded
+
+OBSERVE_SCHEMA = "preflight-observe/v1"
+MAX_OBSERVE_BYTES = 64 * 1024 * 1024
+
+
+class ObservedReportError(ValueError):
+    """An observe document that cannot be used (names the file and what is wrong)."""
+
+
+def default_observed_path(project_dir: Path, stack: str) -> Path:
+    return Path(project_dir) / "out" / "observe" / stack / "observe.json"
+
+
+def load_observed(path: Path, *, stack: str, label: str) -> dict[str, Any]:
+    """The report's `observed` section from an observe document for `stack`."""
+    try:
+        doc = json.loads(read_text_bounded(path, MAX_OBSERVE_BYTES))
+    except (UnsafeInputError, OSError) as exc:
+        raise ObservedReportError(f"{path}: --observed: cannot read it ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise ObservedReportError(f"{path}:{exc.lineno}: --observed: not JSON ({exc.msg})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != OBSERVE_SCHEMA:
+        raise ObservedReportError(f"{path}: --observed: field 'schema' must be {OBSERVE_SCHEMA!r} "
+                                  "(the observe.json that `preflight observe` writes)")
+    if doc.get("stack") != stack:
+        raise ObservedReportError(f"{path}: --observed: observations of stack {doc.get('stack')!r}, not {stack!r}")
+    services = doc.get("services") if isinstance(doc.get("services"), dict) else {}
+    summary: dict[str, Any] = {}
+    for name, entry in sorted(services.items()):
+        monitoring = entry.get("model_monitoring") if isinstance(entry, dict) else None
+        monitoring = monitoring if isinstance(monitoring, dict) else {"status": "missing", "reason": "not recorded"}
+        bands = {key: {k: band.get(k) for k in ("predicted", "observed_median", "coverage", "bias", "drifted")}
+                 for key, band in (monitoring.get("bands") or {}).items()
+                 if isinstance(band, dict) and "coverage" in band}
+        summary[name] = {"status": str(monitoring.get("status", "missing")), "bands": bands,
+                         "reason": monitoring.get("reason"), "advice": monitoring.get("advice"),
+                         "workload_source": monitoring.get("workload_source")}
+
+    def saving(value: Any) -> float | None:  # idle findings give a figure, proposals a P10/P50/P90 band: its P50
+        value = value.get("p50") if isinstance(value, dict) else value
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    def listed(key: str, text: str) -> list[dict[str, Any]]:
+        items = doc.get(key) if isinstance(doc.get(key), list) else []
+        return [{"service": str(i.get("service", "?")), "text": str(i.get(text, "")),
+                 "saving_usd_month": saving(i.get("saving_usd_month"))} for i in items if isinstance(i, dict)]
+
+    window = doc.get("window") if isinstance(doc.get("window"), dict) else {}
+    return {"source": label, "generated_at": str(doc.get("generated_at", "")),
+            "window": f"{window.get('start', '?')}/{window.get('end', '?')}", "services": summary,
+            "anomalies": listed("anomalies", "message"), "idle": listed("idle", "message"),
+            "proposals": listed("proposals", "title")}
+
+
+def observed_sentence(observed: dict[str, Any]) -> str:
+    statuses = [s["status"] for s in observed["services"].values()]
+    return (f"observed {observed['window']} ({observed['source']}): {statuses.count('ok')} service(s) as predicted, "
+            f"{statuses.count('drifted')} drifted, {statuses.count('missing')} without enough data; "
+            f"{len(observed['anomalies'])} cost anomal{'y' if len(observed['anomalies']) == 1 else 'ies'}, "
+            f"{len(observed['idle'])} idle finding(s), {len(observed['proposals'])} proposal(s)")
