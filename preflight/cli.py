@@ -22,7 +22,7 @@ from guardrails_core.settings import StackConfigError, StackSettings, load_stack
 from rich.console import Console
 from rich.text import Text
 
-from components.specs import DeclarationErrors, load_declarations
+from components.specs import Declaration, DeclarationErrors, load_declarations
 from components.specs.loader import declaration_files
 from preflight import baseline
 from preflight.engine.base import EngineResult
@@ -136,7 +136,8 @@ def _choose_engine(requested: str, settings: StackSettings) -> str:
     return "pulumi" if find_pulumi_cli() and settings.platforms == ["knative"] else "offline"
 
 
-def _plan(args: argparse.Namespace, project_dir: Path, settings: StackSettings, step: Any) -> EngineResult:
+def _plan(args: argparse.Namespace, project_dir: Path, settings: StackSettings, step: Any,
+          declarations: list[Declaration] | None = None) -> EngineResult:
     packs = [Path(p).resolve() for p in args.policy_pack] or discover_packs(project_dir)
     engine = _choose_engine(args.engine, settings)
     if engine == "pulumi":
@@ -154,7 +155,7 @@ def _plan(args: argparse.Namespace, project_dir: Path, settings: StackSettings, 
     from preflight.engine.offline import ProgramError, run_offline
 
     try:
-        return run_offline(project_dir, args.stack, settings, packs, progress=step)
+        return run_offline(project_dir, args.stack, settings, packs, progress=step, declarations=declarations)
     except ProgramError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -255,7 +256,7 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
         if not loaded and not getattr(args, "allow_empty", False):
             raise UsageError(f"no declarations in {settings.services_dir}/ (guardrails:servicesDir): nothing to "
                              "check; pass --allow-empty if an empty stack is intended")
-        result = _plan(args, project_dir, settings, _engine_progress(progress, declarations))
+        result = _plan(args, project_dir, settings, _engine_progress(progress, declarations), loaded)
         errors = list(result.errors)
         progress.phase("cost and risk predictions", key="predictions", count=len(result.resources),
                        unit="resources")
