@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from guardrails_core.safe_input import UnsafeInputError, resolve_inside
+from guardrails_core.safe_input import UnsafeInputError, compose_documents, construct, resolve_inside
 from guardrails_core.source import SOURCE_KEY
 from guardrails_core.values import UNKNOWN, reveal
 
@@ -122,19 +122,16 @@ def declaration_annotations(project_dir: Path, source: str | None) -> dict[str, 
     target = int(line_part)
     chosen: Any = None
     try:
-        loader = yaml.SafeLoader(text)
-        try:
-            while loader.check_node():
-                node = loader.get_node()
-                if node is None:
-                    break
-                if node.start_mark.line + 1 <= target or chosen is None:
-                    chosen = loader.construct_document(node)
-                else:
-                    break
-        finally:
-            loader.dispose()
-    except yaml.YAMLError:
+        # The project's bounded loader (libyaml when installed: ~10x faster than the pure-Python SafeLoader; the
+        # pack calls this for every Lambda function it checks).
+        for _index, node in compose_documents(text):
+            if node is None:
+                break
+            if node.start_mark.line + 1 <= target or chosen is None:
+                chosen = construct(node)
+            else:
+                break
+    except (yaml.YAMLError, UnsafeInputError):
         return {}
     return _str_map(_map_at(_map_at(chosen, "metadata"), "annotations"))
 
