@@ -162,13 +162,15 @@ def _plan(args: argparse.Namespace, project_dir: Path, settings: StackSettings, 
 
 def _pack_metadata(result: EngineResult, packs: list[Path], stack: str, step: Any) -> None:
     """The CLI's policy events carry no metadata; ask each pack (GetAnalyzerInfo) for severities and peer ids."""
+    from guardrails_pack.prediction_controls import WARM_ENV
+
     from preflight.crossguard import PackSession
     from preflight.crossguard.errors import CrossGuardError
 
     for pack_dir in packs:
         step(f"policy metadata from {pack_dir.name}")
         try:
-            with PackSession(pack_dir, stack=stack, project=PROJECT) as session:
+            with PackSession(pack_dir, stack=stack, project=PROJECT, extra_env={WARM_ENV: "0"}) as session:
                 result.policies.update({(session.pack_name, n): m for n, m in session.info.policies.items()})
         except CrossGuardError as exc:
             result.errors.append(str(exc))
@@ -256,6 +258,9 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
         if not loaded and not getattr(args, "allow_empty", False):
             raise UsageError(f"no declarations in {settings.services_dir}/ (guardrails:servicesDir): nothing to "
                              "check; pass --allow-empty if an empty stack is intended")
+        from guardrails_predict.warm import warm_up_in_background
+
+        warm_up_in_background()  # the predictions step's imports and models load while the engine runs
         result = _plan(args, project_dir, settings, _engine_progress(progress, declarations), loaded)
         errors = list(result.errors)
         progress.phase("cost and risk predictions", key="predictions", count=len(result.resources),

@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from guardrails_core.settings import StackSettings, read_stack_config
+from guardrails_pack.prediction_controls import WARM_ENV
 
 from components.program import DECLARATIONS_ENV, SHARD_ENV, write_declarations
 from components.specs.loader import Declaration, declaration_files
@@ -138,10 +139,12 @@ def run_offline(
         sessions: dict[Path, list[PackSession]] = {}
         for pack_dir in pack_dirs:
             try:
+                # Only the first process of a pack gets AnalyzeStack: the others need not load the prediction stack.
                 sessions[pack_dir] = [
                     open_sessions.enter_context(PackSession(pack_dir, stack=stack, project=PROJECT, dry_run=True,
-                                                            stack_config=stack_config, call_timeout=call_timeout))
-                    for _ in range(pack_processes)
+                                                            stack_config=stack_config, call_timeout=call_timeout,
+                                                            extra_env=None if i == 0 else {WARM_ENV: "0"}))
+                    for i in range(pack_processes)
                 ]
             except CrossGuardError as exc:
                 result.errors.append(str(exc))
