@@ -33,7 +33,9 @@ def run(count: int) -> dict:
                               capture_output=True, text=True, cwd=project)
         wall = time.perf_counter() - start
         doc = json.loads(proc.stdout)
-        steps = re.findall(r"\[preflight\s+([\d.]+)s\] (.*)", proc.stderr)
+        # Step starts only: a long step also prints "... · Ns in this step · still running" every 10 s.
+        steps = [(t, label) for t, label in re.findall(r"\[preflight\s+([\d.]+)s\] (.*)", proc.stderr)
+                 if "still running" not in label]
         peak_kb = int(proc.stderr.strip().splitlines()[-1])
         return {"services": count, "resources": doc["resources"]["count"], "violations": len(doc["violations"]),
                 "wall_s": wall, "peak_rss_mb": peak_kb / 1024, "steps": steps, "exit": proc.returncode}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import pulumi
@@ -46,6 +48,40 @@ def shard() -> tuple[int, int]:
     return index, count
 
 
+# preflight's offline engine has already loaded and validated the declarations (for its report's source map): it
+# hands them to its program processes in a file named here, so a run reads and parses them once, not once per
+# process. The file is written by `write_declarations` in a private temporary folder of the same run; it is a pickle
+# because it holds the typed specs, and anyone able to set this process's environment could run code anyway.
+# Never set by `pulumi`: under the CLI the program loads the declarations itself.
+DECLARATIONS_ENV = "GUARDRAILS_DECLARATIONS_FILE"
+
+
+def write_declarations(path: Path, project_dir: Path, stack: str, declarations: list[Declaration]) -> None:
+    """Write what `declarations_for` reads. The parsed YAML node trees (for line look-ups in reports) are left
+    out: the program never needs them, and they are ~80% of the bytes and most of the (un)pickling time."""
+    payload = {"project_dir": str(Path(project_dir).resolve()), "stack": stack,
+               "declarations": [replace(d, origin=None, overlay=None) for d in declarations]}
+    path.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def declarations_for(project_dir: Path, stack: str, settings: StackSettings) -> list[Declaration]:
+    """The declarations handed over by preflight (DECLARATIONS_ENV) when they are for this project and stack,
+    else loaded from the project (validation errors raise DeclarationErrors)."""
+    handed = os.environ.get(DECLARATIONS_ENV)
+    if not handed:
+        return load_declarations(project_dir, stack, settings)
+    try:
+        payload = pickle.loads(Path(handed).read_bytes())  # noqa: S301 - written by this run's preflight (above)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+        raise pulumi.RunError(f"{DECLARATIONS_ENV}={handed}: cannot read the declarations preflight handed over "
+                              f"({exc.__class__.__name__}: {exc})") from None
+    expected = (str(Path(project_dir).resolve()), stack)
+    if not isinstance(payload, dict) or (payload.get("project_dir"), payload.get("stack")) != expected:
+        raise pulumi.RunError(f"{DECLARATIONS_ENV}={handed}: the declarations are not for project {expected[0]} "
+                              f"and stack {stack!r}")
+    return payload["declarations"]
+
+
 def instantiate(declarations: list[Declaration], settings: StackSettings, project_dir: Path) -> dict[str, dict]:
     """Create one component per declaration of an enabled platform; returns what the stack exports."""
     exported: dict[str, dict] = {}
@@ -76,7 +112,7 @@ def instantiate(declarations: list[Declaration], settings: StackSettings, projec
 def run(project_dir: Path) -> None:
     try:
         settings = settings_from_pulumi_config()
-        declarations = load_declarations(project_dir, pulumi.get_stack(), settings)
+        declarations = declarations_for(project_dir, pulumi.get_stack(), settings)
     except (DeclarationErrors, StackConfigError) as exc:
         # RunError: the engine prints the message (no traceback) and registers nothing.
         raise pulumi.RunError(str(exc)) from None

@@ -9,13 +9,15 @@ from typing import Any
 from guardrails_core.levels import SEVERITIES, SEVERITY_RANK
 from guardrails_core.values import redact
 
-from preflight.engine.base import EngineResult, PolicyFinding
+from preflight.engine.base import EngineResult, PlannedResource, PolicyFinding
 from preflight.source_map import Location, SourceMap
 
 
 def violation(finding: PolicyFinding, result: EngineResult, remediated: set[tuple[str, str]],
-              source_map: SourceMap | None = None) -> dict[str, Any]:
-    by_urn = {r.urn: r for r in result.resources}
+              source_map: SourceMap | None = None, by_urn: dict[str, PlannedResource] | None = None) -> dict[str, Any]:
+    """`by_urn`: the plan's resources by URN (built here when not given; `violations` builds it once)."""
+    if by_urn is None:
+        by_urn = {r.urn: r for r in result.resources}
     resource = by_urn.get(finding.resource_urn or "")
     if source_map is not None:
         where = source_map.locate(resource, finding.message)
@@ -48,7 +50,9 @@ def violation(finding: PolicyFinding, result: EngineResult, remediated: set[tupl
 def violations(result: EngineResult, source_map: SourceMap | None = None) -> list[dict[str, Any]]:
     """Findings as report entries, each at the line of the field it is about (when `source_map` is given)."""
     remediated = {(r.policy, r.resource_urn) for r in result.remediations}
-    out = [violation(f, result, remediated, source_map) for f in result.findings if f.enforcement != "disabled"]
+    by_urn = {r.urn: r for r in result.resources}
+    out = [violation(f, result, remediated, source_map, by_urn) for f in result.findings
+           if f.enforcement != "disabled"]
     return sorted(out, key=lambda v: (-SEVERITY_RANK[v["severity"]], v["policy"], v["resource_name"] or ""))
 
 

@@ -8,16 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from guardrails_predict.change_risk import HistoryError
-from guardrails_predict.model_store import models_dir
-from guardrails_predict.trace import TraceError
-from guardrails_predict.training import DEFAULT_NTHREAD, DEFAULT_SEED, train_capacity, train_risk, train_workload
+# The training stack (numpy, XGBoost) is imported by `run_train`, not here: `preflight` builds this parser on
+# every command, and importing XGBoost costs ~1 s of start-up on a loaded 2-core machine (issue 17).
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="model folder (default: models/ of the repo)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--nthread", type=int, default=DEFAULT_NTHREAD, help="XGBoost threads (fixed for determinism)")
+    parser.add_argument("--seed", type=int, default=None, help="training seed (default: the training module's)")
+    parser.add_argument("--nthread", type=int, default=None,
+                        help="XGBoost threads, fixed for determinism (default: the training module's)")
 
 
 def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -42,14 +41,27 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from guardrails_predict.change_risk import HistoryError
+    from guardrails_predict.model_store import models_dir
+    from guardrails_predict.trace import TraceError
+    from guardrails_predict.training import (
+        DEFAULT_NTHREAD,
+        DEFAULT_SEED,
+        train_capacity,
+        train_risk,
+        train_workload,
+    )
+
     out = args.out or models_dir()
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    nthread = DEFAULT_NTHREAD if args.nthread is None else args.nthread
     try:
         if args.model == "workload":
-            metrics = train_workload(args.trace, out, args.seed, args.nthread, args.max_functions)
+            metrics = train_workload(args.trace, out, seed, nthread, args.max_functions)
         elif args.model == "capacity":
-            metrics = train_capacity(args.trace, out, args.seed, args.nthread, args.max_functions)
+            metrics = train_capacity(args.trace, out, seed, nthread, args.max_functions)
         else:
-            metrics = train_risk(out, args.history, args.labels, args.environment, args.seed, args.nthread)
+            metrics = train_risk(out, args.history, args.labels, args.environment, seed, nthread)
     except (TraceError, HistoryError, ValueError) as exc:
         print(f"preflight train {args.model}: {exc}", file=sys.stderr)
         return 2

@@ -66,10 +66,11 @@ class PackSession:
         python: str | None = None,
         start_timeout: float = DEFAULT_START_TIMEOUT_S,
         call_timeout: float = DEFAULT_CALL_TIMEOUT_S,
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         self.process = PolicyPackProcess(
             pack_dir, project=project, stack=stack, dry_run=dry_run, organization=organization,
-            stack_config=stack_config, python=python, start_timeout=start_timeout,
+            stack_config=stack_config, python=python, start_timeout=start_timeout, extra_env=extra_env,
         )
         self._stack_args = {"stack": stack, "project": project, "organization": organization or "",
                             "dry_run": dry_run, "tags": dict(stack_tags or {}),

@@ -14,9 +14,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from guardrails_core.settings import StackSettings, read_stack_config
+from guardrails_pack.prediction_controls import WARM_ENV
 
-from components.program import SHARD_ENV
-from components.specs.loader import declaration_files
+from components.program import DECLARATIONS_ENV, SHARD_ENV, write_declarations
+from components.specs.loader import Declaration, declaration_files
 from preflight.crossguard import PackSession
 from preflight.crossguard.errors import CrossGuardError
 from preflight.crossguard.run import SharedWork
@@ -61,13 +62,18 @@ class ProgramError(Exception):
 
 
 def run_program_child(project_dir: Path, stack: str, *, timeout: float = 600.0,
-                      part: tuple[int, int] = (0, 1)) -> list[PlannedResource]:
+                      part: tuple[int, int] = (0, 1), declarations_file: Path | None = None) -> list[PlannedResource]:
     """Run the program in a child process (its own process group, killed on Ctrl-C or timeout).
-    `part=(i, n)`: the child registers every n-th declaration starting at i (see components.program.SHARD_ENV)."""
+    `part=(i, n)`: the child registers every n-th declaration starting at i (see components.program.SHARD_ENV).
+    `declarations_file`: the already loaded declarations (components.program.write_declarations) instead of the
+    child reading services/ again."""
     with tempfile.TemporaryDirectory(prefix="preflight-") as tmp:
         out = Path(tmp) / "plan.pickle"
         command = [sys.executable, "-m", "preflight.engine.program_child", str(project_dir), stack, str(out)]
         env = {**os.environ, SHARD_ENV: f"{part[0]}/{part[1]}"}
+        env.pop(DECLARATIONS_ENV, None)
+        if declarations_file is not None:
+            env[DECLARATIONS_ENV] = str(declarations_file)
         child = subprocess.Popen(child_command(command), cwd=project_dir, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True, env=env, **child_process_options())
         try:
@@ -103,8 +109,12 @@ def run_offline(
     progress: Progress = lambda message: None,
     call_timeout: float = 60.0,
     workers: int | None = None,
+    declarations: list[Declaration] | None = None,
 ) -> EngineResult:
     """Plan with mocks, then every pack analyses it. Pack failures become `errors` (they block the gate).
+
+    `declarations`: what the caller already loaded (and validated) for this project, stack and settings; the
+    program processes then use them instead of reading and parsing services/ again (once per process).
 
     The pack processes start while the program runs; on a machine with more than one core each pack gets
     `workers` processes that share the per-resource Analyze calls (AnalyzeStack runs once, over everything, in the
@@ -112,21 +122,29 @@ def run_offline(
     stack_config = read_stack_config(project_dir, stack)
     workers = worker_count(workers)
     result = EngineResult(engine="offline", stack=stack)
-    declarations = len(declaration_files(Path(project_dir) / settings.services_dir))
+    count = (len(declarations) if declarations is not None
+             else len(declaration_files(Path(project_dir) / settings.services_dir)))
     # Sized to the cores and the plan: an idle extra process would still take a core for its start-up.
-    shards = min(workers, max(1, declarations // (SPLIT_THRESHOLD // 2))) if declarations >= SPLIT_THRESHOLD else 1
-    pack_processes = workers if declarations >= PACK_SPLIT_DECLARATIONS else 1
+    shards = min(workers, max(1, count // (SPLIT_THRESHOLD // 2))) if count >= SPLIT_THRESHOLD else 1
+    pack_processes = workers if count >= PACK_SPLIT_DECLARATIONS else 1
     progress(f"running the program under Pulumi mocks ({shards} process(es); policy packs starting meanwhile, "
              f"{pack_processes} process(es) each)")
     with ThreadPoolExecutor(max_workers=shards + pack_processes) as pool, ExitStack() as open_sessions:
-        planned = [pool.submit(run_program_child, project_dir, stack, part=(i, shards)) for i in range(shards)]
+        handed: Path | None = None
+        if declarations is not None:
+            handed = Path(open_sessions.enter_context(tempfile.TemporaryDirectory(prefix="preflight-"))) / "decl"
+            write_declarations(handed, Path(project_dir), stack, declarations)
+        planned = [pool.submit(run_program_child, project_dir, stack, part=(i, shards), declarations_file=handed)
+                   for i in range(shards)]
         sessions: dict[Path, list[PackSession]] = {}
         for pack_dir in pack_dirs:
             try:
+                # Only the first process of a pack gets AnalyzeStack: the others need not load the prediction stack.
                 sessions[pack_dir] = [
                     open_sessions.enter_context(PackSession(pack_dir, stack=stack, project=PROJECT, dry_run=True,
-                                                            stack_config=stack_config, call_timeout=call_timeout))
-                    for _ in range(pack_processes)
+                                                            stack_config=stack_config, call_timeout=call_timeout,
+                                                            extra_env=None if i == 0 else {WARM_ENV: "0"}))
+                    for i in range(pack_processes)
                 ]
             except CrossGuardError as exc:
                 result.errors.append(str(exc))

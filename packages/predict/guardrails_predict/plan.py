@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -42,6 +43,7 @@ class PlanPrediction:
 
 
 _MODEL_CACHE: dict[str, tuple[dict[str, LoadedModel], CostBand]] = {}
+_MODEL_CACHE_LOCK = threading.Lock()
 
 
 def cached_models(models_dir: Path | None) -> dict[str, LoadedModel]:
@@ -51,9 +53,10 @@ def cached_models(models_dir: Path | None) -> dict[str, LoadedModel]:
 
 def _cached(models_dir: Path | None) -> tuple[dict[str, LoadedModel], CostBand]:
     key = str(models_dir)
-    if key not in _MODEL_CACHE:
-        _MODEL_CACHE[key] = (load_all(models_dir), load_cost_band(models_dir))
-    return _MODEL_CACHE[key]
+    with _MODEL_CACHE_LOCK:  # the policy pack loads them in a background thread while it serves (issue 17)
+        if key not in _MODEL_CACHE:
+            _MODEL_CACHE[key] = (load_all(models_dir), load_cost_band(models_dir))
+        return _MODEL_CACHE[key]
 
 
 def calibrated_band(costs: dict[str, Decimal], scale: float) -> list[float]:

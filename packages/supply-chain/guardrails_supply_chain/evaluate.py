@@ -6,6 +6,7 @@ Plain functions over `{type, name, urn, props}` (docs/CONTRACTS.md) so the same 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -71,11 +72,12 @@ def _signatures_required(sc: SupplyChainSettings, environment: str, ctx: Service
 def _verify_artifact(
     artifact: Artifact,
     signers: list[Any],
-    root: LoadedRoot | None,
-    root_error: str | None,
+    root_of: Callable[[], tuple[LoadedRoot | None, str | None]],
     project_dir: Path,
     cache: VerificationCache | None,
 ) -> VerificationResult:
+    """`root_of()` gives (trusted root, why it could not be loaded): asked only for an artifact that has a bundle
+    to check, so a plan without bundles never parses the root (nor imports sigstore)."""
     if artifact.problem:
         return VerificationResult(False, artifact.problem)
     if artifact.local_path is not None:
@@ -92,6 +94,7 @@ def _verify_artifact(
     bundle_path, problem = _repo_file(project_dir, artifact.bundle, f"signature bundle ({artifact.bundle_key})")
     if bundle_path is None:
         return VerificationResult(False, problem or "signature bundle not found")
+    root, root_error = root_of()
     if root is None:
         return VerificationResult(False, root_error or "no trusted root")
     return verify_with_cache(
@@ -168,17 +171,17 @@ def evaluate_resource(
     props = resource.get("props") or {}
 
     root_spec, signers = sc.for_environment(environment)
-    root: LoadedRoot | None = None
-    root_error: str | None = None
-    try:
-        root = load_trusted_root(root_spec, project_dir)
-    except TrustedRootError as exc:
-        root_error = str(exc)
+
+    def root_of() -> tuple[LoadedRoot | None, str | None]:
+        try:
+            return load_trusted_root(root_spec, project_dir), None
+        except TrustedRootError as exc:
+            return None, str(exc)
 
     required = _signatures_required(sc, environment, ctx)
     artifacts = resource_artifacts(ctx, props, domain, project_dir)
     for artifact in artifacts:
-        outcome = _verify_artifact(artifact, signers, root, root_error, project_dir, cache)
+        outcome = _verify_artifact(artifact, signers, root_of, project_dir, cache)
         result.records.append({
             "service": ctx.service,
             "artifact": artifact.location,

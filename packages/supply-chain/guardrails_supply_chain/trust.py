@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
 from guardrails_core.safe_input import UnsafeInputError, read_bytes_bounded
-from sigstore.models import TrustedRoot
-from sigstore_models.trustroot import v1 as trustroot_v1
 
 from guardrails_supply_chain.errors import describe_exception
+
+if TYPE_CHECKING:  # sigstore and cryptography load when a root is parsed or a certificate checked (issue 17)
+    from cryptography import x509
+    from sigstore.models import TrustedRoot
 
 # Folder names inside sigstore/_store (the TUF URL, percent-encoded), as shipped in sigstore 4.x.
 _EMBEDDED = {
@@ -82,6 +83,9 @@ def load_trusted_root(spec: str, project_dir: Path | None = None) -> LoadedRoot:
     cached = _loaded.get((label, digest))
     if cached is not None:
         return cached
+    from sigstore.models import TrustedRoot
+    from sigstore_models.trustroot import v1 as trustroot_v1
+
     try:
         # sigstore 4.5 exposes only `TrustedRoot.from_file`; this is the same parse from bytes we already hold.
         root = TrustedRoot(trustroot_v1.TrustedRoot.from_json(raw))
@@ -127,6 +131,8 @@ def validity_problem(root: LoadedRoot, certificate: x509.Certificate, log_key_id
     """Why a key of the trusted root was not valid when it was used (sigstore 4.5 does not check `validFor`), or
     None. CA: at the certificate's issuance; transparency log: at the entry's integrated time (the certificate's
     issuance for Rekor v2 entries, which carry none); CT logs: at each SCT's timestamp."""
+    from cryptography import x509
+
     doc = root.document
     signed_at = certificate.not_valid_before_utc
     issuer = certificate.issuer.public_bytes()

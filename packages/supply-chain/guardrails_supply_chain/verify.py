@@ -16,17 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from guardrails_core.safe_input import UnsafeInputError, read_bytes_bounded
-from sigstore.errors import Error as SigstoreError
-from sigstore.hashes import Hashed
-from sigstore.models import Bundle
-from sigstore.verify import Verifier
-from sigstore_models.common.v1 import HashAlgorithm
 
 from guardrails_supply_chain.cache import VerificationCache, cache_key
 from guardrails_supply_chain.config import SignerRule
 from guardrails_supply_chain.errors import describe_exception
-from guardrails_supply_chain.identity import certificate_identity, rule_matches, sigstore_policy
 from guardrails_supply_chain.trust import LoadedRoot, validity_problem
+
+# sigstore (and the identity helpers built on it) load when a bundle is first verified, not on import: a policy
+# pack process imports this module for every check, most of which never reach a bundle (issue 17).
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 MAX_BUNDLE_BYTES = 8 << 20  # real bundles are a few KB; bounded before reading (a 1 GB file must not be loaded)
@@ -94,6 +91,14 @@ def _verify_bundle_bytes(
     root: LoadedRoot,
     bundle_label: str = "bundle",
 ) -> VerificationResult:
+    from sigstore.errors import Error as SigstoreError
+    from sigstore.hashes import Hashed
+    from sigstore.models import Bundle
+    from sigstore.verify import Verifier
+    from sigstore_models.common.v1 import HashAlgorithm
+
+    from guardrails_supply_chain.identity import certificate_identity, rule_matches, sigstore_policy
+
     artifact_sha256 = artifact_sha256.lower()
     try:
         bundle = Bundle.from_json(bundle_bytes)

@@ -34,6 +34,7 @@ from guardrails_pack.context import ResourceContext, StackContext, StackResource
 from guardrails_pack.control import Control, ResourceControl, StackControl, StackViolation
 from guardrails_pack.options import PROJECT_DIR_OPTION, PROJECT_DIR_SCHEMA
 from guardrails_pack.runtime import control_defaults, error_message, unknown_message
+from guardrails_pack.speed import APPLIES_TO
 
 SEVERITY = {
     "low": Severity.LOW,
@@ -128,7 +129,7 @@ def resource_policy(control: ResourceControl) -> ResourceValidationPolicy:
             except Exception:  # noqa: BLE001
                 return None
 
-    return ResourceValidationPolicy(
+    policy = ResourceValidationPolicy(
         name=control.name,
         description=control.description,
         validate=validate,
@@ -141,6 +142,9 @@ def resource_policy(control: ResourceControl) -> ResourceValidationPolicy:
         url=control.url,
         display_name=control.id,
     )
+    # `validate` returns at once for any other type: speed.py then leaves the policy out of that type's Analyze.
+    setattr(policy, APPLIES_TO, types)
+    return policy
 
 
 def stack_policy(control: StackControl) -> StackValidationPolicy:

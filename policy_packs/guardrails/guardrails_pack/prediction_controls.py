@@ -3,7 +3,9 @@ the pack's stack resources and settings in, `StackViolation`s out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,9 @@ from guardrails_pack.props import stack_resources
 from guardrails_pack.speed import shared
 
 Rule = Callable[..., list[tuple[str | None, str]]]
+# "0": this pack process does not load the prediction stack ahead of its first AnalyzeStack (preflight sets it for
+# the extra processes of a pack that only take per-resource calls; the engine never sets it).
+WARM_ENV = "GUARDRAILS_PACK_WARM_PREDICTIONS"
 
 
 def plan_inputs(ctx: StackContext) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -75,3 +80,32 @@ def prediction_check(rule_name: str) -> Callable[[StackContext], Iterator[StackV
         yield from violations(prediction_rule(rule_name)(resources, settings, project_dir=project_option(ctx)))
 
     return check
+
+
+def warm_up_after_configure_stack(environ: Mapping[str, str] | None = None) -> bool:
+    """Start loading the prediction stack in the background (guardrails_predict.warm) when the engine first
+    configures the stack, instead of inside the first AnalyzeStack: the engine configures the pack at the start of
+    a preview and sends AnalyzeStack only after the program has registered everything. The pack still starts
+    without these imports (its port is printed as soon as the policies exist). False (nothing changed) when
+    WARM_ENV is "0"."""
+    if (os.environ if environ is None else environ).get(WARM_ENV, "1") == "0":
+        return False
+    from pulumi_policy import policy as _policy
+
+    servicer = _policy._PolicyAnalyzerServicer
+    if getattr(servicer, "_guardrails_warms_predictions", False):
+        return True
+    original = servicer.ConfigureStack
+    started = threading.Event()
+
+    def configure_stack(self: Any, request: Any, context: Any) -> Any:
+        if not started.is_set():
+            started.set()
+            from guardrails_predict.warm import warm_up_in_background
+
+            warm_up_in_background()
+        return original(self, request, context)
+
+    servicer.ConfigureStack = configure_stack
+    servicer._guardrails_warms_predictions = True
+    return True
