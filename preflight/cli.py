@@ -234,6 +234,7 @@ def _engine_progress(progress: Progress, declarations: int) -> Any:
         else:
             progress.phase(message)
 
+    report.advance = progress.advance  # type: ignore[attr-defined] - engines count items with it when present
     return report
 
 
@@ -278,7 +279,7 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
         try:
             # Validate every declaration first: bad input is exit 2 with all errors, before anything runs. The
             # loaded declarations (with their node marks) then place every finding on the line of its field.
-            loaded = load_declarations(project_dir, args.stack, settings)
+            loaded = load_declarations(project_dir, args.stack, settings, on_file=progress.advance)
         except DeclarationErrors as exc:
             raise UsageError(str(exc)) from exc
         if not loaded and not getattr(args, "allow_empty", False):

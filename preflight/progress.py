@@ -37,6 +37,8 @@ class Progress:
         self.history = self._read_history()
         self.started = time.perf_counter()
         self._phase: tuple[str, str, int | None, float] | None = None  # key, label, count, started
+        self._done = 0  # items of the current phase finished so far (advance), for "N/M" and a measured rate
+        self._unit = ""
         self._timings: dict[str, float] = {}  # phase key -> seconds per item measured now
         self._status = None
         self._stop = threading.Event()
@@ -52,7 +54,16 @@ class Progress:
             self._finish_phase()
             text = f"{label}" + (f" ({count:,} {unit})" if count is not None and unit else "")
             self._phase = (key or label, text, count, time.perf_counter())
+            self._done, self._unit = 0, unit or "done"
         self._show(initial=True)
+
+    def advance(self, items: int = 1) -> None:
+        """`items` more of the current phase are finished (thread-safe; the engines call it per declaration or
+        per analysed resource): the line then shows N/M and an ETA from the rate measured in this run."""
+        if not self.enabled:
+            return
+        with self._lock:
+            self._done += items
 
     def __call__(self, message: str) -> None:
         """The engines' progress callback: each message starts a phase."""
@@ -88,21 +99,29 @@ class Progress:
         return time.perf_counter() - self.started
 
     def eta(self) -> float | None:
-        """Seconds left in the current phase, from the previous run's time per item; None without history."""
+        """Seconds left in the current phase: from this run's own rate once a twentieth of the items is done (and
+        a second has passed), else from the previous run's time per item; None when neither is known."""
         if self._phase is None:
             return None
         key, _, count, started = self._phase
-        per_item = self.history.get(key)
-        if per_item is None or count is None:
+        if count is None:
             return None
-        return max(0.0, per_item * count - (time.perf_counter() - started))
+        in_phase = time.perf_counter() - started
+        if count and self._done >= max(1, count // 20) and in_phase >= 1:
+            return max(0.0, in_phase / self._done * (count - self._done))
+        per_item = self.history.get(key)
+        if per_item is None:
+            return None
+        return max(0.0, per_item * count - in_phase)
 
     def line(self) -> str:
         if self._phase is None:
             return f"[preflight {_seconds(self.elapsed())}] starting"
-        _, text, _, started = self._phase
+        _, text, count, started = self._phase
         parts = [f"[preflight {_seconds(self.elapsed())}] {text}"]
         in_phase = time.perf_counter() - started
+        if self._done and count:
+            parts.append(f"{min(self._done, count):,}/{count:,} {self._unit}")
         if in_phase >= 1:
             parts.append(f"{_seconds(in_phase)} in this step")
         eta = self.eta()
@@ -133,9 +152,15 @@ class Progress:
     def _finish_phase(self) -> None:
         if self._phase is None:
             return
-        key, _, count, started = self._phase
+        key, text, count, started = self._phase
+        took = time.perf_counter() - started
         if count:
-            self._timings[key] = (time.perf_counter() - started) / count
+            self._timings[key] = took / count
+        if self._done and self._status is None and took >= 1:
+            # a log line closing a counted step: what it did and how fast (live mode redraws its line instead)
+            self.console.print(f"[preflight {_seconds(self.elapsed())}] {text}: {self._done:,} {self._unit} in "
+                               f"{_seconds(took)} ({self._done / took:,.1f}/s)", highlight=False, markup=False,
+                               soft_wrap=True)
         self._phase = None
 
     def _read_history(self) -> dict[str, float]:

@@ -5,7 +5,7 @@ If any declaration is invalid, `DeclarationErrors` is raised and the caller regi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -73,7 +73,10 @@ def services_folder(project_dir: Path, stack: str, settings: StackSettings) -> P
             f"declarations folder {shown(settings.services_dir)} {exc}")]) from None
 
 
-def load_declarations(project_dir: Path, stack: str, settings: StackSettings) -> list[Declaration]:
+def load_declarations(project_dir: Path, stack: str, settings: StackSettings,
+                      on_file: Callable[[], None] | None = None) -> list[Declaration]:
+    """Every declaration of the stack, overlays applied, validated (all errors at once). `on_file` is called after
+    each declaration file (progress)."""
     project_dir = Path(project_dir).resolve()
     services_dir = services_folder(project_dir, stack, settings)
     keys = AnnotationKeys(settings.annotation_domain)
@@ -93,6 +96,8 @@ def load_declarations(project_dir: Path, stack: str, settings: StackSettings) ->
             errors.extend(doc_errors)
             if decl is not None:
                 declarations.append(decl)
+        if on_file is not None:
+            on_file()
 
     for key, doc in overlays.items():
         if key not in used_overlays:

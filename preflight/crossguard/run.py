@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -109,6 +109,7 @@ class PackSession:
         part: tuple[int, int] = (0, 1),
         stack_config: Mapping[str, Any] | None = None,
         work: SharedWork | None = None,
+        on_analyzed: Callable[[], None] | None = None,
     ) -> PackRun:
         """Configure, then Analyze each resource, AnalyzeStack, and Remediate where a policy is at remediate.
 
@@ -117,7 +118,8 @@ class PackSession:
         AnalyzeStack (over all resources) — n sessions of one pack then split a large plan across cores.
         `work`: instead of every n-th resource, this session analyses what it takes from a queue shared with the
         other sessions, and part 0 sends AnalyzeStack first (the others meanwhile take the per-resource calls).
-        `stack_config` replaces the stack config (ConfigureStack) for this and later runs."""
+        `stack_config` replaces the stack config (ConfigureStack) for this and later runs.
+        `on_analyzed` is called after each resource's Analyze (progress counts; called from this session's thread)."""
         assert self.client is not None, "use PackSession as a context manager"
         client = self.client
         if stack_config is not None:
@@ -127,7 +129,7 @@ class PackSession:
         mark = self.process.log_mark()
         try:
             self._run_calls(client, resources, config, result, dependencies or {}, property_dependencies or {},
-                            part, work)
+                            part, work, on_analyzed)
         finally:
             self.process.settle_stderr()
             result.logs = self.process.logs_since(mark)
@@ -143,6 +145,7 @@ class PackSession:
         property_dependencies: Mapping[str, Mapping[str, Sequence[str]]],
         part: tuple[int, int] = (0, 1),
         work: SharedWork | None = None,
+        on_analyzed: Callable[[], None] | None = None,
     ) -> None:
         client.set_provider_resources(resources)
         index, count = part
@@ -173,6 +176,8 @@ class PackSession:
                 continue
             result.findings.extend(outcome.findings)
             result.not_applicable.extend(outcome.not_applicable)
+            if on_analyzed is not None:
+                on_analyzed()
 
         if index == 0 and not stack_first and not self._analyze_stack(client, resources, result, dependencies,
                                                                       property_dependencies):

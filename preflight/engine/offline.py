@@ -156,8 +156,8 @@ def run_offline(
             progress(f"policy pack {pack_dir.name}: {len(result.resources)} resources, {len(used)} process(es)")
             config = pack_config(pack_dir, settings, Path(project_dir).resolve())
             work = SharedWork(result.resources) if len(used) > 1 else None
-            parts = [pool.submit(session.run, result.resources, config, part=(i, len(used)), work=work)
-                     for i, session in enumerate(used)]
+            parts = [pool.submit(session.run, result.resources, config, part=(i, len(used)), work=work,
+                                 on_analyzed=getattr(progress, "advance", None)) for i, session in enumerate(used)]
             runs = [part.result() for part in parts]
             for run in runs:
                 result.findings.extend(run.findings)

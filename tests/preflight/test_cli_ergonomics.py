@@ -154,3 +154,31 @@ def test_heartbeat_lines_while_a_step_runs(tmp_path: Path) -> None:
     again = Progress(Console(file=io.StringIO()), tmp_path)
     again.phase("policy pack guardrails", key="pack", count=1000, unit="resources")
     assert again.eta() is not None and again.eta() > 0.5 and "ETA ~" in again.line()
+
+
+def test_live_counts_and_an_eta_from_this_runs_rate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside a step: N/M as the engine reports each item, and (without any history) an ETA from the rate so far."""
+    clock = [100.0]
+    monkeypatch.setattr("preflight.progress.time.perf_counter", lambda: clock[0])
+    progress = Progress(Console(file=io.StringIO()), tmp_path, live=False)
+    progress.phase("policy pack guardrails: 2252 resources", key="pack", count=2252, unit="resources")
+    assert progress.eta() is None  # no history, nothing done yet: no made-up estimate
+    clock[0] += 10.0
+    for _ in range(563):
+        progress.advance()
+    line = progress.line()
+    assert "563/2,252 resources" in line
+    assert progress.eta() == pytest.approx(10.0 / 563 * (2252 - 563))  # 30 s left at this run's rate
+    assert "ETA ~30s" in line
+
+
+def test_a_counted_step_closes_with_what_it_did(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [0.0]
+    monkeypatch.setattr("preflight.progress.time.perf_counter", lambda: clock[0])
+    buffer = io.StringIO()
+    with Progress(Console(file=buffer, width=200), tmp_path, live=False, heartbeat=3600) as progress:
+        progress.phase("policy pack guardrails: 40 resources", key="pack", count=40, unit="resources")
+        clock[0] += 4.0
+        progress.advance(40)
+        progress.phase("gate and report")
+    assert "policy pack guardrails: 40 resources (40 resources): 40 resources in 4.0s (10.0/s)" in buffer.getvalue()
