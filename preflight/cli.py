@@ -431,6 +431,9 @@ def parser() -> argparse.ArgumentParser:
     from preflight.verify_cli import add_verify_parser
 
     add_verify_parser(sub)
+    from preflight.operator_cli import add_operator_parser
+
+    add_operator_parser(sub)
     try:
         from preflight.train_cli import add_train_parser
 
