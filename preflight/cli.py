@@ -431,8 +431,12 @@ def parser() -> argparse.ArgumentParser:
     from preflight.verify_cli import add_verify_parser
 
     add_verify_parser(sub)
+    from preflight.audit_cli import add_audit_parser
+    from preflight.drift_cli import add_drift_parser
     from preflight.operator_cli import add_operator_parser
 
+    add_audit_parser(sub)
+    add_drift_parser(sub)
     add_operator_parser(sub)
     try:
         from preflight.train_cli import add_train_parser

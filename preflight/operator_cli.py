@@ -32,6 +32,8 @@ import yaml
 from guardrails_core.atomic import write_atomic
 from guardrails_core.settings import StackConfigError, load_stack_settings, read_stack_config, stack_file
 
+from preflight.report.links import git_output
+
 EXIT_OK, EXIT_USAGE = 0, 2
 STACK_API = "pulumi.com/v1"
 # The operator's CRD rule: `size(self.metadata.name) <= 42`.
@@ -99,18 +101,9 @@ def add_operator_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _git(project_dir: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, text=True, timeout=30,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
-
-
 def _source(args: argparse.Namespace, project_dir: Path) -> dict[str, Any]:
     """projectRepo, branch or commit, repoDir — from the flags, else from git."""
-    repo = args.repo or _git(project_dir, "remote", "get-url", args.remote)
+    repo = args.repo or git_output(project_dir, "remote", "get-url", args.remote)
     if not repo:
         raise OperatorInputError(f"no repository URL: git remote {args.remote!r} is not set in {project_dir}; "
                                  "pass --repo URL (the URL the operator clones)")
@@ -120,12 +113,12 @@ def _source(args: argparse.Namespace, project_dir: Path) -> dict[str, Any]:
             raise OperatorInputError(f"--commit {args.commit!r}: expected a commit hash (7..40 hex digits)")
         source["commit"] = args.commit
     else:
-        branch = args.branch or _git(project_dir, "symbolic-ref", "--short", "-q", "HEAD")
+        branch = args.branch or git_output(project_dir, "symbolic-ref", "--short", "-q", "HEAD")
         if not branch:
             raise OperatorInputError(f"{project_dir}: HEAD is detached (no branch checked out); pass --branch NAME "
                                      "or --commit SHA")
         source["branch"] = branch
-    top = _git(project_dir, "rev-parse", "--show-toplevel")
+    top = git_output(project_dir, "rev-parse", "--show-toplevel")
     if top is None:
         raise OperatorInputError(f"{project_dir}: not inside a git repository (the operator deploys from git)")
     rel = project_dir.resolve().relative_to(Path(top).resolve()).as_posix()
