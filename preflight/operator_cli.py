@@ -95,8 +95,8 @@ def add_operator_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--no-refresh", action="store_true", help="do not refresh before each update")
     parser.add_argument("--preview-only", action="store_true",
                         help="the operator only previews (reports drift and changes, never updates)")
-    parser.add_argument("--image", help="workspace image (default: pulumi/pulumi-python:<CLI version>-nonroot); "
-                                        "it must hold the program's Python dependencies")
+    parser.add_argument("--image", help="workspace image (default: pulumi/pulumi-python:<pinned CLI version>-nonroot;"
+                                        " it must hold the program's Python dependencies)")
     parser.set_defaults(func=run_operator_manifests)
     return parser
 
@@ -195,7 +195,13 @@ def _env_refs(args: argparse.Namespace, project_dir: Path, config_stack: str, ba
     return refs
 
 
-def _cli_version() -> str | None:
+def _cli_version(project_dir: Path) -> str | None:
+    """The Pulumi CLI version the project pins (scripts/pulumi-versions.env), else the installed CLI's."""
+    pins = project_dir / "scripts" / "pulumi-versions.env"
+    if pins.is_file():
+        match = re.search(r"^PULUMI_CLI_VERSION=(\d+\.\d+\.\d+)\s*$", pins.read_text(encoding="utf-8"), re.MULTILINE)
+        if match:
+            return match.group(1)
     from preflight.engine.pulumi_cli import find_pulumi_cli
 
     cli = find_pulumi_cli()
@@ -242,10 +248,11 @@ def stack_manifests(args: argparse.Namespace, project_dir: Path, given_stack: st
     account = f"{name}-workspace"
     labels = {"app.kubernetes.io/managed-by": "preflight", "app.kubernetes.io/part-of": project_name,
               SOURCE_STACK_LABEL: config_stack}
-    version = _cli_version()
+    version = _cli_version(project_dir)
     image = args.image or (f"pulumi/pulumi-python:{version}-nonroot" if version else None)
     if image is None:
-        raise OperatorInputError("no workspace image: no pulumi CLI found to pin the version; pass --image")
+        raise OperatorInputError("no workspace image: no CLI version pinned (scripts/pulumi-versions.env) and no "
+                                 "pulumi CLI found; pass --image")
     spec: dict[str, Any] = {
         "stack": operator_stack,
         **_source(args, project_dir),
