@@ -60,8 +60,9 @@ def _deploy(tmp_path: Path, cluster: LocalCluster, service: str) -> Deployed:
     cluster.use_in(project)
     backend = tmp_path / "backend"
     backend.mkdir()
-    env = offline_env(backend, cli, {"KUBECONFIG": str(cluster.kubeconfig),
-                                     "PATH": f"{cli.parent}{os.pathsep}{cluster.env()['PATH']}"})
+    # PATH: the CLI, and `preflight` itself (the revert remedy is a shell command that calls it).
+    path = os.pathsep.join([str(cli.parent), str(Path(sys.executable).parent), cluster.env()["PATH"]])
+    env = offline_env(backend, cli, {"KUBECONFIG": str(cluster.kubeconfig), "PATH": path})
     env = {**os.environ, **env}
     env.pop("PULUMI_STACK", None)
     deployed = Deployed(project, env, cluster, service)
@@ -116,7 +117,7 @@ def test_kubectl_patch_is_explained_with_line_manager_policies_cost_and_remedies
     assert cost["delta"]["p50"] > 0 and cost["live"]["p50"] > cost["deployed"]["p50"]
 
     revert, adopt = result["remedies"]["revert"], result["remedies"]["adopt"]
-    assert "preflight up --stack cluster" in revert["command"] and "kubectl-patch" in revert["note"]
+    assert "kubectl-patch" in revert["note"] and "--stack cluster" in revert["command"]
     assert adopt["files"] == ["services/drift-svc.yaml"] and adopt["not_adoptable"] == []
     # Nothing was applied: Git and the backend still say 5.
     assert 'max-scale: "5"' in declaration.read_text()
@@ -154,8 +155,10 @@ def test_kubectl_patch_is_explained_with_line_manager_policies_cost_and_remedies
     assert live_doc["predictions"]["drift-svc"]["cost_usd_month"]["p50"] > \
         recorded_doc["predictions"]["drift-svc"]["cost_usd_month"]["p50"]
 
-    # revert brings the live object back to Git; drift is then gone.
-    deployed.revert()
+    # The revert remedy, run as printed, brings the live object back to Git; drift is then gone.
+    reverted = subprocess.run(["bash", "-c", revert["command"]], cwd=deployed.project, env=deployed.env,
+                              capture_output=True, text=True, timeout=600)
+    assert reverted.returncode == 0, reverted.stdout[-3000:] + reverted.stderr[-3000:]
     live_object = local_cluster.knative_services(NAMESPACE)["drift-svc"]
     assert live_object["spec"]["template"]["metadata"]["annotations"]["autoscaling.knative.dev/max-scale"] == "5"
     code, after = _drift(deployed)
