@@ -26,6 +26,7 @@ from typing import Any
 
 from guardrails_core.atomic import write_atomic
 from guardrails_core.source import SOURCE_KEY
+from guardrails_core.values import SECRET_MARK
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
@@ -155,7 +156,9 @@ def adopt_remedy(target: Target, drifts: Sequence[ResourceDrift]) -> dict[str, A
     for drift in drifts:
         for item in drift.fields:
             why = _NOT_ADOPTABLE.get(tuple(item.path))
-            if drift.op == "delete":
+            if SECRET_MARK in (item.live, item.deployed):
+                why = "a secret: its value is never shown, and never written to Git"
+            elif drift.op == "delete":
                 why = "the resource was deleted out of band: remove its declaration, or revert"
             elif item.declaration_path is None or item.file is None:
                 why = why or "no declaration field renders this property"
