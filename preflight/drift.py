@@ -32,6 +32,8 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 SERVER_FIELDS: frozenset[PropPath] = frozenset({
     ("metadata", "managedFields"), ("metadata", "resourceVersion"), ("metadata", "generation"),
     ("metadata", "uid"), ("metadata", "creationTimestamp"), ("metadata", "selfLink"), ("status",),
+    # kubectl's client-side-apply bookkeeping: the fields it applied are reported themselves.
+    ("metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"),
 })
 CHANGED_OPS = frozenset({"update", "delete"})
 MAX_SHOWN = 200  # characters of a value in messages; the JSON keeps the value
