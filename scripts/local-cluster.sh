@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real Kubernetes API server on loopback for `preflight up`, refresh and drift, without any cloud or kubelet
 # (../shared/research/real-cluster.md): kube-apiserver built from Go modules + Debian's etcd, the real Knative
-# Service CRD, token auth. Objects are stored, validated by the CRD schema and defaulted; no pod ever runs.
+# Service CRD, token auth, and kube-controller-manager with only the garbage collector and namespace controller.
+# Objects are stored, validated by the CRD schema, defaulted and deleted; no pod ever runs.
 #
 #   scripts/local-cluster.sh build    ensure kube-apiserver (and kubectl when none is on PATH) in the tool cache
 #   scripts/local-cluster.sh start    build if needed, start etcd + kube-apiserver, install the CRD, create the
@@ -9,7 +10,8 @@
 #   scripts/local-cluster.sh env      `export KUBECONFIG=...` lines for eval (and PATH for a cached kubectl)
 #   scripts/local-cluster.sh status   running or not, PIDs, URL
 #   scripts/local-cluster.sh where    the path of the cached kube-apiserver binary (present or not)
-#   scripts/local-cluster.sh stop     SIGTERM kube-apiserver, then etcd (SIGKILL after a grace period), by PID;
+#   scripts/local-cluster.sh stop     SIGTERM kube-controller-manager, kube-apiserver, then etcd (SIGKILL after a
+#                                     grace period), by PID;
 #                                     removes the throw-away data
 #
 #   GUARDRAILS_CLUSTER_DIR=...        state folder (default ~/.local/state/serverless-guardrails/local-cluster):
@@ -22,6 +24,9 @@
 set -euo pipefail
 
 KUBERNETES_VERSION=1.34.2          # k8s.io/kubernetes; its staging modules are the matching v0.34.x
+# kube-controller-manager runs only the garbage collector and the namespace controller: without the collector a
+# foreground deletion (what `pulumi destroy` asks for) never finishes. kubectl only when none is on PATH.
+COMMANDS="kube-apiserver kube-controller-manager kubectl"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_root="${GUARDRAILS_TOOLS_DIR:-$HOME/.cache/serverless-guardrails/tools}"
 cache="$tools_root/kube-apiserver-v$KUBERNETES_VERSION"
@@ -46,7 +51,10 @@ build_in_wrapper() {  # $1 = command package (kube-apiserver | kubectl)
     log "preparing the wrapper module for k8s.io/kubernetes v$KUBERNETES_VERSION in $src"
     (cd "$src"
      printf 'module example.com/kas\n\ngo 1.24\n' > go.mod
-     printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' > tools.go
+     { printf '//go:build tools\n\npackage tools\n\nimport (\n'
+       # shellcheck disable=SC2086 # a space-separated list, split on purpose
+       printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' $COMMANDS
+       printf ')\n'; } > tools.go
      GOFLAGS="-mod=mod $GOFLAGS" go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" >/dev/null
      local mod
      mod="$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/v$KUBERNETES_VERSION.mod"
@@ -67,12 +75,15 @@ cmd_build() {
   # One build at a time per machine (CI builds in the background while the test fixture may start a cluster).
   exec 9> "$cache/.build.lock"
   flock 9
-  if [ -x "$bin/kube-apiserver" ]; then
-    log "kube-apiserver v$KUBERNETES_VERSION: cached ($bin/kube-apiserver)"
-  else
-    command -v go >/dev/null || die "no kube-apiserver in $bin and no Go toolchain to build it"
-    build_in_wrapper kube-apiserver
-  fi
+  local cmd
+  for cmd in kube-apiserver kube-controller-manager; do
+    if [ -x "$bin/$cmd" ]; then
+      log "$cmd v$KUBERNETES_VERSION: cached ($bin/$cmd)"
+    else
+      command -v go >/dev/null || die "no $cmd in $bin and no Go toolchain to build it"
+      build_in_wrapper "$cmd"
+    fi
+  done
   if ! command -v kubectl >/dev/null && [ ! -x "$bin/kubectl" ]; then
     command -v go >/dev/null || die "no kubectl on PATH or in $bin, and no Go toolchain to build it"
     build_in_wrapper kubectl
@@ -174,7 +185,7 @@ cmd_start() {
     log "already running ($(cat "$state/url")); kubeconfig: $state/kubeconfig"
     echo "$state/kubeconfig"; return
   fi
-  alive kube-apiserver || alive etcd && cmd_stop
+  alive kube-controller-manager || alive kube-apiserver || alive etcd && cmd_stop
   cmd_build
   command -v etcd >/dev/null || die "no etcd on PATH: apt-get install etcd-server (Debian), as .ci/run does"
   command -v openssl >/dev/null || die "no openssl on PATH (needed for the service-account keys)"
@@ -204,10 +215,18 @@ cmd_start() {
   echo $! > "$state/kube-apiserver.pid"
   log "etcd (pid $(cat "$state/etcd.pid"), :$etcd_port) and kube-apiserver (pid $(cat "$state/kube-apiserver.pid"), :$api_port) starting"
   wait_ready
+  write_kubeconfig
+  # The garbage collector (foreground deletion, owner references) and the namespace controller (namespace
+  # deletion); no other controller: nothing schedules or runs pods.
+  setsid "$bin/kube-controller-manager" --kubeconfig "$state/kubeconfig" --controllers garbagecollector,namespace \
+    --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 --use-service-account-credentials=false \
+    > "$state/kube-controller-manager.log" 2>&1 < /dev/null &
+  echo $! > "$state/kube-controller-manager.pid"
   install_crd
   local ns
   for ns in $(namespaces); do create_namespace "$ns"; done
-  write_kubeconfig
+  alive kube-controller-manager || die "kube-controller-manager exited during start; last log lines:
+$(tail -n 20 "$state/kube-controller-manager.log")"
   log "ready in $((SECONDS - t0))s: $(cat "$state/url"), namespaces: $(namespaces | paste -sd, -)"
   log "use it with:  eval \"\$(scripts/local-cluster.sh env)\"   (stop: scripts/local-cluster.sh stop)"
   echo "$state/kubeconfig"
@@ -230,7 +249,8 @@ stop_pid() {  # name: SIGTERM, wait up to 10 s, then SIGKILL — always the PID 
 }
 
 cmd_stop() {
-  # kube-apiserver first: with etcd gone first its graceful shutdown waits a long time on storage.
+  # kube-apiserver before etcd: with etcd gone first its graceful shutdown waits a long time on storage.
+  stop_pid kube-controller-manager
   stop_pid kube-apiserver
   stop_pid etcd
   if [ -d "$state" ] && [ -z "${GUARDRAILS_CLUSTER_KEEP:-}" ]; then
@@ -247,7 +267,7 @@ cmd_env() {
 
 cmd_status() {
   if alive kube-apiserver && alive etcd; then
-    echo "running: $(cat "$state/url") (kube-apiserver pid $(cat "$state/kube-apiserver.pid"), etcd pid $(cat "$state/etcd.pid")); kubeconfig: $state/kubeconfig"
+    echo "running: $(cat "$state/url") (kube-apiserver pid $(cat "$state/kube-apiserver.pid"), etcd pid $(cat "$state/etcd.pid"), kube-controller-manager pid $(cat "$state/kube-controller-manager.pid" 2>/dev/null || echo -)); kubeconfig: $state/kubeconfig"
   else
     echo "not running (state folder: $state)"; return 1
   fi

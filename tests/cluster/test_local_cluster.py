@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,23 @@ spec: {template: {spec: {containerConcurrency: "many", containers: [{image: ghcr
     assert run.returncode != 0 and "containerConcurrency" in run.stderr, run.stderr
 
 
+def test_foreground_deletion_completes(local_cluster: LocalCluster) -> None:
+    # What `pulumi destroy` asks for; it needs the garbage collector (kube-controller-manager) to finish.
+    manifest = """apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: smoke-delete, namespace: ai-workloads}
+spec: {template: {spec: {containers: [{image: ghcr.io/knative/helloworld-go}]}}}
+"""
+    local_cluster.kubectl("apply", "-f", "-", input=manifest)
+    path = "/apis/serving.knative.dev/v1/namespaces/ai-workloads/services/smoke-delete"
+    local_cluster.request("DELETE", path, {"kind": "DeleteOptions", "apiVersion": "v1",
+                                           "propagationPolicy": "Foreground"})
+    deadline = time.monotonic() + 30
+    while local_cluster.exists(path):
+        assert time.monotonic() < deadline, "foreground deletion did not finish in 30 s (garbage collector?)"
+        time.sleep(0.5)
+
+
 def test_wrong_token_is_refused(local_cluster: LocalCluster) -> None:
     other = LocalCluster(local_cluster.state_dir, local_cluster.kubeconfig, local_cluster.url, token="not-the-token")
     with pytest.raises(Exception, match="HTTP 401"):
@@ -55,7 +73,8 @@ def test_stop_ends_both_processes_by_pid(tmp_path: Path, local_cluster: LocalClu
     env = {**os.environ, "GUARDRAILS_CLUSTER_DIR": str(tmp_path / "second"), "GUARDRAILS_CLUSTER_NAMESPACES": "x"}
     try:
         _script("start", env=env)
-        pids = [int((tmp_path / "second" / f"{name}.pid").read_text()) for name in ("kube-apiserver", "etcd")]
+        pids = [int((tmp_path / "second" / f"{name}.pid").read_text())
+                for name in ("kube-controller-manager", "kube-apiserver", "etcd")]
         assert subprocess.run(["bash", str(SCRIPT), "status"], env=env, capture_output=True, text=True).returncode == 0
     finally:
         _script("stop", env=env)
