@@ -252,6 +252,9 @@ def build_drift(args: argparse.Namespace, target: Target) -> dict[str, Any]:
 
 
 def render(result: dict[str, Any], console: Console) -> None:
+    if not result["resources_checked"]:
+        console.print(Text(f"nothing is deployed on stack {result['stack']}: no drift to report", style="bold"))
+        return
     if not result["drifted"]:
         console.print(Text(f"no drift on stack {result['stack']}: {result['resources_checked']} resources match "
                            "what was deployed", style="bold green"))
