@@ -559,9 +559,11 @@ def parser() -> argparse.ArgumentParser:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_target(pc)
     pc.add_argument("-o", "--output", metavar="FILE", help="write the JSON to FILE (default: stdout)")
+    from preflight.destroy_cli import add_destroy_parser
     from preflight.verify_cli import add_verify_parser
 
     add_verify_parser(sub)
+    add_destroy_parser(sub)
     try:
         from preflight.train_cli import add_train_parser
 

@@ -30,7 +30,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -465,8 +465,15 @@ def _run(
     result = EngineResult(engine=ENGINE_NAME, stack=parse_stack_ref(project_dir, stack).short)
     changes: dict[str, int] = {}
     failed = False
-    with open_stack(project_dir, stack, backend, policy_packs=policy_packs, overrides=overrides,
-                    backend_dir=backend_dir, env=env) as session:
+    with ExitStack() as scope:
+        try:
+            # Destroying a stack that does not exist must not create it first.
+            session = scope.enter_context(open_stack(
+                project_dir, stack, backend, policy_packs=policy_packs, overrides=overrides, backend_dir=backend_dir,
+                env=env, create=operation != "destroy"))
+        except auto.StackNotFoundError:
+            where = backend.display() if backend is not None else "the backend"
+            raise PulumiCliError(f"no stack {stack} on {where}: nothing to {operation}") from None
         target = session.stack
         packs, configs = session.policy_packs, session.policy_pack_configs
         try:

@@ -82,9 +82,16 @@ def test_up_creates_then_noop_then_destroy(cli: Path, tmp_path: Path, local_clus
     assert doc["previous_state"]["first_deploy"] is False and doc["previous_state"]["resources"] >= 3
     assert "pulumi stack export" in doc["previous_state"]["source"]
 
-    destroyed = run_pulumi_destroy(project, "cluster", backend=Backend(backend, "test"))
-    assert destroyed.errors == []
+    run = preflight(project, "destroy", "--stack", "cluster", "--backend", backend, timeout=600)
+    assert run.returncode == 0 and "destroyed" in run.stderr, run.stderr
     assert not {"alpha", "beta"} & local_cluster.knative_services(NS).keys()
+    # A backend that never held the stack: said so, and the stack is not created there.
+    empty = tmp_path / "empty-state"
+    empty.mkdir()
+    run = preflight(project, "destroy", "--stack", "cluster", "--backend", empty.as_uri())
+    assert run.returncode == 2, run.stderr
+    assert "no stack cluster on" in run.stderr and "nothing to destroy" in run.stderr
+    assert not list(empty.rglob("*.json"))
 
 
 def test_temp_backend_deploys_and_discards_the_state(cli: Path, tmp_path: Path, local_cluster: LocalCluster) -> None:
