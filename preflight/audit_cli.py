@@ -24,7 +24,6 @@ from rich.text import Text
 
 from preflight.drift import DriftInputError, live_resources, parse_refresh
 from preflight.drift_cli import Target, add_live_arguments
-from preflight.engine.base import attach_sources
 from preflight.live_state import LiveStateError, config_stack, exported_state, judge, refresh_preview, without_providers
 from preflight.report import view
 
@@ -47,9 +46,7 @@ def _deployed(args: argparse.Namespace, target: Target) -> tuple[list[Any], str]
 
     try:
         if args.no_refresh:
-            states = exported_state(target.project_dir, target.stack, timeout=args.timeout)
-            states = [s for s in states if not s.type.startswith("pulumi:providers:")]
-            return attach_sources([s.planned() for s in states]), "backend state (pulumi stack export)"
+            return exported_state(target.project_dir, target.stack), "backend state (pulumi stack export)"
         steps = without_providers(parse_refresh(refresh_preview(target.project_dir, target.stack,
                                                                 timeout=args.timeout)))
         return live_resources(steps), "live state (pulumi refresh --preview-only)"

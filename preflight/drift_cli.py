@@ -97,7 +97,7 @@ class Target:
 
         resolve_target(args)
         self.project_dir = Path(args.project_dir).resolve()
-        self.stack = args.stack
+        self.stack = getattr(args, "stack_ref", None) or args.stack  # as the user named it (org/project/stack)
         try:
             self.settings = load_stack_settings(self.project_dir, config_stack(self.stack))
             self.declarations = load_declarations(self.project_dir, config_stack(self.stack), self.settings)

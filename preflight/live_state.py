@@ -2,14 +2,14 @@
 
 * `refresh_preview`: `pulumi refresh --preview-only --json` — the provider reads every resource back from the
   cluster/cloud and compares it with the backend's state; nothing is written (no state change, no program run).
-* `exported_state`: `pulumi stack export` — the backend's record of the last deployment, without asking the
-  cluster (what `preflight audit --no-refresh` judges).
+* `exported_state`: `pulumi stack export` (the engine's) — the backend's record of the last deployment, without
+  asking the cluster (what `preflight audit --no-refresh` judges).
 * `judge`: the policy packs over a set of deployed resources (the CrossGuard driver, as the offline engine drives
   them) and the cost predictions for them (guardrails_predict), each finding on the line of its field.
 
-The CLI runs in the project folder with the user's environment: the backend is whatever `pulumi login`,
-`PULUMI_BACKEND_URL` or Pulumi.yaml's `backend.url` say, the cluster whatever the stack's `kubernetes:kubeconfig`
-or `KUBECONFIG` say. Only update checks and plugin downloads are switched off (no network at run time).
+The CLI runs in the project folder on the user's backend (`PULUMI_BACKEND_URL`, Pulumi.yaml's `backend.url`, or
+`pulumi login`: the engine's `resolve_backend`) and cluster (the stack's `kubernetes:kubeconfig`, or `KUBECONFIG`),
+with the engine's CLI environment: no update checks, no plugin downloads (no network at run time).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 from guardrails_core.settings import StackSettings, read_stack_config
 
-from preflight.drift import State, Step
+from preflight.drift import Step
 from preflight.engine.base import EngineResult, PlannedResource
 from preflight.processes import child_command, child_process_options, raise_if_interrupted
 
@@ -43,16 +43,16 @@ def config_stack(stack: str) -> str:
     return stack.rsplit("/", 1)[-1]
 
 
-def cli_env(cli: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The user's environment (their backend, credentials, kubeconfig) minus the network the CLI would use on
-    its own: update checks and plugin downloads."""
-    from preflight.engine.pulumi_cli import repo_root
+def _environment(project_dir: Path, stack: str, cli: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
+    """The user's backend (the engine's resolution: --backend is not offered here, a throw-away backend holds no
+    deployment) and the engine's CLI environment, over the user's own (HOME, credentials, cloud variables)."""
+    from preflight.engine.pulumi_cli import NoBackendError, PulumiCliError, cli_env, renders_only, resolve_backend
 
-    env = dict(os.environ)
-    env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
-    env.setdefault("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
-    env.setdefault("PULUMI_PYTHON_CMD", str(repo_root() / ".venv" / "bin" / "python"))
-    env["PATH"] = f"{cli.parent}{os.pathsep}{env.get('PATH', '')}"
+    try:
+        backend = resolve_backend(project_dir)
+    except (NoBackendError, PulumiCliError) as exc:
+        raise LiveStateError(str(exc)) from None
+    env = {**os.environ, **cli_env(cli, backend.url, render_only=renders_only(project_dir, stack))}
     env.update(extra or {})
     return env
 
@@ -67,7 +67,8 @@ def _pulumi(project_dir: Path, args: Sequence[str], *, timeout: float, env: Mapp
     command = [str(cli), *args, "--non-interactive"]
     with tempfile.TemporaryFile(mode="w+") as out, tempfile.TemporaryFile(mode="w+") as err:
         child = subprocess.Popen(child_command(command), cwd=project_dir, stdout=out, stderr=err, text=True,
-                                 env=cli_env(cli, env), **child_process_options())
+                                 env=_environment(project_dir, args[args.index("--stack") + 1], cli, env),
+                                 **child_process_options())
         try:
             child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -120,26 +121,23 @@ def refresh_preview(project_dir: Path, stack: str, *, timeout: float = DEFAULT_T
     return doc
 
 
-def exported_state(project_dir: Path, stack: str, *, timeout: float = DEFAULT_TIMEOUT_S,
-                   env: Mapping[str, str] | None = None) -> list[State]:
-    """The resources of the stack's last deployment, as the backend records them (`pulumi stack export`)."""
-    text = _pulumi(project_dir, ["stack", "export", "--stack", stack], timeout=timeout, env=env)
+def exported_state(project_dir: Path, stack: str) -> list[PlannedResource]:
+    """The resources of the stack's last deployment as the backend records them (`pulumi stack export`)."""
+    from preflight.engine.pulumi_cli import (
+        NoBackendError,
+        PulumiCliError,
+        deployed_resources,
+        export_deployment,
+        resolve_backend,
+    )
+
     try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise LiveStateError(f"`pulumi stack export` printed no JSON document ({exc})") from None
-    resources = (doc.get("deployment") or {}).get("resources") if isinstance(doc, dict) else None
-    if resources is None:
-        return []  # a stack that was never deployed
-    out = []
-    for raw in resources:
-        if not isinstance(raw, dict) or raw.get("type") == "pulumi:pulumi:Stack" or raw.get("delete"):
-            continue
-        if str(raw.get("type", "")).startswith("pulumi:providers:"):
-            continue
-        out.append(State(str(raw.get("urn")), str(raw.get("type")), bool(raw.get("custom")), raw.get("parent"),
-                         raw.get("provider"), raw.get("inputs") or {}, raw.get("outputs") or {}))
-    return out
+        deployment = export_deployment(project_dir, stack, resolve_backend(project_dir))
+    except (NoBackendError, PulumiCliError) as exc:
+        raise LiveStateError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - the Automation API raises CommandError & co.; all mean "not read"
+        raise LiveStateError(f"`pulumi stack export --stack {stack}` failed: {exc}") from None
+    return [r for r in deployed_resources(deployment) if not r.type.startswith("pulumi:providers:")]
 
 
 def without_providers(steps: Sequence[Step]) -> list[Step]:

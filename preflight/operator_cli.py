@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import re
 import subprocess
 import sys
@@ -132,14 +131,22 @@ def _project(project_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _backend(args: argparse.Namespace, project: dict[str, Any]) -> str | None:
-    """The backend the operator uses: the flag, the user's (PULUMI_BACKEND_URL, Pulumi.yaml) or Pulumi Cloud."""
-    url = args.backend_url or os.environ.get("PULUMI_BACKEND_URL") or (project.get("backend") or {}).get("url")
+def _backend(args: argparse.Namespace, project_dir: Path) -> str | None:
+    """The backend the operator uses: --backend-url, else the user's (the engine's resolution: PULUMI_BACKEND_URL,
+    Pulumi.yaml backend.url, `pulumi login`), else Pulumi Cloud (the operator's default)."""
+    from preflight.engine.pulumi_cli import NoBackendError, PulumiCliError, resolve_backend
+
+    try:
+        url = resolve_backend(project_dir, args.backend_url).url
+    except NoBackendError:
+        url = None
+    except PulumiCliError as exc:
+        raise OperatorInputError(str(exc)) from None
     if url and url.startswith("file://"):
         where = "--backend-url" if args.backend_url else "the current backend"
         raise OperatorInputError(f"{where} is {url}: a workspace pod cannot read a folder on this machine; pass "
                                  "--backend-url with a shared backend (s3://, gs://, azblob://, https://api.pulumi.com)")
-    return url or None
+    return url
 
 
 def _cloud(backend: str | None) -> bool:
@@ -234,7 +241,7 @@ def _pack_annotations(project_dir: Path, settings: Any) -> dict[str, str]:
 def stack_manifests(args: argparse.Namespace, project_dir: Path, given_stack: str) -> list[dict[str, Any]]:
     project = _project(project_dir)
     project_name = str(project.get("name") or project_dir.name)
-    backend = _backend(args, project)
+    backend = _backend(args, project_dir)
     config_stack, operator_stack = _stack_names(given_stack, project_name, args, backend)
     try:
         settings = load_stack_settings(project_dir, config_stack)

@@ -29,7 +29,9 @@ def _git_project(tmp_path: Path) -> Path:
 
 
 def _run(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k != "PULUMI_BACKEND_URL"}
+    # No backend from this machine's environment or logins: each test says which backend it means.
+    environment = {k: v for k, v in os.environ.items() if k not in ("PULUMI_BACKEND_URL", "GUARDRAILS_PULUMI_HOME")}
+    environment.update(HOME=str(project.parent), PULUMI_HOME=str(project.parent / "pulumi-home"))
     return subprocess.run([sys.executable, "-m", "preflight", "operator-manifests", *args], cwd=project,
                           env={**environment, **(env or {})}, capture_output=True, text=True, timeout=120)
 
