@@ -1,6 +1,6 @@
 """`preflight`: preview + policies + predictions + gate, before any `pulumi up`.
 
-Exit codes: 0 pass, 1 gate blocked (or not verified), 2 usage or input error.
+Exit codes: 0 pass, 1 gate blocked (or not verified), 2 usage or input error, 3 deploy failed (`up`).
 """
 
 
@@ -33,8 +33,9 @@ from rich.text import Text
 from components.specs import Declaration, DeclarationErrors, load_declarations
 from components.specs.loader import declaration_files
 from preflight import baseline
+from preflight.deploy import EXIT_DEPLOY_FAILED, OverrideError, field_conflicts, override_records, parse_overrides
 from preflight.engine.base import EngineResult
-from preflight.gate import decide, override_record
+from preflight.gate import decide
 from preflight.packs import discover_packs, pack_config
 from preflight.processes import handle_termination_like_interrupt, interrupted, raise_if_interrupted
 from preflight.progress import Progress
@@ -45,7 +46,7 @@ examples:
   preflight preview                          # the selected stack (PULUMI_STACK or `pulumi stack select`)
   preflight preview --stack prod --html out/prod.html --sarif out/prod.sarif --markdown out/prod.md
   preflight preview --stack dev --json > report.json   # progress and the gate summary still go to stderr
-  preflight up --stack dev --override "INC-123: hotfix approved by on-call"
+  preflight up --stack cluster --override dc.confidential-cluster-local="SEC-123: demo, expires 2026-12-31"
   preflight policy-config --stack prod -o out/policy-config.json
   preflight verify model.safetensors --bundle model.sigstore.json --identity ID --issuer URL
   preflight observe --stack prod --since 14d        # observed workload, anomalies, idle, rightsizing
@@ -128,39 +129,81 @@ def available_stacks(project_dir: Path) -> list[str]:
 
 
 def resolve_target(args: argparse.Namespace) -> None:
-    """Fill in `args.project_dir` (walk up to Pulumi.yaml) and `args.stack` (--stack, PULUMI_STACK, selected)."""
+    """Fill in `args.project_dir` (walk up to Pulumi.yaml), `args.stack_ref` (--stack, PULUMI_STACK, selected; as
+    the user names it, `org/project/stack` too) and `args.stack` (its last segment: stacks/Pulumi.<stack>.yaml)."""
     args.project_dir = str(find_project_dir(Path(args.project_dir or ".")))
-    if getattr(args, "stack", None):
-        return
     project_dir = Path(args.project_dir)
-    args.stack = os.environ.get("PULUMI_STACK") or selected_stack(project_dir)
+    if not getattr(args, "stack", None):
+        args.stack = os.environ.get("PULUMI_STACK") or selected_stack(project_dir)
     if not args.stack:
         stacks = ", ".join(available_stacks(project_dir)) or "none"
         raise UsageError(f"no stack given: pass --stack NAME, set PULUMI_STACK, or run `pulumi stack select` "
                          f"(stacks: {stacks})")
+    args.stack_ref = args.stack
+    if "/" in args.stack:
+        from preflight.engine.pulumi_cli import PulumiCliError, parse_stack_ref
+
+        try:
+            args.stack = parse_stack_ref(project_dir, args.stack).short
+        except PulumiCliError as exc:
+            raise UsageError(str(exc)) from exc
 
 
-def _choose_engine(requested: str, settings: StackSettings) -> str:
+def _backend(args: argparse.Namespace, project_dir: Path) -> Any:
+    """The Pulumi backend of this run (pulumi_cli.Backend), or None when there is none to use: no CLI, or no
+    `--backend` and nothing logged in (the offline engine needs none)."""
+    from preflight.engine.pulumi_cli import NoBackendError, PulumiCliError, find_pulumi_cli, resolve_backend
+
+    if find_pulumi_cli() is None:
+        if getattr(args, "backend", None):
+            raise UsageError("--backend: no pulumi CLI found (run `make pulumi-cli` or put pulumi on PATH)")
+        return None
+    try:
+        return resolve_backend(project_dir, getattr(args, "backend", None))
+    except NoBackendError:
+        return None
+    except PulumiCliError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _choose_engine(requested: str, settings: StackSettings, backend: Any) -> str:
     if requested != "auto":
         return requested
     from preflight.engine.pulumi_cli import find_pulumi_cli
 
     # The AWS provider cannot be built offline (DESIGN.md, decision 6): Lambda stacks stay on the offline engine.
-    return "pulumi" if find_pulumi_cli() and settings.platforms == ["knative"] else "offline"
+    # Without a backend to preview against (nothing logged in, no --backend) there is no real stack: offline.
+    return "pulumi" if find_pulumi_cli() and settings.platforms == ["knative"] and backend is not None else "offline"
 
 
-def _plan(args: argparse.Namespace, project_dir: Path, settings: StackSettings, step: Any,
+def _plan(args: argparse.Namespace, project_dir: Path, settings: StackSettings, step: Any, *, backend: Any,
+          previous: Any, overrides: dict[str, str], save_plan: Path | None,
           declarations: list[Declaration] | None = None) -> EngineResult:
     packs = [Path(p).resolve() for p in args.policy_pack] or discover_packs(project_dir)
-    engine = _choose_engine(args.engine, settings)
+    engine = _choose_engine(args.engine, settings, backend)
     if engine == "pulumi":
-        from preflight.engine.pulumi_cli import PulumiCliError, find_pulumi_cli, run_pulumi_preview
+        from preflight.engine.pulumi_cli import (
+            TEMP,
+            NoBackendError,
+            PulumiCliError,
+            find_pulumi_cli,
+            resolve_backend,
+            run_pulumi_preview,
+        )
 
         if find_pulumi_cli() is None:
             raise UsageError("--engine pulumi: no pulumi CLI found (run `make pulumi-cli` or put pulumi on PATH)")
-        step(f"pulumi preview --policy-pack ({len(packs)} packs)")
+        if backend is None:
+            try:
+                resolve_backend(project_dir, getattr(args, "backend", None))
+            except NoBackendError as exc:
+                raise UsageError(f"--engine pulumi: {exc}") from exc
+        # A preview creates no stack: one not deployed yet on the user's backend is previewed as a new (empty) stack.
+        target = backend if (save_plan is not None or previous.resources is not None) else TEMP
+        step(f"pulumi preview --policy-pack ({len(packs)} packs) on {target.display()}")
         try:
-            result = run_pulumi_preview(project_dir, args.stack, packs)
+            result = run_pulumi_preview(project_dir, args.stack_ref, packs, backend=target, overrides=overrides,
+                                        save_plan=save_plan)
         except PulumiCliError as exc:
             raise UsageError(str(exc)) from exc
         _pack_metadata(result, packs, args.stack, step)
@@ -168,7 +211,8 @@ def _plan(args: argparse.Namespace, project_dir: Path, settings: StackSettings, 
     from preflight.engine.offline import ProgramError, run_offline
 
     try:
-        return run_offline(project_dir, args.stack, settings, packs, progress=step, declarations=declarations)
+        return run_offline(project_dir, args.stack, settings, packs, progress=step, overrides=overrides,
+                           declarations=declarations)
     except ProgramError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -189,7 +233,7 @@ def _pack_metadata(result: EngineResult, packs: list[Path], stack: str, step: An
             result.errors.append(str(exc))
 
 
-def _predictions(result: EngineResult, settings: StackSettings, project_dir: Path, stack: str,
+def _predictions(result: EngineResult, settings: StackSettings, project_dir: Path, previous: Any,
                  errors: list[str]) -> dict[str, Any]:
     try:
         from guardrails_predict.plan import predict_plan
@@ -197,7 +241,7 @@ def _predictions(result: EngineResult, settings: StackSettings, project_dir: Pat
         from preflight.gitops import render_recommendation_patches
 
         # No policy findings: change risk is computed exactly as the gate computes it (it cannot see them).
-        predictions = predict_plan(result.resources, settings, baseline.load(project_dir, stack), project_dir)
+        predictions = predict_plan(result.resources, settings, previous.resources, project_dir)
         render_recommendation_patches(predictions, project_dir)
         return predictions
     except Exception as exc:  # noqa: BLE001 - fail closed: a missing/corrupt model blocks, never a silent zero
@@ -252,8 +296,11 @@ def _check_library_sections(settings: StackSettings, origin: str) -> None:
         raise StackConfigError(f"{origin}: {exc}") from None
 
 
-def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, str]]) -> tuple[dict, EngineResult]:
-    """Everything `preview` computes: the report document and the engine result."""
+def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] | None = None,
+          save_plan: Path | None = None) -> tuple[dict, EngineResult]:
+    """Everything `preview` computes: the report document and the engine result. `overrides` (control id → reason)
+    downgrade those controls in the engine's policy config; `save_plan` makes the real engine save its update plan
+    there (what `up` then deploys)."""
     from preflight.report_builder import build_report, violations
     from preflight.source_map import SourceMap
 
@@ -288,11 +335,16 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
         from guardrails_predict.warm import warm_up_in_background
 
         warm_up_in_background()  # the predictions step's imports and models load while the engine runs
-        result = _plan(args, project_dir, settings, _engine_progress(progress, declarations), loaded)
-        errors = list(result.errors)
+        backend = _backend(args, project_dir)
+        progress.phase("previous state (the stack's last deployment)")
+        previous_errors: list[str] = []
+        previous = baseline.load(project_dir, args.stack_ref, backend, previous_errors)
+        result = _plan(args, project_dir, settings, _engine_progress(progress, declarations), backend=backend,
+                       previous=previous, overrides=overrides or {}, save_plan=save_plan, declarations=loaded)
+        errors = previous_errors + list(result.errors)
         progress.phase("cost and risk predictions", key="predictions", count=len(result.resources),
                        unit="resources")
-        predictions = _predictions(result, settings, project_dir, args.stack, errors)
+        predictions = _predictions(result, settings, project_dir, previous, errors)
         progress.phase("supply chain", key="supply chain", count=len(result.resources), unit="resources")
         supply_chain = _supply_chain(result, settings, project_dir, errors)
         progress.phase("gate and report")
@@ -300,8 +352,10 @@ def build(args: argparse.Namespace, console: Console, overrides: list[dict[str, 
     gate = decide(violation_list, errors)
     doc = build_report(project=PROJECT, stack=args.stack, environment=settings.environment, result=result,
                        violation_list=violation_list, predictions=predictions, supply_chain=supply_chain,
-                       gate=gate.as_dict(), overrides=overrides, errors=errors,
+                       gate=gate.as_dict(), overrides=override_records(overrides or {}), errors=errors,
                        project_dir=project_dir)
+    doc["previous_state"] = previous.as_report()
+    args.resolved_backend = backend
     if base is not None:
         from preflight.report.compare import compare_reports
 
@@ -361,30 +415,101 @@ def cmd_preview(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_up(args: argparse.Namespace, console: Console) -> int:
-    overrides = [override_record(args.override)] if args.override is not None else []
-    doc, result = build(args, console, overrides)
-    emit(doc, args, console)
-    if doc["gate"]["decision"] == "block" and not overrides:
-        console.print("[bold red]gate blocked[/]: `pulumi up` was not run (fix the findings, or "
-                      "--override \"reason\" to proceed on record)")
-        return EXIT_BLOCK
-    if overrides:
-        console.print(Text.assemble(("gate overridden", "bold yellow"),
-                                    f" by {overrides[0]['who']}: {overrides[0]['reason']}"), highlight=False)
-    raise_if_interrupted()
-    from preflight.engine.pulumi_cli import PulumiCliError, find_pulumi_cli, run_pulumi_up
+    """Gate exactly what is deployed: `pulumi preview --save-plan` (the gate's engine, packs and config), the gate on
+    that plan, then `pulumi up --plan` with it. Exit 3 when the update fails (the report says `deploy: failed`)."""
+    import tempfile
 
-    if find_pulumi_cli() is None:
-        raise UsageError("cannot deploy: no pulumi CLI found (run `make pulumi-cli`); the report was written")
     project_dir = Path(args.project_dir).resolve()
-    packs = [Path(p).resolve() for p in args.policy_pack] or discover_packs(project_dir)
     try:
-        run_pulumi_up(project_dir, args.stack, packs, backend_dir=project_dir / ".pulumi-state")
-    except PulumiCliError as exc:
+        settings = load_stack_settings(project_dir, args.stack)
+        overrides = parse_overrides(args.override, settings, str(stack_file(project_dir, args.stack)))
+    except (StackConfigError, OverrideError) as exc:
         raise UsageError(str(exc)) from exc
-    baseline.save(project_dir, args.stack, result.resources)
-    console.print("[bold green]pulumi up finished[/]")
+    from preflight.engine.pulumi_cli import find_pulumi_cli
+
+    deploys = args.engine != "offline" and find_pulumi_cli() is not None
+    with tempfile.TemporaryDirectory(prefix="preflight-plan-") as scratch:
+        plan = Path(scratch) / "update-plan.json" if deploys else None
+        if deploys and args.engine == "auto":
+            args.engine = "pulumi"  # up deploys with the CLI, so the gate must plan with it too
+        doc, result = build(args, console, overrides, save_plan=plan)
+        backend = args.resolved_backend
+        if doc["gate"]["decision"] == "block":
+            emit(doc, args, console)
+            console.print("[bold red]gate blocked[/]: `pulumi up` was not run (fix the findings, or override a "
+                          "control on record: --override CONTROL=\"reason\")")
+            return EXIT_BLOCK
+        if overrides:
+            for record in doc["overrides"]:
+                console.print(Text.assemble(("override", "bold yellow"), f" {record['control']} by {record['who']}: "
+                                            f"{record['reason']}"), highlight=False)
+        if not deploys or result.engine != "pulumi":
+            emit(doc, args, console)
+            why = "no pulumi CLI found (run `make pulumi-cli`)" if find_pulumi_cli() is None else \
+                "--engine offline plans under mocks, and up deploys only a plan the real engine made (--engine pulumi)"
+            raise UsageError(f"cannot deploy: {why}; the report was written")
+        raise_if_interrupted()
+        return _deploy(args, console, doc, project_dir, backend, overrides, plan)
+
+
+def _deploy(args: argparse.Namespace, console: Console, doc: dict, project_dir: Path, backend: Any,
+            overrides: dict[str, str], plan: Path | None) -> int:
+    from preflight.engine.pulumi_cli import PulumiCliError, run_pulumi_up_with_changes
+
+    packs = [Path(p).resolve() for p in args.policy_pack] or discover_packs(project_dir)
+    deploy: dict[str, Any] = {"status": "failed", "backend": backend.display(), "stack": args.stack_ref,
+                              "plan": None}
+    doc["deploy"] = deploy
+    planned = _plan_size(plan) if plan is not None else None
+    if planned is None:
+        deploy["error"] = (f"the gating preview left no usable update plan at {plan}: refusing to deploy anything "
+                           "other than what was gated (nothing was deployed)")
+        return _deploy_failed(doc, args, console)
+    deploy["plan"] = f"the gated preview's update plan (pulumi preview --save-plan): {planned} resource plan(s)"
+    console.print(f"pulumi up --plan (stack {args.stack_ref} on {backend.display()})", markup=False, highlight=False)
+    try:
+        result, changes = run_pulumi_up_with_changes(project_dir, args.stack_ref, packs, backend=backend,
+                                                     overrides=overrides, plan=plan)
+    except PulumiCliError as exc:
+        deploy["error"] = str(exc)
+        return _deploy_failed(doc, args, console)
+    deploy["changes"] = changes
+    if result.errors:
+        text = "\n".join(result.errors)
+        deploy["error"] = text[-4000:]
+        conflicts = field_conflicts(text)
+        if conflicts:
+            deploy["conflicts"] = [c.as_dict() for c in conflicts]
+        return _deploy_failed(doc, args, console)
+    deploy["status"] = "succeeded"
+    deploy["error"] = None
+    emit(doc, args, console)
+    summary = ", ".join(f"{op} {n}" for op, n in sorted(changes.items())) or "no changes"
+    console.print(f"[bold green]deployed[/]: pulumi up finished ({summary}) on {backend.display()}", highlight=False)
     return EXIT_PASS
+
+
+def _plan_size(plan: Path) -> int | None:
+    """How many resource plans the saved update plan holds; None when there is no usable plan."""
+    try:
+        doc = json.loads(plan.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return len(doc.get("resourcePlans") or {}) if isinstance(doc, dict) else None
+
+
+def _deploy_failed(doc: dict, args: argparse.Namespace, console: Console) -> int:
+    emit(doc, args, console)
+    deploy = doc["deploy"]
+    console.print(Text.assemble(("deploy failed", "bold red"), f" (exit {EXIT_DEPLOY_FAILED}): stack {deploy['stack']} "
+                                f"on {deploy['backend']}"), highlight=False)
+    for conflict in deploy.get("conflicts") or []:
+        fields = ", ".join(conflict["fields"])
+        console.print(Text.assemble(("  field conflict: ", "bold"), f"{conflict['resource']}: {fields} owned by "
+                                    f"field manager {conflict['manager']!r}; {conflict['fix']}"),
+                      highlight=False, soft_wrap=True)
+    console.print(Text(str(deploy.get("error") or "")[-2000:]), highlight=False, soft_wrap=True)
+    return EXIT_DEPLOY_FAILED
 
 
 def cmd_policy_config(args: argparse.Namespace, console: Console) -> int:
@@ -455,8 +580,10 @@ def parser() -> argparse.ArgumentParser:
         ("preview", "plan, policies, predictions and the gate decision",
          "examples:\n  preflight preview\n  preflight preview --stack prod --html out/prod.html --sarif out/prod.sarif"
          "\n  preflight preview --stack dev --json --quiet > report.json"),
-        ("up", "preview + gate, then `pulumi up` only when the gate passes",
-         "examples:\n  preflight up --stack dev\n  preflight up --stack prod --override \"INC-123: approved hotfix\""),
+        ("up", "preview --save-plan + gate, then `pulumi up --plan` of exactly that plan when the gate passes",
+         "examples:\n  preflight up --stack cluster\n  preflight up --stack cluster --backend temp\n"
+         "  preflight up --stack cluster --override dc.confidential-cluster-local=\"SEC-123: demo, expires 2026-12-31\""
+         "\n\nexit codes: 0 deployed, 1 gate blocked (nothing deployed), 2 usage error, 3 deploy failed"),
     ):
         p = sub.add_parser(name, help=helptext, description=helptext, epilog=example,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -486,9 +613,14 @@ def parser() -> argparse.ArgumentParser:
                             "diff and the findings this change adds or resolves")
         p.add_argument("--allow-empty", action="store_true",
                        help="accept a services folder without declarations (otherwise exit 2)")
+        p.add_argument("--backend", metavar="URL|temp",
+                       help="Pulumi backend (default: the one you are logged into: PULUMI_BACKEND_URL, Pulumi.yaml "
+                            "backend.url, `pulumi login`); `temp` = a throw-away file backend, discarded after the run")
         if name == "up":
-            p.add_argument("--override", metavar="REASON",
-                           help="deploy despite a blocked gate; the reason, who and when go into the report")
+            p.add_argument("--override", metavar="CONTROL=REASON", action="append", default=[],
+                           help="downgrade one control to advisory for this deploy (repeatable), e.g. "
+                                "dc.confidential-cluster-local=\"SEC-123: demo, expires 2026-12-31\"; recorded with "
+                                "who/when/why; refused where guardrails:policy.overrides is forbidden (prod default)")
     pc = sub.add_parser("policy-config", help="the --policy-pack-config JSON for a stack (for the real CLI)",
                         epilog="example:\n  preflight policy-config --stack prod -o out/policy-config.json\n"
                                "  pulumi preview --policy-pack policy_packs/guardrails "
@@ -496,6 +628,7 @@ def parser() -> argparse.ArgumentParser:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_target(pc)
     pc.add_argument("-o", "--output", metavar="FILE", help="write the JSON to FILE (default: stdout)")
+    from preflight.destroy_cli import add_destroy_parser
     from preflight.verify_cli import add_verify_parser
 
     add_verify_parser(sub)
@@ -507,6 +640,14 @@ def parser() -> argparse.ArgumentParser:
 
     add_rollout_parser(sub)
     add_rightsize_parser(sub)
+    add_destroy_parser(sub)
+    from preflight.audit_cli import add_audit_parser
+    from preflight.drift_cli import add_drift_parser
+    from preflight.operator_cli import add_operator_parser
+
+    add_audit_parser(sub)
+    add_drift_parser(sub)
+    add_operator_parser(sub)
     try:
         from preflight.train_cli import add_train_parser
 

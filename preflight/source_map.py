@@ -127,10 +127,11 @@ class SourceMap:
         if not path:
             return Location(declaration.file, declaration.line)
         file, line = declaration.locate(path)
-        return Location(file, line, _dotted(path))
+        return Location(file, line, dotted(path))
 
 
-def _dotted(path: Sequence[str | int]) -> str:
+def dotted(path: Sequence[str | int]) -> str:
+    """The path as reports show it: `spec.template.metadata.annotations[autoscaling.knative.dev/maxScale]`."""
     out = ""
     for part in path:
         if isinstance(part, int):

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# The real Kubernetes API server (`local_cluster` fixture) for every test directory.
+pytest_plugins = ["tests.fixtures.cluster"]
 
 
 def shared_dir() -> Path:

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -110,6 +110,7 @@ def run_offline(
     call_timeout: float = 60.0,
     workers: int | None = None,
     declarations: list[Declaration] | None = None,
+    overrides: Mapping[str, str] | None = None,
 ) -> EngineResult:
     """Plan with mocks, then every pack analyses it. Pack failures become `errors` (they block the gate).
 
@@ -154,7 +155,7 @@ def run_offline(
         for pack_dir, pack_sessions in sessions.items():
             used = pack_sessions
             progress(f"policy pack {pack_dir.name}: {len(result.resources)} resources, {len(used)} process(es)")
-            config = pack_config(pack_dir, settings, Path(project_dir).resolve())
+            config = pack_config(pack_dir, settings, Path(project_dir).resolve(), overrides=overrides)
             work = SharedWork(result.resources) if len(used) > 1 else None
             parts = [pool.submit(session.run, result.resources, config, part=(i, len(used)), work=work,
                                  on_analyzed=getattr(progress, "advance", None)) for i, session in enumerate(used)]

@@ -310,7 +310,9 @@ def _overrides(doc: dict[str, Any]) -> str:
     if not doc["overrides"]:
         return ""
     items = "".join(
-        f"<li><b>{esc(o['who'])}</b> at {esc(o['when'])}: {esc(o['reason'])}</li>" for o in doc["overrides"]
+        f"<li><b>{esc(o['who'])}</b> at {esc(o['when'])}"
+        f"{' on <code>' + esc(o['control']) + '</code> (downgraded to advisory)' if o.get('control') else ''}: "
+        f"{esc(o['reason'])}</li>" for o in doc["overrides"]
     )
     return (
         '<section class="card override" id="overrides"><div class="title">⚠ Gate override recorded</div>'

@@ -15,7 +15,8 @@ from urllib.parse import quote
 _REMOTE = re.compile(r"^(?:[a-z+]+://)?(?:[^@/]+@)?(?P<host>[^:/]+)(?::\d+)?[:/](?P<path>[^\s]+?)(?:\.git)?/?$")
 
 
-def _git(project_dir: Path, *args: str) -> str | None:
+def git_output(project_dir: Path, *args: str) -> str | None:
+    """The trimmed stdout of `git -C project_dir ARGS`, or None (no git, not a repository, failed, empty)."""
     try:
         proc = subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
@@ -37,20 +38,20 @@ def blob_base(project_dir: Path, env: Mapping[str, str] | None = None) -> str | 
     """`https://github.com/owner/repo/blob/<commit>/<project path in the repo>/`, or None when unknown."""
     env = os.environ if env is None else env
     project_dir = Path(project_dir).resolve()
-    top = _git(project_dir, "rev-parse", "--show-toplevel")
+    top = git_output(project_dir, "rev-parse", "--show-toplevel")
     inside = ""
     if top:
         relative = project_dir.relative_to(Path(top).resolve()).as_posix()
         inside = "" if relative == "." else relative + "/"
     if env.get("GITHUB_SERVER_URL") and env.get("GITHUB_REPOSITORY"):
         web = f"{env['GITHUB_SERVER_URL'].rstrip('/')}/{env['GITHUB_REPOSITORY']}"
-        ref = env.get("GITHUB_SHA") or (top and _git(project_dir, "rev-parse", "HEAD")) or "HEAD"
+        ref = env.get("GITHUB_SHA") or (top and git_output(project_dir, "rev-parse", "HEAD")) or "HEAD"
     else:
-        remote = _git(project_dir, "remote", "get-url", "origin") if top else None
+        remote = git_output(project_dir, "remote", "get-url", "origin") if top else None
         web = remote_web_url(remote) if remote else None
         if web is None:
             return None
-        ref = _git(project_dir, "rev-parse", "HEAD") or "HEAD"
+        ref = git_output(project_dir, "rev-parse", "HEAD") or "HEAD"
     return f"{web}/blob/{quote(ref, safe='')}/{quote(inside)}"
 
 

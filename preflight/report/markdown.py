@@ -122,7 +122,8 @@ def _overrides(doc: dict[str, Any]) -> list[str]:
         return []
     lines = ["", "> [!WARNING]", "> **Gate override recorded**"]
     for override in doc["overrides"]:
-        lines.append(f"> - {text(override['when'])} by {code(override['who'])}: {text(override['reason'])}")
+        control = f" {code(override['control'])} (downgraded to advisory)" if override.get("control") else ""
+        lines.append(f"> - {text(override['when'])} by {code(override['who'])}{control}: {text(override['reason'])}")
     return lines
 
 

@@ -335,6 +335,8 @@ def _overrides(doc: dict[str, Any]) -> RenderableType | None:
         if index:
             body.append("\n")
         body.append(f"{override['when']}  {override['who']}\n", style="bold")
+        if override.get("control"):
+            body.append(f"  control: {override['control']} (downgraded to advisory)\n")
         body.append(f"  reason: {override['reason']}")
     return Panel(body, title="⚠ GATE OVERRIDE RECORDED", title_align="left", border_style="bold yellow")
 

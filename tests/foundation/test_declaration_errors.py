@@ -138,7 +138,7 @@ def test_bad_stack_settings_name_the_file_and_key(tmp_path):
 def test_unknown_stack_lists_the_available_ones(tmp_path):
     project = make_project(tmp_path, {})
     with pytest.raises(StackConfigError, match=r"Pulumi.qa.yaml: no such stack config file \(stacks available: "
-                                               r"dev, local, prod, staging\)"):
+                                               r"cluster, dev, local, prod, staging\)"):
         load_stack_settings(project, "qa")
 
 

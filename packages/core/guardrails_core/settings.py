@@ -55,6 +55,15 @@ class PolicySettings(_Model):
         "low": "advisory",
     }
     controls: dict[str, EnforcementLevel] = {}
+    # May `preflight up --override CONTROL=REASON` downgrade a control on this stack? Unset: forbidden on prod.
+    overrides: Literal["allowed", "forbidden"] | None = None
+
+
+def overrides_allowed(settings: StackSettings) -> bool:
+    """`guardrails:policy.overrides`, defaulting to forbidden in prod and allowed elsewhere."""
+    if settings.policy.overrides is not None:
+        return settings.policy.overrides == "allowed"
+    return settings.environment != "prod"
 
 
 class ObserveSettings(_Model):
