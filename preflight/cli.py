@@ -336,7 +336,8 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
 
         warm_up_in_background()  # the predictions step's imports and models load while the engine runs
         backend = _backend(args, project_dir)
-        progress.phase("previous state (the stack's last deployment)")
+        if backend is not None:  # without one there is nothing to read (and nothing to wait for)
+            progress.phase(f"previous state (the stack's last deployment on {backend.display()})")
         previous_errors: list[str] = []
         previous = baseline.load(project_dir, args.stack_ref, backend, previous_errors)
         result = _plan(args, project_dir, settings, _engine_progress(progress, declarations), backend=backend,

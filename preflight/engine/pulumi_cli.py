@@ -503,7 +503,8 @@ def _run(
     # say why, so only that exact line is dropped; every other error diagnostic stays and blocks the gate.
     generic = {f"pulumi: {operation} failed", "pulumi: preview failed", "pulumi: update failed"}
     result.errors.extend(e for e in collector.errors if not (mandatory and e in generic))
-    if failed and not result.errors:
+    if failed and not result.errors and operation != "preview":
+        # A preview that fails on mandatory policies is a gate result (the findings); an update that did is a failure.
         result.errors.append(f"pulumi {operation} failed: mandatory policy violation(s) enforced by the CLI")
     return result, {getattr(op, "value", str(op)): count for op, count in changes.items()}
 

@@ -65,7 +65,9 @@ def test_stack_config_typos_are_exit_2_naming_the_file(tmp_path: Path, section: 
 
 def test_markup_in_a_stack_name_is_printed_literally(tmp_path: Path) -> None:
     root = project(tmp_path)
-    _assert_clean_usage_error(run_cli(root, "preview", "--stack", "[/]x", "--json"), "Pulumi.[/]x.yaml")
+    # `a/b` is an org/stack name, so the name itself is refused (literally, not as markup)
+    _assert_clean_usage_error(run_cli(root, "preview", "--stack", "[/]x", "--json"), "stack name '[/]x'")
+    _assert_clean_usage_error(run_cli(root, "preview", "--stack", "[bold]x", "--json"), "Pulumi.[bold]x.yaml")
 
 
 @pytest.mark.parametrize("delay", [0.2, 0.5, 0.9, 1.5, 2.5])
