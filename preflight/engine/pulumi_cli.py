@@ -37,7 +37,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from guardrails_core.settings import StackConfigError, load_stack_settings, read_stack_config
+from guardrails_core.settings import (
+    StackConfigError,
+    load_stack_settings,
+    project_name,
+    read_stack_config,
+    stack_config_name,
+)
 from guardrails_core.values import UNKNOWN, UNKNOWN_SENTINEL, Secret
 from pulumi import automation as auto
 
@@ -177,25 +183,17 @@ class StackRef:
 
 
 def parse_stack_ref(project_dir: Path | str, name: str) -> StackRef:
+    """A stack as the user names it; the name's last segment (its config file) and the project check are the core's
+    (`guardrails_core.settings.stack_config_name`), here only the characters the CLI accepts are added."""
     if not re.fullmatch(rf"{_SEGMENT}(/{_SEGMENT}){{0,2}}", name or "") or any(
             part in (".", "..") for part in name.split("/")):
         raise PulumiCliError(f"stack name {name!r}: expected `stack`, `org/stack` or `org/project/stack` (letters, "
                              "digits, '_', '.', '-')")
-    parts = name.split("/")
-    if len(parts) == 3:
-        project = _project_name(Path(project_dir))
-        if project and parts[1] != project:
-            raise PulumiCliError(f"stack {name!r} names project {parts[1]!r}, but {Path(project_dir) / 'Pulumi.yaml'} "
-                                 f"is project {project!r}")
-    return StackRef(name=name, short=parts[-1])
-
-
-def _project_name(project_dir: Path) -> str | None:
     try:
-        doc = yaml.safe_load((project_dir / "Pulumi.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
-    return str(doc["name"]) if isinstance(doc, dict) and doc.get("name") else None
+        short = stack_config_name(name, project_name(Path(project_dir)))
+    except StackConfigError as exc:
+        raise PulumiCliError(str(exc)) from None
+    return StackRef(name=name, short=short)
 
 
 def renders_only(project_dir: Path | str, stack: str) -> bool:

@@ -39,7 +39,7 @@ def test_work_copy_keeps_user_files_untouched_and_salt_with_the_state(tmp_path: 
 def test_bad_stack_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(pulumi_cli.PulumiCliError, match="stack name"):
         pulumi_cli.parse_stack_ref(pulumi_cli.repo_root(), "../etc")
-    with pytest.raises(pulumi_cli.PulumiCliError, match="names project 'other'"):
+    with pytest.raises(pulumi_cli.PulumiCliError, match="belongs to project .other."):
         pulumi_cli.parse_stack_ref(pulumi_cli.repo_root(), "acme/other/cluster")
 
 
