@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from preflight.report.compare import BaseReportError, load_base_report
+from preflight.report.compare import BaseReportError, checked_base_report, load_base_report
 
 GIT_TIMEOUT = 120
 PREVIEW_TIMEOUT = 1800
@@ -67,12 +67,8 @@ def _preview_at(repo: Path, commit: str, project_dir: Path, stack: str, project:
                 raise BaseReportError(f"--compare-to {commit[:12]}: no report from the base preview ({exc})") from None
         finally:
             _git(repo, "worktree", "remove", "--force", str(worktree))
-    report = Path(tempfile.gettempdir()) / f"preflight-base-{commit[:12]}-{stack}.json"
-    report.write_text(json.dumps(doc))
-    try:
-        return load_base_report(report, project=project)  # the same validation as a file given directly
-    finally:
-        report.unlink(missing_ok=True)
+    # the same validation as a report file given directly
+    return checked_base_report(doc, f"the preview of {commit[:12]}", project=project)
 
 
 def load_base(reference: str, project_dir: Path, stack: str, project: str) -> tuple[dict[str, Any], str]:

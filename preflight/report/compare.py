@@ -38,12 +38,18 @@ def load_base_report(path: Path, *, project: str) -> dict[str, Any]:
         raise BaseReportError(f"{path}: --compare-to: cannot read it ({exc})") from None
     except json.JSONDecodeError as exc:
         raise BaseReportError(f"{path}:{exc.lineno}: --compare-to: not JSON ({exc.msg})") from None
+    return checked_base_report(doc, str(path), project=project)
+
+
+def checked_base_report(doc: Any, source: str, *, project: str) -> dict[str, Any]:
+    """`doc` if it is a valid preflight report of `project` (a base of another project would make every finding
+    look new)."""
     try:
-        validate_report(doc, str(path))
+        validate_report(doc, source)
     except ReportValidationError as exc:
         raise BaseReportError(f"--compare-to: not a preflight report: {exc}") from None
     if doc["project"] != project:
-        raise BaseReportError(f"{path}: --compare-to: report of project {doc['project']!r}, not {project!r}")
+        raise BaseReportError(f"{source}: --compare-to: report of project {doc['project']!r}, not {project!r}")
     return doc
 
 
