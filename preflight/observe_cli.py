@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -168,6 +167,7 @@ def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, sta
     from preflight.observe.history import usage_history
     from preflight.observe.idle import find_idle
     from preflight.observe.monitoring import compare
+    from preflight.observe.prometheus import prometheus_url
     from preflight.observe.rightsize import knative_rightsizing, rightsize_lambda
     from preflight.observe.sources import SOURCES, ObserveContext, SourceError
 
@@ -185,7 +185,7 @@ def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, sta
         console.print(f"predictions unavailable for monitoring: {exc}", markup=False, highlight=False)
         recomputed = {}
     predictions, predicted_from = _deploy_predictions(project_dir, args.stack, recomputed)
-    prometheus = args.prometheus or os.environ.get("PROMETHEUS_URL")  # as `preflight rollout` reads it
+    prometheus = prometheus_url(args.prometheus, default=None)  # as `preflight rollout` reads it
     context = ObserveContext(project_dir, args.stack, settings, stack_config, prometheus, declarations)
     readers: dict[str, Any] = {}
     observed: dict[str, ObservedService] = {}

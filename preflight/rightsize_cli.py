@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,11 +86,11 @@ def run_rightsize(args: argparse.Namespace) -> int:
     from components.specs.errors import DeclarationErrors
     from preflight.cli import UsageError, resolve_target
     from preflight.gitops import EditError, GitError
-    from preflight.observe.prometheus import PrometheusError
+    from preflight.observe.prometheus import PrometheusError, prometheus_url
 
     try:
         resolve_target(args)
-        url = args.prometheus or os.environ.get("PROMETHEUS_URL") or "http://127.0.0.1:9090"
+        url = prometheus_url(args.prometheus)
         record = rightsize(Path(args.project_dir).resolve(), args.stack, args.service, url, parse_since(args.since),
                            parse_until(args.until), args.approve)
     except (RolloutError, UsageError, StackConfigError, DeclarationErrors, PrometheusError, GitError, EditError,

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from guardrails_core.atomic import write_atomic
 
 EXIT_OK, EXIT_ACTION, EXIT_USAGE = 0, 1, 2
 _SINCE = re.compile(r"^([1-9][0-9]{0,6})(s|m|h|d)$")
@@ -370,25 +371,21 @@ def _finish(project_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = out / f"{record['service']}-{stamp}.json"
     record["record"] = str(path)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(record, indent=2, default=str))
     return record
 
 
 def run_rollout(args: argparse.Namespace) -> int:
-    import os
-
     from guardrails_core.settings import StackConfigError
 
     from components.specs.errors import DeclarationErrors
     from preflight.cli import UsageError, resolve_target
     from preflight.gitops import EditError, GitError
-    from preflight.observe.prometheus import PrometheusError
+    from preflight.observe.prometheus import PrometheusError, prometheus_url
 
     try:
         resolve_target(args)
-        url = args.prometheus or os.environ.get("PROMETHEUS_URL") or "http://127.0.0.1:9090"
+        url = prometheus_url(args.prometheus)
         record = rollout(Path(args.project_dir).resolve(), args.stack, args.service, url, parse_since(args.since),
                          args.approve, now=parse_until(args.until))
     except (RolloutError, UsageError, StackConfigError, PrometheusError, GitError, EditError) as exc:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import urllib.error
 import urllib.parse
@@ -38,6 +39,14 @@ from typing import Any
 from preflight.observe.model import Measurement, ObservedService, ObservedTarget, Series, Window
 
 DEFAULT_TIMEOUT_S = 10.0
+PROMETHEUS_URL_ENV = "PROMETHEUS_URL"
+LOCAL_PROMETHEUS = "http://127.0.0.1:9090"
+
+
+def prometheus_url(flag: str | None, default: str | None = LOCAL_PROMETHEUS) -> str | None:
+    """The Prometheus every command uses: `--prometheus`, else $PROMETHEUS_URL, else `default` (rollout and
+    rightsize try a local server; observe passes None and reports Knative figures missing instead)."""
+    return flag or os.environ.get(PROMETHEUS_URL_ENV) or default
 DEFAULT_MAX_QUERIES = 200
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 MAX_RANGE_POINTS = 11_000  # Prometheus refuses more than 11,000 points per series
