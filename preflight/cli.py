@@ -310,6 +310,7 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
         _check_library_sections(settings, str(stack_file(project_dir, args.stack)))
     except StackConfigError as exc:
         raise UsageError(str(exc)) from exc
+    observed = _observed_section(args, project_dir, console)  # before the long run, like the base
     base = None
     if getattr(args, "compare_to", None):
         from preflight.base_report import load_base
@@ -361,26 +362,29 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
         from preflight.report.compare import compare_reports
 
         doc["comparison"] = compare_reports(doc, base, base_label)
-    _attach_observed(doc, args, project_dir, console)
+    if observed is not None:
+        doc["observed"] = observed
     return doc, result
 
 
-def _attach_observed(doc: dict, args: argparse.Namespace, project_dir: Path, console: Console) -> None:
+def _observed_section(args: argparse.Namespace, project_dir: Path, console: Console) -> dict | None:
     """Observed vs predicted: `--observed FILE`, else `preflight observe`'s last file for this stack if there is
-    one. A file named on the command line must be usable (exit 2); a stale default one is skipped with a note."""
+    one. A file named on the command line must be usable (exit 2, before the run); a stale default one is skipped
+    with a note."""
     from preflight.report.observed import ObservedReportError, default_observed_path, load_observed
 
     named = getattr(args, "observed", None)
     path = Path(named) if named else default_observed_path(project_dir, stack_config_name(args.stack))
     if not named and not path.is_file():
-        return
+        return None
     label = path.name if named else path.relative_to(project_dir).as_posix()
     try:
-        doc["observed"] = load_observed(path, stack=args.stack, label=label)
+        return load_observed(path, stack=args.stack, label=label)
     except ObservedReportError as exc:
         if named:
             raise UsageError(str(exc)) from None
         console.print(Text(f"note: {exc}; the report has no observed section"), highlight=False, soft_wrap=True)
+        return None
 
 
 def emit(doc: dict, args: argparse.Namespace, console: Console) -> None:

@@ -29,10 +29,12 @@ def default_observed_path(project_dir: Path, stack: str) -> Path:
 
 def load_observed(path: Path, *, stack: str, label: str) -> dict[str, Any]:
     """The report's `observed` section from an observe document for `stack`."""
+    if not path.exists():
+        raise ObservedReportError(f"{path}: --observed: no such file (the observe.json `preflight observe` writes)")
     try:
         doc = json.loads(read_text_bounded(path, MAX_OBSERVE_BYTES))
     except (UnsafeInputError, OSError) as exc:
-        raise ObservedReportError(f"{path}: --observed: cannot read it ({exc})") from None
+        raise ObservedReportError(f"{path}: --observed: the file {exc}") from None
     except json.JSONDecodeError as exc:
         raise ObservedReportError(f"{path}:{exc.lineno}: --observed: not JSON ({exc.msg})") from None
     if not isinstance(doc, dict) or doc.get("schema") != OBSERVE_SCHEMA:

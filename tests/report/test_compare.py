@@ -145,6 +145,12 @@ def test_preflight_compare_to_end_to_end(tmp_path: Path) -> None:
     assert missing.returncode == 2, missing.stderr
     assert "--compare-to nope.json: neither a report file nor a git ref" in missing.stderr
     assert "reading and validating declarations" not in missing.stderr  # refused before the run
+    (project / "wrong.json").write_text('{"schema": "something-else"}')
+    for bad, needle in (("nope.json", "nope.json: --observed: no such file"),
+                        ("wrong.json", "wrong.json: --observed: field 'schema' must be 'preflight-observe/v1'")):
+        refused = preflight(project, "preview", "--stack", "local", "--observed", bad)
+        assert refused.returncode == 2 and needle in refused.stderr, refused.stderr[-2000:]
+        assert "reading and validating declarations" not in refused.stderr and "Traceback" not in refused.stderr
     first = preflight(project, "preview", "--stack", "local", "--engine", "offline", "--quiet", "--json")
     assert first.returncode in (0, 1), first.stderr[-2000:]
     base = json.loads(first.stdout)
