@@ -29,7 +29,14 @@ def run() -> int:
 def exit_with(code: int) -> None:
     """Exit with `code`. After an interrupt, exit hard: when Python swallowed a KeyboardInterrupt somewhere (an
     import-lock or weakref callback), it re-kills itself with SIGINT at shutdown, and the status would be -2, not
-    the documented 130."""
+    the documented 130.
+
+    The run's work is over once `run` returned (its report written, its children stopped), so the signals are
+    ignored from here on: Python's finalization resets its own handlers to the default one, and a Ctrl-C during
+    the ~0.2 s of module teardown would otherwise turn a finished run's status into a -2 kill (an ignored signal
+    stays ignored through finalization)."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     if code != INTERRUPTED:
         sys.exit(code)
     import atexit
