@@ -9,18 +9,16 @@ URN, field path), never by message text, so a changed dollar amount in a message
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from guardrails_core.safe_input import UnsafeInputError, read_text_bounded
+from guardrails_core.safe_input import JSONSyntaxError, UnsafeInputError, read_json_bounded
 
 from preflight.report import view
 from preflight.report.sarif import fingerprints
 from preflight.report.schema import ReportValidationError, validate_report
 
 QUANTILES = ("p10", "p50", "p90")
-MAX_BASE_BYTES = 64 * 1024 * 1024
 
 
 class BaseReportError(ValueError):
@@ -33,11 +31,11 @@ def load_base_report(path: Path, *, project: str) -> dict[str, Any]:
         raise BaseReportError(f"{path}: --compare-to: no such file (a preflight report JSON, e.g. main's "
                               "out/preflight-<stack>.json)")
     try:
-        doc = json.loads(read_text_bounded(path, MAX_BASE_BYTES))
-    except (UnsafeInputError, OSError) as exc:
-        raise BaseReportError(f"{path}: --compare-to: cannot read it ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise BaseReportError(f"{path}:{exc.lineno}: --compare-to: not JSON ({exc.msg})") from None
+        doc = read_json_bounded(path)
+    except JSONSyntaxError as exc:
+        raise BaseReportError(f"{path}:{exc.lineno}: --compare-to: not JSON ({exc.reason})") from None
+    except UnsafeInputError as exc:
+        raise BaseReportError(f"{path}: --compare-to: the file {exc}") from None
     return checked_base_report(doc, str(path), project=project)
 
 

@@ -9,14 +9,12 @@ own file stays the full record.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from guardrails_core.safe_input import UnsafeInputError, read_text_bounded
+from guardrails_core.safe_input import JSONSyntaxError, UnsafeInputError, read_json_bounded
 
 OBSERVE_SCHEMA = "preflight-observe/v1"
-MAX_OBSERVE_BYTES = 64 * 1024 * 1024
 
 
 class ObservedReportError(ValueError):
@@ -32,11 +30,11 @@ def load_observed(path: Path, *, stack: str, label: str) -> dict[str, Any]:
     if not path.exists():
         raise ObservedReportError(f"{path}: --observed: no such file (the observe.json `preflight observe` writes)")
     try:
-        doc = json.loads(read_text_bounded(path, MAX_OBSERVE_BYTES))
-    except (UnsafeInputError, OSError) as exc:
+        doc = read_json_bounded(path)
+    except JSONSyntaxError as exc:
+        raise ObservedReportError(f"{path}:{exc.lineno}: --observed: not JSON ({exc.reason})") from None
+    except UnsafeInputError as exc:
         raise ObservedReportError(f"{path}: --observed: the file {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ObservedReportError(f"{path}:{exc.lineno}: --observed: not JSON ({exc.msg})") from None
     if not isinstance(doc, dict) or doc.get("schema") != OBSERVE_SCHEMA:
         raise ObservedReportError(f"{path}: --observed: field 'schema' must be {OBSERVE_SCHEMA!r} "
                                   "(the observe.json that `preflight observe` writes)")

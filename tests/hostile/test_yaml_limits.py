@@ -103,3 +103,27 @@ def test_not_utf8_is_named(tmp_path: Path) -> None:
     (root / "services" / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
     assert errors_of(root) == ["services/latin1.yaml: refused: the file is not UTF-8 text "
                                "(invalid continuation byte at byte 9)"]
+
+
+def test_json_inputs_are_read_bounded_and_never_block(tmp_path: Path) -> None:
+    """Reports, histories and scanner output given on the command line go through one bounded JSON reader."""
+    from guardrails_core.safe_input import JSONSyntaxError, UnsafeInputError, read_json_bounded
+
+    fifo = tmp_path / "report.json"
+    os.mkfifo(fifo)
+    with pytest.raises(UnsafeInputError, match="regular file, found a FIFO"):
+        read_json_bounded(fifo)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "a": 1,\n  "b": \n}\n')
+    with pytest.raises(JSONSyntaxError) as syntax:
+        read_json_bounded(broken)
+    assert syntax.value.lineno == 4 and str(syntax.value).startswith("line 4: not JSON")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(UnsafeInputError, match="nested too deeply"):
+        read_json_bounded(deep)
+    big = tmp_path / "big.json"
+    big.write_text("[" + "0," * 600 + "0]")
+    with pytest.raises(UnsafeInputError, match="the limit is 1,000"):
+        read_json_bounded(big, max_bytes=1000)
+    assert read_json_bounded(big)[:2] == [0, 0]

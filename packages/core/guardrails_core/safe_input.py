@@ -1,4 +1,4 @@
-"""Reading user files without trusting them: one safe-path helper and one bounded YAML reader.
+"""Reading user files without trusting them: one safe-path helper and bounded YAML and JSON readers.
 
 Every file the product reads on a user's say-so (declarations, overlays, usage histories, bundles, model weights,
 code folders, stack config) goes through here, so the limits are the same everywhere:
@@ -14,6 +14,7 @@ code folders, stack config) goes through here, so the limits are the same everyw
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -33,6 +34,14 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 class UnsafeInputError(ValueError):
     """A path or file the product refuses to read; the message says why (callers add the file and the key)."""
+
+
+class JSONSyntaxError(UnsafeInputError):
+    """A JSON file that does not parse; `lineno` lets callers name it as `file:line`."""
+
+    def __init__(self, lineno: int, reason: str) -> None:
+        super().__init__(f"line {lineno}: not JSON ({reason})")
+        self.lineno, self.reason = lineno, reason
 
 
 class MissingInputError(UnsafeInputError):
@@ -99,6 +108,20 @@ def read_text_bounded(path: Path, max_bytes: int = MAX_YAML_BYTES) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UnsafeInputError(f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def read_json_bounded(path: Path, max_bytes: int = MAX_BINARY_BYTES) -> Any:
+    """A JSON file's value (reports, histories, scanner output): bounded and never blocking like every read here.
+
+    Raises JSONSyntaxError (with the line) for a syntax error, UnsafeInputError saying why for a file that cannot
+    be read; callers prefix the file and the option it came from."""
+    text = read_text_bounded(path, max_bytes)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise JSONSyntaxError(exc.lineno, exc.msg) from None
+    except RecursionError:  # nesting deeper than the interpreter's stack: refused like a YAML alias bomb
+        raise UnsafeInputError("is nested too deeply to be read") from None
 
 
 def compose_documents(text: str) -> Iterator[tuple[int, Any]]:

@@ -26,12 +26,12 @@ Generator assumptions (not measurements; each is a modelling choice a reviewer c
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from guardrails_core.safe_input import JSONSyntaxError, UnsafeInputError, read_json_bounded
 
 CHANGE_FEATURES: tuple[str, ...] = (
     "replacements",
@@ -150,17 +150,17 @@ def load_change_history(path: Path, labels_path: Path | None = None,
     `outcome` key added to the entry, or by `labels_path` (JSON `{"<version>": "rolled-back", ...}`), which wins.
     """
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise HistoryError(f"{path}: cannot read history ({exc.strerror})") from exc
-    except json.JSONDecodeError as exc:
-        raise HistoryError(f"{path}: not valid JSON ({exc})") from exc
+        doc = read_json_bounded(Path(path))
+    except JSONSyntaxError as exc:
+        raise HistoryError(f"{path}:{exc.lineno}: not valid JSON ({exc.reason})") from None
+    except UnsafeInputError as exc:
+        raise HistoryError(f"{path}: cannot read history (the file {exc})") from None
     labels: dict[str, str] = {}
     if labels_path is not None:
         try:
-            labels = {str(k): v for k, v in json.loads(Path(labels_path).read_text(encoding="utf-8")).items()}
-        except (OSError, json.JSONDecodeError, AttributeError) as exc:
-            raise HistoryError(f"{labels_path}: expected a JSON object {{version: outcome}} ({exc})") from exc
+            labels = {str(k): v for k, v in read_json_bounded(Path(labels_path)).items()}
+        except (UnsafeInputError, AttributeError) as exc:
+            raise HistoryError(f"{labels_path}: expected a JSON object {{version: outcome}} ({exc})") from None
     if isinstance(doc, list):
         rows, ys = _from_pulumi_history(doc, labels, str(path), environment)
     elif isinstance(doc, dict) and doc.get("schema") == "change-history/v1":

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from guardrails_core.safe_input import JSONSyntaxError, UnsafeInputError, read_json_bounded
 
 _FRACTION_RE = re.compile(r"(\.\d+)")
 SEVERITY_ORDER = {"unknown": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -189,13 +190,11 @@ def load_report(path: Path, label: str | None = None) -> VulnerabilityReport:
     """Parse a Trivy JSON report or a CycloneDX JSON SBOM. Raises ReportError naming the file and field."""
     label = label or str(path)
     try:
-        raw = path.read_text()
-    except OSError as exc:
-        raise ReportError(f"{label}: cannot read vulnerability report ({exc.strerror or exc})") from exc
-    try:
-        doc = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ReportError(f"{label}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+        doc = read_json_bounded(path)
+    except JSONSyntaxError as exc:
+        raise ReportError(f"{label}: not valid JSON (line {exc.lineno}: {exc.reason})") from None
+    except UnsafeInputError as exc:
+        raise ReportError(f"{label}: cannot read vulnerability report (the file {exc})") from None
     if not isinstance(doc, dict):
         raise ReportError(f"{label}: expected a JSON object (Trivy report or CycloneDX SBOM)")
     if doc.get("bomFormat") == "CycloneDX":
