@@ -13,18 +13,15 @@ error, or the deployed state could not be read (nothing was judged).
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from guardrails_core.atomic import write_atomic
 from rich.console import Console
 from rich.text import Text
 
 from preflight.drift import DriftInputError, live_resources, parse_refresh
-from preflight.drift_cli import Target, add_live_arguments
-from preflight.live_state import LiveStateError, config_stack, exported_state, judge, refresh_preview, without_providers
+from preflight.drift_cli import Target, add_live_arguments, run_live_command
+from preflight.live_state import LiveStateError, exported_state, judge, refresh_preview, without_providers
 from preflight.report import view
 
 EXIT_PASS, EXIT_BLOCK, EXIT_ERROR = 0, 1, 2
@@ -91,20 +88,7 @@ def render(result: dict[str, Any], console: Console) -> None:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    from preflight.cli import UsageError, print_error
-
-    console = Console(stderr=True)
-    try:
-        target = Target(args)
-        result = build_audit(args, target)
-    except UsageError as exc:
-        print_error(console, exc)
+    result = run_live_command(args, "audit", build_audit, render)
+    if result is None:
         return EXIT_ERROR
-    out = Path(target.project_dir) / "out"
-    out.mkdir(exist_ok=True)
-    write_atomic(out / f"audit-{config_stack(target.stack)}.json", json.dumps(result, indent=2, default=str) + "\n")
-    if args.json:
-        print(json.dumps(result, indent=2, default=str))
-    else:
-        render(result, Console())
     return EXIT_BLOCK if result["gate"]["decision"] == "block" else EXIT_PASS

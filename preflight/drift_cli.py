@@ -19,7 +19,7 @@ import argparse
 import json
 import shlex
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -311,21 +311,32 @@ def render(result: dict[str, Any], console: Console) -> None:
         console.print(Text(f"error: {error}", style="red"))
 
 
-def run_drift(args: argparse.Namespace) -> int:
+def run_live_command(args: argparse.Namespace, kind: str,
+                     build: Callable[[argparse.Namespace, Target], dict[str, Any]],
+                     show: Callable[[dict[str, Any], Console], None]) -> dict[str, Any] | None:
+    """What `drift` and `audit` share: resolve the target, build the result (a usage error is printed, None
+    returned), keep it as out/<kind>-<stack>.json, and print it (JSON on stdout, or rendered)."""
     from preflight.cli import UsageError, print_error
 
-    console = Console(stderr=True)
     try:
         target = Target(args)
-        result = build_drift(args, target)
+        result = build(args, target)
     except UsageError as exc:
-        print_error(console, exc)
-        return EXIT_ERROR
-    out = target.project_dir / "out"
+        print_error(Console(stderr=True), exc)
+        return None
+    out = Path(target.project_dir) / "out"
     out.mkdir(exist_ok=True)
-    write_atomic(out / f"drift-{config_stack(target.stack)}.json", json.dumps(result, indent=2, default=str) + "\n")
+    text = json.dumps(result, indent=2, default=str)
+    write_atomic(out / f"{kind}-{config_stack(target.stack)}.json", text + "\n")
     if args.json:
-        print(json.dumps(result, indent=2, default=str))
+        print(text)
     else:
-        render(result, Console())
+        show(result, Console())
+    return result
+
+
+def run_drift(args: argparse.Namespace) -> int:
+    result = run_live_command(args, "drift", build_drift, render)
+    if result is None:
+        return EXIT_ERROR
     return EXIT_DRIFT if result["drifted"] else EXIT_NO_DRIFT
