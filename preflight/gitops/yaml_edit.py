@@ -1,8 +1,10 @@
 """Edits of a declaration file with ruamel.yaml's round trip: comments, quoting, key order and indentation kept.
 
 Only the document being edited is round-tripped (the other documents of a multi-document file are kept byte for
-byte); its indentation is measured from the text and reused, lines are never wrapped, and the result is checked:
-it must load to exactly the original data with the edits applied, or `EditError` says which file and path.
+byte); its indentation is measured from the text and reused, lines are never wrapped, and where ruamel would still
+write an unedited line differently (a flow list, odd spacing), only the edited lines are carried onto the original
+text. The result is checked: it must load to exactly the original data with the edits applied, or `EditError` says
+which file, document line and path. The one editor of declarations: GitOps commits and drift's adopt patches.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
 
 PathKey = str | int
-Scalar = str | int | float | bool
 _DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)")
+_PROBE = YAML(typ="safe", pure=True)
 
 
 class EditError(ValueError):
@@ -41,14 +43,16 @@ REMOVE: Any = _Remove()  # `Edit(path, REMOVE)` deletes the key
 @dataclass(frozen=True)
 class Edit:
     """Set `path` (e.g. `("spec", "template", "metadata", "annotations", "autoscaling.knative.dev/min-scale")`)
-    to `value`. Missing mappings on the way are created. A value replacing a quoted string keeps its quote style;
+    to `value` (a scalar, a mapping or a list; `REMOVE` deletes the key or list item; an index one past a list's
+    end appends). Missing mappings and lists on the way are created. A value replacing a quoted string keeps its
+    quote style; a string YAML would read as something else ("true", "5") is quoted so it stays a string;
     `quote=True` forces a double-quoted string (Knative annotation values are strings)."""
 
     path: tuple[PathKey, ...]
-    value: Scalar | _Remove
+    value: Any
     quote: bool = False
 
-    def __init__(self, path: Sequence[PathKey], value: Scalar | _Remove, quote: bool = False) -> None:
+    def __init__(self, path: Sequence[PathKey], value: Any, quote: bool = False) -> None:
         object.__setattr__(self, "path", tuple(path))
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "quote", quote)
@@ -110,38 +114,68 @@ def _yaml(body: str) -> YAML:
     return yaml
 
 
+def _needs_quotes(text: str) -> bool:
+    """A string YAML would read as something else (a number, a bool, null) must be quoted to stay a string."""
+    try:
+        value = _PROBE.load(text)
+    except YAMLError:
+        return True
+    return not isinstance(value, str) or value != text
+
+
+def _node(value: Any) -> Any:
+    """A new value as round-trip nodes (strings that would not read back as strings are double-quoted)."""
+    if isinstance(value, dict):
+        out = CommentedMap()
+        for key, item in value.items():
+            out[key] = _node(item)
+        return out
+    if isinstance(value, list):
+        return CommentedSeq(_node(item) for item in value)
+    if isinstance(value, str) and not isinstance(value, ScalarString) and _needs_quotes(value):
+        return DoubleQuotedScalarString(value)
+    return value
+
+
 def _new_value(old: Any, edit: Edit) -> Any:
     if edit.quote:
         return DoubleQuotedScalarString(str(edit.value))
-    if isinstance(old, ScalarString) and isinstance(edit.value, str | int | float):
+    if isinstance(old, ScalarString) and isinstance(edit.value, str | int | float) \
+            and not isinstance(edit.value, bool):
         return type(old)(str(edit.value))  # keep the file's quoting style ('5' stays single-quoted)
-    return edit.value
+    return _node(edit.value)
 
 
-def _apply(data: Any, edit: Edit, file: str) -> None:
+def _apply(data: Any, edit: Edit, file: str, start: int) -> None:
+    where = f"{file}:{start}: {edit.where}"
     node = data
     for depth, key in enumerate(edit.path[:-1]):
         if isinstance(node, CommentedSeq | list):
             if not isinstance(key, int) or not 0 <= key < len(node):
-                raise EditError(f"{file}: {edit.where}: no item {key!r} in the list at "
+                raise EditError(f"{where}: no item {key!r} in the list at "
                                 f"{'.'.join(map(str, edit.path[:depth])) or '<root>'}")
             node = node[key]
             continue
         if not isinstance(node, dict):
-            raise EditError(f"{file}: {edit.where}: {'.'.join(map(str, edit.path[:depth]))} is not a mapping")
+            raise EditError(f"{where}: {'.'.join(map(str, edit.path[:depth]))} is not a mapping")
         if key not in node or node[key] is None:
             if edit.value is REMOVE:
                 return  # nothing to remove
-            node[key] = CommentedMap()
+            node[key] = CommentedSeq() if isinstance(edit.path[depth + 1], int) else CommentedMap()
         node = node[key]
     last = edit.path[-1]
     if isinstance(node, CommentedSeq | list):
-        if not isinstance(last, int) or not 0 <= last < len(node) or edit.value is REMOVE:
-            raise EditError(f"{file}: {edit.where}: can only replace an existing list item")
-        node[last] = _new_value(node[last], edit)
+        if not isinstance(last, int) or not 0 <= last <= len(node) or (last == len(node) and edit.value is REMOVE):
+            raise EditError(f"{where}: no item {last!r} in the list (it has {len(node)})")
+        if edit.value is REMOVE:
+            del node[last]
+        elif last == len(node):
+            node.append(_new_value(None, edit))
+        else:
+            node[last] = _new_value(node[last], edit)
         return
     if not isinstance(node, dict):
-        raise EditError(f"{file}: {edit.where}: parent is not a mapping")
+        raise EditError(f"{where}: parent is not a mapping")
     if edit.value is REMOVE:
         node.pop(last, None)
     elif last in node:
@@ -179,23 +213,44 @@ def apply_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -
     try:
         yaml = _yaml(body)
         data = yaml.load(body)
-        expected = YAML(typ="safe", pure=True).load(body)
+        expected = _PROBE.load(body)
     except YAMLError as exc:
         raise EditError(f"{file}: not valid YAML ({str(exc)[:300]})") from exc
     if not isinstance(data, CommentedMap):
         raise EditError(f"{file}:{start}: the document is not a mapping")
+    unedited = _dump(yaml, data, body)
     for edit in edits:
-        _apply(data, edit, file)
-        _apply(expected, edit, file)
-    out = io.StringIO()
-    yaml.dump(data, out)
-    new_body = out.getvalue()
-    if body.endswith("\n") is False and new_body.endswith("\n"):
-        new_body = new_body[:-1]
-    if YAML(typ="safe", pure=True).load(new_body) != _plain(expected):
+        _apply(data, edit, file, start)
+        _apply(expected, edit, file, start)
+    new_body = _dump(yaml, data, body)
+    if unedited != body:
+        # ruamel does not write this document back byte for byte: keep the original's unedited lines
+        new_body = _carry(body, unedited, new_body)
+    if _PROBE.load(new_body) != _plain(expected):
         raise EditError(f"{file}:{start}: the round trip did not reproduce the declaration; not edited")
     chunks[index] = (start, header + new_body)
     return "".join(c for _, c in chunks)
+
+
+def _dump(yaml: YAML, data: Any, body: str) -> str:
+    out = io.StringIO()
+    yaml.dump(data, out)
+    text = out.getvalue()
+    return text[:-1] if not body.endswith("\n") and text.endswith("\n") else text
+
+
+def _carry(original: str, rewritten: str, edited: str) -> str:
+    """Apply the rewritten -> edited line changes to the original text (equal regions keep the original's lines
+    where the rewrite kept the line count)."""
+    a, b, o = rewritten.splitlines(keepends=True), edited.splitlines(keepends=True), original.splitlines(keepends=True)
+    to_original = dict(zip(range(len(a)), range(len(o)), strict=False)) if len(a) == len(o) else {}
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out.extend(o[to_original[i]] if i in to_original else a[i] for i in range(i1, i2))
+        else:
+            out.extend(b[j1:j2])
+    return "".join(out)
 
 
 def edit_file(path: Path, file: str, line: int | None, edits: Sequence[Edit]) -> tuple[str, str]:

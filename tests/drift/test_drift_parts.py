@@ -132,10 +132,11 @@ def test_adopt_patch_edits_only_the_drifted_lines_and_applies_with_git(tmp_path:
     # ruamel keeps a trailing comment at its column: the padding before it may shrink when the value grows.
     changed = [re.sub(r"\s+", " ", line) for line in patch.splitlines()
                if line[:1] in "+-" and line[:3] not in ("+++", "---")]
-    assert changed == ["- autoscaling.knative.dev/max-scale: '5' # agreed with SRE",
-                       "+ autoscaling.knative.dev/max-scale: '50' # agreed with SRE",
-                       "- image: ghcr.io/apexlogic/app:v1", "+ image: ghcr.io/apexlogic/app:v2",
-                       "+ containerConcurrency: 10"]
+    # (a new key goes first among its siblings, so the hunks' order is not the edits' order)
+    assert sorted(changed) == sorted(["- autoscaling.knative.dev/max-scale: '5' # agreed with SRE",
+                                      "+ autoscaling.knative.dev/max-scale: '50' # agreed with SRE",
+                                      "- image: ghcr.io/apexlogic/app:v1", "+ image: ghcr.io/apexlogic/app:v2",
+                                      "+ containerConcurrency: 10"])
     docs = list(yaml.safe_load_all(after))
     assert docs[0]["metadata"]["name"] == "other" and docs[1]["spec"]["template"]["spec"]["containerConcurrency"] == 10
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import subprocess
 from pathlib import Path
 
@@ -71,6 +72,37 @@ def test_inserts_missing_key_beside_its_siblings_and_removes() -> None:
     assert removed == TWO_DOCS
 
 
+ODD_LAYOUT = """\
+apiVersion: serving.knative.dev/v1
+kind:   Service
+metadata: {name: svc,  labels: {team: a}}
+spec:
+  template:
+    spec:
+      containers:
+        - image: x:v1
+          args: [ "--a",   "--b" ]
+"""
+
+
+def test_a_layout_ruamel_does_not_reproduce_changes_only_the_edited_lines() -> None:
+    after = apply_edits(ODD_LAYOUT, "odd.yaml", None, [
+        Edit(("spec", "template", "spec", "containers", 0, "image"), "x:v2"),
+        Edit(("spec", "template", "spec", "containers", 0, "env"), [{"name": "MODE", "value": "true"}])])
+    changed = [line for line in difflib.ndiff(ODD_LAYOUT.splitlines(), after.splitlines()) if line[:1] in "+-"]
+    # the new key goes first in its mapping, so the image line moves from the dash to under it
+    assert [line for line in changed if line[0] == "-"] == ["-         - image: x:v1"], changed
+    assert all(("env" in line or "MODE" in line or "true" in line or "image: x:v2" in line)
+               for line in changed if line[0] == "+"), changed
+    for odd in ("kind:   Service", "metadata: {name: svc,  labels: {team: a}}", 'args: [ "--a",   "--b" ]'):
+        assert odd in after  # the lines ruamel would re-write are kept as the author wrote them
+    container = yaml.safe_load(after)["spec"]["template"]["spec"]["containers"][0]
+    assert container["env"] == [{"name": "MODE", "value": "true"}] and container["args"] == ["--a", "--b"]
+    removed = apply_edits(after, "odd.yaml", None, [Edit(("spec", "template", "spec", "containers", 0, "env", 0),
+                                                         REMOVE)])
+    assert yaml.safe_load(removed)["spec"]["template"]["spec"]["containers"][0]["env"] == []
+
+
 def test_seed_declaration_changes_exactly_the_edited_lines(repo: Path) -> None:
     seed = (repo / "services" / "multimodal-ai-inference.yaml").read_text()
     containers = ["spec", "template", "spec", "containers", 0]
@@ -91,7 +123,7 @@ def test_typed_values_and_errors_name_file_and_path(tmp_path: Path) -> None:
     # an int stays an int; the comment keeps its column
     assert apply_edits(text, "f.yaml", None, [Edit(["spec", "memoryMib"], 448)]) == (
         "kind: Function\nspec:\n  memoryMib: 448    # measured\n  handlers: [a, b]\n")
-    with pytest.raises(EditError, match=r"f\.yaml: spec\.memoryMib\.x\.y: spec\.memoryMib is not a mapping"):
+    with pytest.raises(EditError, match=r"f\.yaml:\d+: spec\.memoryMib\.x\.y: spec\.memoryMib is not a mapping"):
         apply_edits(text, "f.yaml", None, [Edit(["spec", "memoryMib", "x", "y"], 1)])
     with pytest.raises(EditError, match=r"f\.yaml: not valid YAML"):
         apply_edits("a: [\n", "f.yaml", None, [Edit(["a"], 1)])

@@ -55,10 +55,10 @@ def test_every_platform_has_a_wheel_recorded_at_install_time() -> None:
 def test_no_unused_dependencies_and_bounded_dev_tools() -> None:
     names = {re.split(r"[<>=!~;\[ ]", d, maxsplit=1)[0].lower() for d in check_wheels.dependencies()}
     sources = [p for p in REPO.rglob("*.py") if ".venv" not in p.parts and ".tools" not in p.parts]
-    # ruamel.yaml (round-trip edits of declarations) is a dependency exactly because preflight.gitops (commits) and
-    # preflight/adopt.py (drift's adopt patch, which also handles non-scalar values) import it; nothing else may.
+    # ruamel.yaml (round-trip edits of declarations) is a dependency exactly because the one declaration editor,
+    # preflight.gitops.yaml_edit (GitOps commits and drift's adopt patches), imports it; nothing else may.
     users = {p.relative_to(REPO).parts[:2] for p in sources
              if re.search(r"^\s*(import|from) ruamel", p.read_text(errors="ignore"), re.M)}
-    assert ("ruamel.yaml" in names) == bool(users) and users <= {("preflight", "gitops"), ("preflight", "adopt.py")}
+    assert ("ruamel.yaml" in names) == bool(users) and users <= {("preflight", "gitops")}
     ruff = next(d for d in project()["optional-dependencies"]["dev"] if d.startswith("ruff"))
     assert "<" in ruff
