@@ -203,7 +203,7 @@ def _plan(args: argparse.Namespace, project_dir: Path, settings: StackSettings, 
         step(f"pulumi preview --policy-pack ({len(packs)} packs) on {target.display()}")
         try:
             result = run_pulumi_preview(project_dir, args.stack_ref, packs, backend=target, overrides=overrides,
-                                        save_plan=save_plan)
+                                        save_plan=save_plan, refresh=getattr(args, "refresh", False))
         except PulumiCliError as exc:
             raise UsageError(str(exc)) from exc
         _pack_metadata(result, packs, args.stack, step)
@@ -432,6 +432,8 @@ def cmd_up(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(str(exc)) from exc
     from preflight.engine.pulumi_cli import find_pulumi_cli
 
+    if args.refresh and args.engine == "offline":
+        raise UsageError("--refresh reads the deployed stack: it needs the pulumi engine, not --engine offline")
     deploys = args.engine != "offline" and find_pulumi_cli() is not None
     with tempfile.TemporaryDirectory(prefix="preflight-plan-") as scratch:
         plan = Path(scratch) / "update-plan.json" if deploys else None
@@ -474,7 +476,7 @@ def _deploy(args: argparse.Namespace, console: Console, doc: dict, project_dir: 
     console.print(f"pulumi up --plan (stack {args.stack_ref} on {backend.display()})", markup=False, highlight=False)
     try:
         result, changes = run_pulumi_up_with_changes(project_dir, args.stack_ref, packs, backend=backend,
-                                                     overrides=overrides, plan=plan)
+                                                     overrides=overrides, plan=plan, refresh=args.refresh)
     except PulumiCliError as exc:
         deploy["error"] = str(exc)
         return _deploy_failed(doc, args, console)
@@ -622,6 +624,10 @@ def parser() -> argparse.ArgumentParser:
                        help="Pulumi backend (default: the one you are logged into: PULUMI_BACKEND_URL, Pulumi.yaml "
                             "backend.url, `pulumi login`); `temp` = a throw-away file backend, discarded after the run")
         if name == "up":
+            p.add_argument("--refresh", action="store_true",
+                           help="refresh the stack from what runs before planning, so the gate and the update see "
+                                "drift and put Git's values back (drift's `revert` remedy; out-of-band fields owned "
+                                "by another manager also need PULUMI_K8S_ENABLE_PATCH_FORCE=true)")
             p.add_argument("--override", metavar="CONTROL=REASON", action="append", default=[],
                            help="downgrade one control to advisory for this deploy (repeatable), e.g. "
                                 "dc.confidential-cluster-local=\"SEC-123: demo, expires 2026-12-31\"; recorded with "

@@ -121,16 +121,6 @@ def _read_refresh(args: argparse.Namespace, target: Target) -> dict[str, Any]:
         raise UsageError(str(exc)) from exc
 
 
-def _up_refreshes() -> bool:
-    """Whether this preflight's `up` can refresh first (`preflight up --refresh`)."""
-    from preflight.cli import parser
-
-    top = parser()
-    subcommands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
-    up = subcommands.choices.get("up")
-    return up is not None and any("--refresh" in a.option_strings for a in up._actions)
-
-
 def revert_command(stack: str, drifts: Sequence[ResourceDrift]) -> dict[str, Any]:
     """Re-apply Git. The refresh makes the engine see the live values (without it state and program agree and the
     update is a no-op); patch-force takes the fields back from the manager that changed them (server-side apply
@@ -138,12 +128,8 @@ def revert_command(stack: str, drifts: Sequence[ResourceDrift]) -> dict[str, Any
     managers = sorted({f.changed_by.manager for d in drifts for f in d.fields if f.changed_by})
     quoted = shlex.quote(stack)
     force = "PULUMI_K8S_ENABLE_PATCH_FORCE=true"
-    if _up_refreshes():
-        command = f"{force} preflight up --stack {quoted} --refresh"
-        note = "re-applies the declarations in Git; the gate runs first, as for any `up`"
-    else:
-        command = f"preflight preview --stack {quoted} && {force} pulumi up --refresh --yes --stack {quoted}"
-        note = "gates the declarations in Git, then re-applies them (refreshed, so the engine sees the drift)"
+    command = f"{force} preflight up --stack {quoted} --refresh"
+    note = "re-applies the declarations in Git; the gate runs first, on the refreshed plan, as for any `up`"
     if managers:
         note += f"; takes the fields back from {', '.join(managers)}"
     return {"command": command, "note": note}

@@ -458,6 +458,7 @@ def _run(
     overrides: Mapping[str, str] | None = None,
     save_plan: Path | None = None,
     plan: Path | None = None,
+    refresh: bool = False,
 ) -> tuple[EngineResult, dict[str, int]]:
     collector = _EventCollector()
     result = EngineResult(engine=ENGINE_NAME, stack=parse_stack_ref(project_dir, stack).short)
@@ -477,11 +478,12 @@ def _run(
         try:
             if operation == "preview":
                 preview = target.preview(policy_packs=packs, policy_pack_configs=configs, on_event=collector,
-                                         color="never", plan=str(save_plan) if save_plan else None)
+                                         color="never", plan=str(save_plan) if save_plan else None,
+                                         refresh=refresh or None)
                 changes = dict(preview.change_summary)
             elif operation == "up":
                 up = target.up(policy_packs=packs, policy_pack_configs=configs, on_event=collector, color="never",
-                               plan=str(plan) if plan else None)
+                               plan=str(plan) if plan else None, refresh=refresh or None)
                 changes = dict(up.summary.resource_changes or {})
             elif operation == "destroy":
                 destroyed = target.destroy(on_event=collector, color="never")
@@ -517,11 +519,13 @@ def run_pulumi_preview(
     overrides: Mapping[str, str] | None = None,
     save_plan: Path | str | None = None,
     env: Mapping[str, str] | None = None,
+    refresh: bool = False,
 ) -> EngineResult:
     """`pulumi preview --policy-pack …` on `backend` (default: a throw-away file backend, or the folder
-    backend_dir); `save_plan` writes the update plan (`--save-plan`) that `run_pulumi_up(plan=...)` deploys."""
+    backend_dir); `save_plan` writes the update plan (`--save-plan`) that `run_pulumi_up(plan=...)` deploys;
+    `refresh` reads the live state first (`--refresh`), so the plan puts drifted fields back."""
     return _run("preview", project_dir, stack, policy_packs, backend_dir, env, backend=backend, overrides=overrides,
-                save_plan=Path(save_plan) if save_plan else None)[0]
+                save_plan=Path(save_plan) if save_plan else None, refresh=refresh)[0]
 
 
 def run_pulumi_up(
@@ -550,10 +554,11 @@ def run_pulumi_up_with_changes(
     overrides: Mapping[str, str] | None = None,
     plan: Path | str | None = None,
     env: Mapping[str, str] | None = None,
+    refresh: bool = False,
 ) -> tuple[EngineResult, dict[str, int]]:
-    """Like run_pulumi_up, plus the engine's change summary (op → count, e.g. {"same": 3})."""
+    """Like run_pulumi_up (`refresh`: `--refresh`), plus the engine's change summary (op → count, e.g. {"same": 3})."""
     return _run("up", project_dir, stack, policy_packs, backend_dir, env, backend=backend, overrides=overrides,
-                plan=Path(plan) if plan else None)
+                plan=Path(plan) if plan else None, refresh=refresh)
 
 
 def run_pulumi_destroy(

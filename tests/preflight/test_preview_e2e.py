@@ -110,6 +110,13 @@ def test_blocked_up_without_override_does_not_deploy(tmp_path):
     assert not (project / ".pulumi-state").exists()
 
 
+def test_refresh_needs_the_real_engine(tmp_path):
+    project = full_project(tmp_path, {"ranker.yaml": service(privileged=False)})
+    run = preflight(project, "up", "--stack", "local", "--engine", "offline", "--refresh")
+    assert run.returncode == 2 and "--refresh reads the deployed stack" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and not (project / "out").exists()  # refused before anything ran
+
+
 def test_override_needs_a_reason(tmp_path):
     project = full_project(tmp_path, {"ranker.yaml": service(privileged=True)})
     run = preflight(project, "up", "--stack", "local", "--engine", "offline", "--override", "  ")
