@@ -268,7 +268,7 @@ def rollout(project_dir: Path, stack: str, service: str, prometheus_url: str, si
     git = Git.at(project_dir)
     file_in_repo = (project_dir / decl.file).resolve().relative_to(git.root.resolve()).as_posix()
     if decl.kind == "lambda":
-        return lambda_rollout(project_dir, stack, settings, decl, git, file_in_repo, since, approve, now)
+        return lambda_rollout(project_dir, stack, settings, decl, git, since, approve, now)
     target = Target(decl, file_in_repo, decl.spec.namespace or settings.namespace)
     end = (now or datetime.now(UTC)).replace(microsecond=0)
     window = Window(end - since, end, int(since.total_seconds()))
@@ -414,11 +414,23 @@ def _version_dict(v: Any) -> dict[str, Any]:
                          "query": v.duration_query}}
 
 
-def lambda_rollout(project_dir: Path, stack: str, settings: Any, decl: Any, git: Any, file_in_repo: str,
-                   since: timedelta, approve: bool, now: datetime | None) -> dict[str, Any]:
+def _canary_source(project_dir: Path, decl: Any, git: Any) -> tuple[str, int, bool]:
+    """(file relative to the repository, document line, whether it is the stack's overlay) of the document that
+    declares `spec.canary`: the stack's overlay when it sets it, else the declaration."""
+    overlay = decl.overlay
+    in_overlay = overlay is not None and isinstance(overlay.data, dict) and \
+        "canary" in ((overlay.data.get("spec") or {}) if isinstance(overlay.data.get("spec"), dict) else {})
+    file, line = (overlay.file, overlay.line) if in_overlay else (decl.file, decl.line)
+    return (project_dir / file).resolve().relative_to(git.root.resolve()).as_posix(), line, in_overlay
+
+
+def lambda_rollout(project_dir: Path, stack: str, settings: Any, decl: Any, git: Any, since: timedelta,
+                   approve: bool, now: datetime | None) -> dict[str, Any]:
     """The Lambda canary: `spec.canary` = the `live` alias on `stableVersion`, sending `weight` to the version
     the deploy published. Promote = drop `spec.canary` (the alias then points at the published version with no
-    additional weights); rollback = revert the commit that introduced `spec.canary`."""
+    additional weights); rollback = revert the commit that introduced `spec.canary`. Both act on the file that
+    declares it: the stack's overlay when it does (promotion there writes `canary: null` when the base declares
+    a canary too, JSON Merge Patch's removal), else the declaration."""
     from guardrails_core.settings import read_stack_config
 
     from preflight.gitops import REMOVE, Change, Edit, FileEdits, Proposal, act, needs_approval
@@ -429,6 +441,9 @@ def lambda_rollout(project_dir: Path, stack: str, settings: Any, decl: Any, git:
 
     service = decl.name
     canary_spec = decl.spec.body.canary
+    file_in_repo, doc_line, in_overlay = _canary_source(project_dir, decl, git)
+    base_has_canary = isinstance(decl.origin.data.get("spec"), dict) and "canary" in decl.origin.data["spec"] \
+        if decl.origin is not None and isinstance(decl.origin.data, dict) else False
     stable = canary_spec.stable_version
     region = ObserveContext(project_dir, stack, settings, read_stack_config(project_dir, stack)).aws_region()
     end = (now or datetime.now(UTC)).replace(second=0, microsecond=0)  # whole minutes: Lambda's resolution
@@ -440,7 +455,8 @@ def lambda_rollout(project_dir: Path, stack: str, settings: Any, decl: Any, git:
     others = sorted((v for v in serving if v != stable), key=lambda v: (int(v) if v.isdigit() else -1, v))
     canary = others[-1] if others else None
     record: dict[str, Any] = {
-        "service": service, "kind": "lambda", "stack": stack, "declaration": decl.source, "window": window.label(),
+        "service": service, "kind": "lambda", "stack": stack, "declaration": decl.source,
+        "canary_declared_in": file_in_repo, "window": window.label(),
         "cloudwatch": f"{reader.endpoint} (region {region})", "alias": ALIAS, "stable": stable, "canary": canary,
         "declared": {"stable_version": stable, "weight": canary_spec.weight},
         "commit": None, "branch": None, "status": None, "patch_file": None, "body_file": None,
@@ -483,7 +499,8 @@ def lambda_rollout(project_dir: Path, stack: str, settings: Any, decl: Any, git:
         proposal = Proposal(
             "promote", service, f"rollout: promote {service}: version {canary} takes all traffic of alias {ALIAS}",
             why=" ".join(analysis.reasons), evidence=evidence,
-            edits=[FileEdits(file_in_repo, decl.line, (Edit(["spec", "canary"], REMOVE),))],
+            edits=[FileEdits(file_in_repo, doc_line, (Edit(["spec", "canary"],
+                                                             None if in_overlay and base_has_canary else REMOVE),))],
             changes=[Change(f"alias {ALIAS}", f"version {stable} + {weight} to version {canary}",
                             f"the published version ({canary}), no additional weights"),
                      Change("spec.canary", f"{{stableVersion: {stable!r}, weight: {weight}}}", "(removed)")],

@@ -166,3 +166,44 @@ def test_unreachable_cloudwatch_is_exit_2_naming_it(tmp_path: Path, capsys, monk
     err = capsys.readouterr().err
     assert "ListMetrics for 'emb' failed" in err and "nothing committed" in err
     assert git(root, "for-each-ref") == refs
+
+
+OVERLAY = """# prod only: the canary runs in prod first (JSON Merge Patch on the function of the same name)
+apiVersion: serverless-guardrails.dev/v1alpha1
+kind: Function
+metadata:
+  name: emb
+spec:
+  memoryMib: 2048    # prod batches are larger
+  canary: {stableVersion: "7", weight: 0.1}
+"""
+
+
+def test_a_canary_declared_in_the_stacks_overlay_is_promoted_and_reverted_there(cloudwatch, tmp_path: Path,
+                                                                                 capsys) -> None:
+    root = init_repo(tmp_path / "repo", {
+        "Pulumi.yaml": "name: lambda-canary\nruntime: python\nstackConfigDir: stacks\n", ".gitignore": "out/\n",
+        "stacks/Pulumi.dev.yaml": STACK.format(env="dev"),
+        "stacks/Pulumi.prod.yaml": STACK.format(env="prod") + "  guardrails:gitops:\n    requireApproval: []\n",
+        "functions/emb/app.py": "def handler(e, c):\n    return 1\n", "services/emb.yaml": FUNCTION.format(canary="")})
+    (root / "services/overlays/prod").mkdir(parents=True)
+    (root / "services/overlays/prod/emb.yaml").write_text(OVERLAY)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "emb: 10% canary in prod")
+    introduced = git(root, "rev-parse", "HEAD")
+    put_alias_versions("emb", HEALTHY, minutes=180)
+    capsys.readouterr()
+    base = ["rollout", "--project-dir", str(root), "--stack", "prod", "--service", "emb", "--since", "3h",
+            "--until", UNTIL, "--json"]
+    assert main(base) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["decision"] == "promote" and record["canary_declared_in"] == "services/overlays/prod/emb.yaml"
+    overlay = git(root, "show", f"{record['commit']}:services/overlays/prod/emb.yaml")
+    assert overlay == OVERLAY.replace('  canary: {stableVersion: "7", weight: 0.1}\n', "").strip()
+    assert git(root, "show", f"{record['commit']}:services/emb.yaml") == FUNCTION.format(canary="").strip()
+    cloudwatch.reset()
+    put_alias_versions("emb", {"7": HEALTHY["7"], "8": {**HEALTHY["8"], "error_rate": 0.08}}, minutes=180)
+    assert main(base) == 1
+    record = json.loads(capsys.readouterr().out)
+    assert record["decision"] == "rollback" and record["reverted"] == [introduced]
+    assert git(root, "ls-tree", "--name-only", record["commit"], "services/overlays/prod/") == ""
