@@ -64,7 +64,7 @@ def run_train(args: argparse.Namespace) -> int:
     out = args.out or models_dir()
     seed = DEFAULT_SEED if args.seed is None else args.seed
     nthread = DEFAULT_NTHREAD if args.nthread is None else args.nthread
-    histories = getattr(args, "history", None) or []
+    histories = (args.history or []) if args.model == "workload" else []
     if histories:
         problem = _history_output_problem(args.out, args.replace_shipped)
         if problem:
