@@ -214,7 +214,8 @@ def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, sta
     for svc in services:
         seen = observed[svc.name]
         entry = _service_doc(seen)
-        history, why_not = usage_history(seen, region if svc.kind == "lambda" else None)
+        history, why_not = usage_history(seen, region if svc.kind == "lambda" else None,
+                                         {"memoryMb": svc.memory_mb or None, "trigger": svc.trigger})
         history_file = None
         if history is not None:
             histories[svc.name] = history

@@ -1,4 +1,4 @@
-"""`preflight rollout`: measure a Knative canary declared in Git and promote it, hold it, or roll it back - in Git.
+"""`preflight rollout`: measure a canary declared in Git and promote it, hold it, or roll it back - in Git.
 
     preflight rollout --stack S --service NAME [--prometheus URL] [--since 1h] [--until TIME] [--approve] [--json]
 
@@ -20,6 +20,12 @@ marks as needing a human (`guardrails:gitops.requireApproval`; default: every de
 patch + PR body and committed only with `--approve`. The decision record (metrics, queries, test statistics,
 the commit) goes to out/rollout/ and, with `--json`, to stdout: {decision, reasons, metrics, commit, ...}.
 
+A Lambda function's canary is `spec.canary: {stableVersion, weight}` (the `live` alias on the stable version,
+`weight` to the version the deploy published), measured in CloudWatch per `ExecutedVersion` of the alias (error
+rate, Duration p99; endpoint from the standard AWS SDK settings, region `aws:region`). Promote removes
+`spec.canary` (the alias then points at the published version, no additional weights); rollback reverts the
+commit that introduced it. See docs/gitops.md.
+
 Exit codes: 0 promoted or held; 1 rolled back, or a decision prepared that awaits approval; 2 usage/input error
 or Prometheus/Git unavailable (nothing committed).
 """
@@ -31,6 +37,7 @@ import json
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,11 +58,12 @@ class RolloutError(Exception):
 
 def add_rollout_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "rollout", help="measure a declared canary in Prometheus; promote, hold or roll back through Git",
+        "rollout", help="measure a declared canary (Prometheus / CloudWatch); promote, hold or roll back through Git",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", help="stack name (default: $PULUMI_STACK, else the selected stack)")
     parser.add_argument("--project-dir", default=None, help="the Pulumi project (default: nearest Pulumi.yaml)")
-    parser.add_argument("--service", required=True, metavar="NAME", help="metadata.name of the Knative Service")
+    parser.add_argument("--service", required=True, metavar="NAME",
+                        help="metadata.name of the Knative Service or Lambda function")
     parser.add_argument("--prometheus", default=None, metavar="URL",
                         help="Prometheus base URL (default: $PROMETHEUS_URL, else http://127.0.0.1:9090)")
     parser.add_argument("--since", default="1h", metavar="DURATION",
@@ -106,9 +114,11 @@ def _find_service(project_dir: Path, stack: str, settings: Any, name: str) -> An
         known = ", ".join(sorted(d.name for d in declarations)) or "none"
         raise RolloutError(f"--service {name!r}: no declaration with that metadata.name (declared: {known})")
     decl = found[0]
-    if decl.kind != "knative":
-        raise RolloutError(f"{decl.source}: {name} is a Lambda function; `preflight rollout` measures Knative "
-                           "canaries through Prometheus")
+    if decl.kind == "lambda":
+        if decl.spec.body.canary is None:
+            raise RolloutError(f"{decl.source}: {name} declares no canary (add spec.canary: {{stableVersion: "
+                               "\"<version>\", weight: 0.1}: the alias sends that share to the new version)")
+        return decl
     if decl.spec.canary is None:
         raise RolloutError(f"{decl.source}: {name} declares no canary (add rollout.{settings.annotation_domain}/"
                            f"canary-percent and rollout.{settings.annotation_domain}/stable-revision)")
@@ -131,7 +141,7 @@ _OPS = {"<": lambda v, t: v < t, "<=": lambda v, t: v <= t, ">": lambda v, t: v 
 def _tests(client: Any, target: Target, window: Any, settings: Any, stable: str, canary: str,
            observed: dict[str, Any]) -> tuple[list[Any], list[str]]:
     from components.specs.annotations import parse_kpi
-    from preflight.observe.canary import LATENCY_QUANTILES, MetricTest
+    from preflight.observe.canary import LATENCY_QUANTILES, MetricTest, error_rate_test
     from preflight.observe.prometheus import latency_histograms
 
     cfg = settings.rollout
@@ -145,15 +155,9 @@ def _tests(client: Any, target: Target, window: Any, settings: Any, stable: str,
     s, c = observed[stable], observed[canary]
     n_s, k_s = round(s.requests.value), round(s.errors.value or 0)
     n_c, k_c = round(c.requests.value), round(c.errors.value or 0)
-    stable_rate = k_s / n_s if n_s else None
-    if stable_rate is None:
-        untestable.append(f"error rate: the stable {stable} served no requests in the window")
-    else:
-        theta0 = min(0.999, max(1e-6, stable_rate + cfg.error_rate_tolerance))
-        tests.append(MetricTest("error_rate", n_c, k_c, theta0, alpha,
-                                {"revision": stable, "requests": n_s, "errors": k_s, "error_rate": stable_rate,
-                                 "tolerance": cfg.error_rate_tolerance},
-                                [c.requests.query, c.errors.query]).run())
+    error_test = error_rate_test(stable, n_s, k_s, n_c, k_c, cfg.error_rate_tolerance, alpha,
+                                 [c.requests.query, c.errors.query])
+    (tests if isinstance(error_test, MetricTest) else untestable).append(error_test)
     hist_query, histograms = latency_histograms(client, target.namespace, decl.name, window)
     for metric, q in LATENCY_QUANTILES.items():
         stable_q = getattr(s, f"{metric}_ms")
@@ -200,8 +204,8 @@ def _tests(client: Any, target: Target, window: Any, settings: Any, stable: str,
 
 # ---- Git: the commit that introduced the canary ------------------------------------------------------------
 
-def _canary_of(text: str | None, service: str, key: str) -> str | None:
-    """The canary-percent of `service`'s document in a file's text (None: no such annotation or document)."""
+def _canary_of(text: str | None, service: str, marker: Callable[[dict], Any]) -> Any:
+    """What `marker` reads from `service`'s document in a file's text (None: no such field or document)."""
     if text is None:
         return None
     try:
@@ -210,26 +214,35 @@ def _canary_of(text: str | None, service: str, key: str) -> str | None:
         return None
     for doc in docs:
         if isinstance(doc, dict) and (doc.get("metadata") or {}).get("name") == service:
-            value = ((doc.get("metadata") or {}).get("annotations") or {}).get(key)
-            return None if value is None else str(value)
+            return marker(doc)
     return None
 
 
-def canary_commits(git: Any, file: str, service: str, key: str) -> list[str]:
+def annotation_marker(key: str) -> Callable[[dict], Any]:
+    """A Knative canary: the `canary-percent` annotation."""
+    return lambda doc: ((doc.get("metadata") or {}).get("annotations") or {}).get(key)
+
+
+def lambda_canary_marker(doc: dict) -> Any:
+    """A Lambda canary: the function spec's `canary` (weighted alias routing)."""
+    return (doc.get("spec") or {}).get("canary") if isinstance(doc.get("spec"), dict) else None
+
+
+def canary_commits(git: Any, file: str, service: str, marker: Callable[[dict], Any], what: str) -> list[str]:
     """[preflight's promotion commits after it (newest first)..., the commit that introduced the canary]: the
-    newest commit in `file`'s history after which `service` has `key` and before which it had not."""
+    newest commit in `file`'s history after which `service` has a canary (`marker`) and before which it had not."""
     history = [c for c in git.run("log", "--format=%H", f"-n{MAX_HISTORY_COMMITS}", "HEAD", "--", file).split()]
     intro = None
     for commit in history:
         parents = git.parents(commit)
-        after = _canary_of(git.show_file(commit, file), service, key)
-        before = _canary_of(git.show_file(parents[0], file), service, key) if parents else None
+        after = _canary_of(git.show_file(commit, file), service, marker)
+        before = _canary_of(git.show_file(parents[0], file), service, marker) if parents else None
         if after is not None and before is None:
             intro = commit
             break
     if intro is None:
         raise RolloutError(f"{file}: no commit in the last {MAX_HISTORY_COMMITS} of its history introduced "
-                           f"{key} for {service}; cannot tell what to revert")
+                           f"{what} for {service}; cannot tell what to revert")
     steps = []
     for commit in history[:history.index(intro)]:
         body = git.run("log", "-1", "--format=%B", commit)
@@ -254,6 +267,8 @@ def rollout(project_dir: Path, stack: str, service: str, prometheus_url: str, si
     decl = _find_service(project_dir, stack, settings, service)
     git = Git.at(project_dir)
     file_in_repo = (project_dir / decl.file).resolve().relative_to(git.root.resolve()).as_posix()
+    if decl.kind == "lambda":
+        return lambda_rollout(project_dir, stack, settings, decl, git, since, approve, now)
     target = Target(decl, file_in_repo, decl.spec.namespace or settings.namespace)
     end = (now or datetime.now(UTC)).replace(microsecond=0)
     window = Window(end - since, end, int(since.total_seconds()))
@@ -322,7 +337,8 @@ def rollout(project_dir: Path, stack: str, service: str, prometheus_url: str, si
                             risk=f"More traffic on {canary}, proved within tolerance on {len(tests)} metric(s) at a "
                                  f"false-alarm rate of {settings.rollout.false_alarm_rate:g}; undo with git revert.")
     else:
-        to_revert = canary_commits(git, target.file_in_repo, service, percent_key)
+        to_revert = canary_commits(git, target.file_in_repo, service, annotation_marker(percent_key),
+                                   percent_key)
         record["reverted"] = to_revert
         title = (f"rollout: roll back {service} canary {canary} (revert {to_revert[-1][:12]} "
                  f"\"{git.subject(to_revert[-1])[:60]}\")")
@@ -334,6 +350,175 @@ def rollout(project_dir: Path, stack: str, service: str, prometheus_url: str, si
     required = needs_approval(settings, proposal.kind)
     outcome = act(git, proposal, approved=approve, approval_required=required,
                   out_dir=project_dir / "out" / "gitops")
+    record.update(commit=outcome.commit, branch=outcome.branch, status=outcome.status, base=outcome.base,
+                  patch_file=outcome.patch_file, body_file=outcome.body_file, needs_approval=required,
+                  title=proposal.title)
+    return _finish(project_dir, record)
+
+
+# ---- Lambda: a weighted alias, measured per executed version in CloudWatch --------------------------------
+
+def _lambda_tests(stable: Any, canary: Any, settings: Any) -> tuple[list[Any], list[str]]:
+    """Error rate and Duration p99 of the canary version against the stable one (`preflight.observe.canary`)."""
+    from preflight.observe.canary import (
+        LAMBDA_LATENCY_QUANTILES,
+        MetricTest,
+        count_above,
+        error_rate_test,
+        quantile_bounds,
+    )
+
+    cfg = settings.rollout
+    alpha = cfg.false_alarm_rate / (1 + len(LAMBDA_LATENCY_QUANTILES))
+    tests: list[MetricTest] = []
+    untestable: list[str] = []
+    error_test = error_rate_test(stable.version, round(stable.requests.value), round(stable.errors.value),
+                                 round(canary.requests.value), round(canary.errors.value), cfg.error_rate_tolerance,
+                                 alpha, [canary.requests.query, canary.errors.query])
+    (tests if isinstance(error_test, MetricTest) else untestable).append(error_test)
+    n = sum(round(c) for c, _, _ in canary.duration_periods)
+    for metric, q in LAMBDA_LATENCY_QUANTILES.items():
+        low, high = quantile_bounds(list(stable.duration_periods), q)
+        if high is None or not n:
+            who = f"stable version {stable.version}" if high is None else f"canary version {canary.version}"
+            untestable.append(f"{metric}: no Duration datapoints for the {who} in the window; cannot be tested")
+            continue
+        harm_bound = high * (1 + cfg.latency_tolerance)
+        slow_lo, _ = count_above(list(canary.duration_periods), harm_bound)
+        if low is None:
+            safe_bound, slow_hi = None, n  # no lower bound on the stable's p99: the canary cannot be proved fast
+        else:
+            safe_bound = low * (1 + cfg.latency_tolerance)
+            slow_hi = count_above(list(canary.duration_periods), safe_bound)[1]
+        tests.append(MetricTest(
+            metric, n, slow_lo, round(1 - q, 4), alpha,
+            {"revision": stable.version, f"{metric}_ms_bounds": [low, high], "bound_ms_harm": harm_bound,
+             "bound_ms_safe": safe_bound, "tolerance": cfg.latency_tolerance,
+             "meaning": "canary invocations slower than the stable's p99 x (1 + tolerance): at least "
+                        "canary_bad above bound_ms_harm, at most canary_bad_upper above bound_ms_safe (from "
+                        "per-minute SampleCount/Minimum/Maximum)"},
+            [stable.duration_query, canary.duration_query], k_safe=slow_hi).run())
+    return tests, untestable
+
+
+def _version_dict(v: Any) -> dict[str, Any]:
+    def m(x: Any) -> dict[str, Any]:
+        return {"value": x.value, "unit": x.unit, "query": x.query, "window": x.window.label()}
+
+    counts = [c for c, _, _ in v.duration_periods]
+    return {"requests": m(v.requests), "errors": m(v.errors),
+            "error_rate": v.errors.value / v.requests.value if v.requests.value else None,
+            "duration": {"minutes": len(counts), "samples": sum(counts),
+                         "min_ms": min((mn for _, mn, _ in v.duration_periods), default=None),
+                         "max_ms": max((mx for _, _, mx in v.duration_periods), default=None),
+                         "query": v.duration_query}}
+
+
+def _canary_source(project_dir: Path, decl: Any, git: Any) -> tuple[str, int, bool]:
+    """(file relative to the repository, document line, whether it is the stack's overlay) of the document that
+    declares `spec.canary`: the stack's overlay when it sets it, else the declaration."""
+    overlay = decl.overlay
+    in_overlay = overlay is not None and isinstance(overlay.data, dict) and \
+        "canary" in ((overlay.data.get("spec") or {}) if isinstance(overlay.data.get("spec"), dict) else {})
+    file, line = (overlay.file, overlay.line) if in_overlay else (decl.file, decl.line)
+    return (project_dir / file).resolve().relative_to(git.root.resolve()).as_posix(), line, in_overlay
+
+
+def lambda_rollout(project_dir: Path, stack: str, settings: Any, decl: Any, git: Any, since: timedelta,
+                   approve: bool, now: datetime | None) -> dict[str, Any]:
+    """The Lambda canary: `spec.canary` = the `live` alias on `stableVersion`, sending `weight` to the version
+    the deploy published. Promote = drop `spec.canary` (the alias then points at the published version with no
+    additional weights); rollback = revert the commit that introduced `spec.canary`. Both act on the file that
+    declares it: the stack's overlay when it does (promotion there writes `canary: null` when the base declares
+    a canary too, JSON Merge Patch's removal), else the declaration."""
+    from guardrails_core.settings import read_stack_config
+
+    from preflight.gitops import REMOVE, Change, Edit, FileEdits, Proposal, act, needs_approval
+    from preflight.observe.canary import decide
+    from preflight.observe.cloudwatch import ALIAS, CloudWatchReader, cloudwatch_client
+    from preflight.observe.model import Window
+    from preflight.observe.sources import ObserveContext
+
+    service = decl.name
+    canary_spec = decl.spec.body.canary
+    file_in_repo, doc_line, in_overlay = _canary_source(project_dir, decl, git)
+    base_has_canary = isinstance(decl.origin.data.get("spec"), dict) and "canary" in decl.origin.data["spec"] \
+        if decl.origin is not None and isinstance(decl.origin.data, dict) else False
+    stable = canary_spec.stable_version
+    region = ObserveContext(project_dir, stack, settings, read_stack_config(project_dir, stack)).aws_region()
+    end = (now or datetime.now(UTC)).replace(second=0, microsecond=0)  # whole minutes: Lambda's resolution
+    window = Window(end - since, end, 60)
+    reader = CloudWatchReader(cloudwatch_client(region), region)
+    versions = reader.executed_versions(service, ALIAS)
+    figures = reader.alias_versions(service, ALIAS, sorted({*versions, stable}), window)
+    serving = [v for v, f in figures.items() if (f.requests.value or 0) >= 0.5]
+    others = sorted((v for v in serving if v != stable), key=lambda v: (int(v) if v.isdigit() else -1, v))
+    canary = others[-1] if others else None
+    record: dict[str, Any] = {
+        "service": service, "kind": "lambda", "stack": stack, "declaration": decl.source,
+        "canary_declared_in": file_in_repo, "window": window.label(),
+        "cloudwatch": f"{reader.endpoint} (region {region})", "alias": ALIAS, "stable": stable, "canary": canary,
+        "declared": {"stable_version": stable, "weight": canary_spec.weight},
+        "commit": None, "branch": None, "status": None, "patch_file": None, "body_file": None,
+    }
+    metrics: dict[str, Any] = {"versions": {v: _version_dict(f) for v, f in figures.items()}, "tests": []}
+    queries = sorted({q for f in figures.values() for q in (f.requests.query, f.errors.query, f.duration_query)})
+    if canary is None or stable not in serving:
+        reasons = []
+        if stable not in serving:
+            reasons.append(f"the stable version {stable} served no invocations through alias {ALIAS} in the window "
+                           f"{window.label()}")
+        if canary is None:
+            reasons.append(f"no version of {service} other than {stable} ran invocations through alias {ALIAS} in "
+                           "the window (canary not deployed yet, or no traffic)")
+        return _finish(project_dir, {**record, "decision": "hold", "reasons": reasons, "metrics": metrics,
+                                     "queries": queries})
+    if len(others) > 1:
+        metrics["note"] = f"several non-stable versions ran invocations ({', '.join(others)}); judged the newest"
+    s, c = figures[stable], figures[canary]
+    tests, untestable = _lambda_tests(s, c, settings)
+    analysis = decide(tests, untestable, f"version {canary}", f"version {stable}", round(c.requests.value),
+                      round(s.requests.value), settings.rollout.min_requests)
+    metrics["tests"] = [t.as_dict() for t in tests]
+    record.update(decision=analysis.decision, reasons=analysis.reasons, metrics=metrics, queries=queries)
+    if analysis.decision == "hold":
+        return _finish(project_dir, record)
+    evidence = [f"window {window.label()} from CloudWatch {reader.endpoint} (region {region}), alias {ALIAS}; "
+                f"stable version {stable}, canary version {canary}"]
+    for version, f in ((stable, s), (canary, c)):
+        evidence.append(f"version {version}: {f.requests.value:.0f} invocations, {f.errors.value:.0f} errors "
+                        f"(query: `{f.requests.query}`)")
+    for t in tests:
+        d = t.as_dict()
+        seen = f"{t.k}/{t.n}" if t.k_safe is None else f"{t.k}..{t.k_safe} of {t.n}"
+        evidence.append(f"{t.metric}: canary {seen} vs tolerated {t.theta0:.4g}; log LR harm {d['log_lr_harm']}, "
+                        f"safe {d['log_lr_safe']} (threshold {d['threshold_log_lr']:.3f} = log 1/{t.alpha:.4g}); "
+                        f"{t.outcome}; queries: " + ", ".join(f"`{q}`" for q in t.queries))
+    weight = f"{canary_spec.weight:g}"
+    if analysis.decision == "promote":
+        proposal = Proposal(
+            "promote", service, f"rollout: promote {service}: version {canary} takes all traffic of alias {ALIAS}",
+            why=" ".join(analysis.reasons), evidence=evidence,
+            edits=[FileEdits(file_in_repo, doc_line, (Edit(["spec", "canary"],
+                                                             None if in_overlay and base_has_canary else REMOVE),))],
+            changes=[Change(f"alias {ALIAS}", f"version {stable} + {weight} to version {canary}",
+                            f"the published version ({canary}), no additional weights"),
+                     Change("spec.canary", f"{{stableVersion: {stable!r}, weight: {weight}}}", "(removed)")],
+            risk=f"All invocations of {ALIAS} go to version {canary}, proved within tolerance on {len(tests)} "
+                 f"metric(s) at a false-alarm rate of {settings.rollout.false_alarm_rate:g}; undo with git revert.")
+    else:
+        to_revert = canary_commits(git, file_in_repo, service, lambda_canary_marker, "spec.canary")
+        record["reverted"] = to_revert
+        proposal = Proposal(
+            "rollback", service, f"rollout: roll back {service} canary version {canary} (revert "
+                                 f"{to_revert[-1][:12]} \"{git.subject(to_revert[-1])[:60]}\")",
+            why=" ".join(analysis.reasons), evidence=evidence, revert=to_revert,
+            changes=[Change("spec.canary", f"{{stableVersion: {stable!r}, weight: {weight}}}",
+                            "(removed: the canary's commit is reverted)")],
+            risk=f"Alias {ALIAS} returns to the declaration before the canary; the change it carried is undone "
+                 "in Git.")
+    required = needs_approval(settings, proposal.kind)
+    outcome = act(git, proposal, approved=approve, approval_required=required, out_dir=project_dir / "out" / "gitops")
     record.update(commit=outcome.commit, branch=outcome.branch, status=outcome.status, base=outcome.base,
                   patch_file=outcome.patch_file, body_file=outcome.body_file, needs_approval=required,
                   title=proposal.title)
@@ -381,14 +566,17 @@ def run_rollout(args: argparse.Namespace) -> int:
     from components.specs.errors import DeclarationErrors
     from preflight.cli import UsageError, resolve_target
     from preflight.gitops import EditError, GitError
+    from preflight.observe.cloudwatch import CloudWatchError
     from preflight.observe.prometheus import PrometheusError, prometheus_url
+    from preflight.observe.sources import SourceError
 
     try:
         resolve_target(args)
         url = prometheus_url(args.prometheus)
         record = rollout(Path(args.project_dir).resolve(), args.stack, args.service, url, parse_since(args.since),
                          args.approve, now=parse_until(args.until))
-    except (RolloutError, UsageError, StackConfigError, PrometheusError, GitError, EditError) as exc:
+    except (RolloutError, UsageError, StackConfigError, PrometheusError, CloudWatchError, SourceError, GitError,
+            EditError) as exc:
         print(f"error: {exc}\nnothing committed", file=sys.stderr)
         return EXIT_USAGE
     except DeclarationErrors as exc:

@@ -110,8 +110,14 @@ class Git:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def commit_all(self, tree: Path, files: Sequence[str], message: str) -> str:
-        """Stage `files` in the worktree `tree` and commit with `message`; the new commit's id."""
-        self.run("add", "--", *files, cwd=tree)
+        """Stage `files` in the worktree `tree` and commit with `message`; the new commit's id. A file that is
+        gone (a revert of the commit that added it) is staged as deleted."""
+        present = [f for f in files if (tree / f).exists()]
+        gone = [f for f in files if not (tree / f).exists()]
+        if present:
+            self.run("add", "--", *present, cwd=tree)
+        if gone:
+            self.run("rm", "--cached", "--quiet", "--ignore-unmatch", "--", *gone, cwd=tree)
         _run(["git", "commit", "--quiet", "--no-verify", "-F", "-"], tree, stdin=message,
              env=self.identity_env())
         return _run(["git", "rev-parse", "HEAD"], tree).strip()

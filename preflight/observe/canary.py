@@ -21,6 +21,13 @@ Decision: no revision may be judged before it served `minRequests`; then rollbac
 metric), hold otherwise, with the extra canary traffic that would decide at the observed rates.
 Assumption, stated: requests are independent trials (the usual one for A/B tests); KPI samples at the query
 step are treated the same way, so a KPI's step should be no shorter than its own averaging window.
+
+When only per-period aggregates are known (CloudWatch's standard statistics of Lambda's Duration: SampleCount,
+Minimum, Maximum per minute), the number of slow canary requests is known only within bounds [k_lo, k_hi]
+(`count_above`), and the stable's quantile only within [q_lo, q_hi] (`quantile_bounds`). The harm test then uses
+the smallest count against the largest bound and the safe test the largest count against the smallest bound:
+Λ+ grows and Λ- shrinks with k, so each test is at least as strict as with the exact (unknown) figures and keeps
+its false-alarm guarantee.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ from scipy.special import betainc, betaln
 
 Decision = Literal["promote", "hold", "rollback"]
 LATENCY_QUANTILES = {"latency_p95": 0.95, "latency_p99": 0.99}
+# Lambda canaries are judged on Duration p99: from CloudWatch's per-minute standard statistics a quantile is
+# bounded below only by the minutes' maxima, which prove a p99 (1 % of invocations) far more often than a p95.
+LAMBDA_LATENCY_QUANTILES = {"latency_p99": 0.99}
 _MAX_TRAFFIC = 10**9
 
 
@@ -66,17 +76,25 @@ class MetricTest:
     log_lr_safe: float = 0.0
     outcome: Literal["harm", "safe", "undecided"] = "undecided"
     more_needed: int | None = None  # extra canary trials to decide at the observed rate (None: cannot say)
+    # The bad-event count the safe test uses when k is only known within bounds: k is then the lower bound (the
+    # harm test's) and k_safe the upper one (see the module docstring). None: k is exact.
+    k_safe: int | None = None
+
+    @property
+    def k_upper(self) -> int:
+        return self.k if self.k_safe is None else self.k_safe
 
     def run(self) -> MetricTest:
         self.log_lr_harm = _log_lr(self.n, self.k, self.theta0, "harm")
-        self.log_lr_safe = _log_lr(self.n, self.k, self.theta0, "safe")
+        self.log_lr_safe = _log_lr(self.n, self.k_upper, self.theta0, "safe")
         bound = math.log(1 / self.alpha)
         if self.log_lr_harm >= bound:
             self.outcome = "harm"
         elif self.log_lr_safe >= bound:
             self.outcome = "safe"
         else:
-            self.more_needed = _more_needed(self.n, self.k, self.theta0, bound)
+            self.more_needed = _more_needed(self.n, self.k if self.k_safe is None else
+                                            round((self.k + self.k_safe) / 2), self.theta0, bound)
         return self
 
     @property
@@ -88,6 +106,7 @@ class MetricTest:
             return 1.0 if log_lr <= 0 else float(min(1.0, math.exp(-log_lr)))
 
         return {"metric": self.metric, "canary_trials": self.n, "canary_bad": self.k,
+                **({"canary_bad_upper": self.k_safe} if self.k_safe is not None else {}),
                 "canary_rate": self.observed_rate, "tolerated_rate": self.theta0, "alpha": self.alpha,
                 "threshold_log_lr": math.log(1 / self.alpha), "log_lr_harm": _finite(self.log_lr_harm),
                 "log_lr_safe": _finite(self.log_lr_safe), "p_value_harm": p(self.log_lr_harm),
@@ -125,6 +144,19 @@ def _more_needed(n: int, k: int, theta0: float, bound: float) -> int | None:
     return max(0, hi - n)
 
 
+def error_rate_test(stable: str, n_stable: int, k_stable: int, n_canary: int, k_canary: int, tolerance: float,
+                    alpha: float, queries: list[str]) -> MetricTest | str:
+    """The error-rate test (run), or why it cannot be run: errors among the canary's requests against the
+    stable's error rate + `tolerance` (rollout's `errorRateTolerance`)."""
+    if not n_stable:
+        return f"error rate: the stable {stable} served no requests in the window"
+    stable_rate = k_stable / n_stable
+    theta0 = min(0.999, max(1e-6, stable_rate + tolerance))
+    return MetricTest("error_rate", n_canary, k_canary, theta0, alpha,
+                      {"revision": stable, "requests": n_stable, "errors": k_stable, "error_rate": stable_rate,
+                       "tolerance": tolerance}, queries).run()
+
+
 @dataclass
 class Analysis:
     decision: Decision
@@ -155,13 +187,55 @@ def decide(tests: list[MetricTest], untestable: list[str], canary: str, stable: 
         return Analysis("rollback", reasons, tests)
     undecided = [t for t in tests if t.outcome != "safe"]
     if not undecided and not untestable:
-        reasons += [f"{t.metric}: canary {t.k}/{t.n} = {t.observed_rate:.4%} proved below the tolerated "
+        reasons += [f"{t.metric}: canary {t.k_upper}/{t.n} = {t.k_upper / t.n:.4%} proved below the tolerated "
                     f"{t.theta0:.4%} (likelihood ratio e^{t.log_lr_safe:.1f} >= 1/{t.alpha:.4g})" for t in tests]
         return Analysis("promote", reasons, tests)
     for t in undecided:
         more = (f"about {t.more_needed} more canary {'samples' if t.metric.startswith('kpi.') else 'requests'} "
                 "would decide at the observed rate") if t.more_needed is not None else \
             "the observed rate sits on the tolerance; more traffic may not decide"
-        reasons.append(f"{t.metric}: not enough evidence yet (canary {t.k}/{t.n}, tolerated {t.theta0:.4%}); {more}")
+        seen = f"{t.k}/{t.n}" if t.k_safe is None else f"{t.k}..{t.k_safe} of {t.n}"
+        reasons.append(f"{t.metric}: not enough evidence yet (canary {seen}, tolerated {t.theta0:.4%}); {more}")
     reasons += untestable
     return Analysis("hold", reasons, tests)
+
+
+# ---- bounds from per-period aggregates (count, minimum, maximum) ------------------------------------------
+
+Period = tuple[float, float, float]  # (sample count, minimum, maximum) of one period
+
+
+def count_above(periods: list[Period], bound: float) -> tuple[int, int]:
+    """(k_lo, k_hi): how many samples are provably above `bound`, and how many may be. A period whose minimum is
+    above it has all its samples above; one whose maximum is above has at least one (its maximum) and maybe all."""
+    lo = hi = 0
+    for count, minimum, maximum in periods:
+        if count <= 0 or maximum <= bound:
+            continue
+        hi += round(count)
+        lo += round(count) if minimum > bound else 1
+    return lo, hi
+
+
+def quantile_bounds(periods: list[Period], q: float) -> tuple[float | None, float | None]:
+    """(lo, hi) with lo <= the q-quantile of all samples <= hi, from per-period aggregates alone; None where the
+    data cannot bound it (no samples; or too few periods to prove a lower bound)."""
+    periods = [p for p in periods if p[0] > 0]
+    total = sum(round(c) for c, _, _ in periods)
+    if not total:
+        return None, None
+    # The quantile is the ceil(q*n)-th smallest sample: it is >= m when more than n - ceil(q*n) samples are >= m,
+    # and <= m when at least ceil(q*n) are <= m (rounded first: 1 - 0.99 is not exactly 0.01 in binary).
+    rank = max(1, math.ceil(round(q * total, 9)))
+    need_above, need_below = total - rank + 1, rank
+    candidates = sorted({v for _, mn, mx in periods for v in (mn, mx)})
+
+    def at_least(m: float) -> int:  # samples provably >= m
+        return sum(round(c) if mn >= m else (1 if mx >= m else 0) for c, mn, mx in periods)
+
+    def at_most(m: float) -> int:  # samples provably <= m
+        return sum(round(c) if mx <= m else (1 if mn <= m else 0) for c, mn, mx in periods)
+
+    lo = next((m for m in reversed(candidates) if at_least(m) >= need_above), None)
+    hi = next((m for m in candidates if at_most(m) >= need_below), None)
+    return lo, hi

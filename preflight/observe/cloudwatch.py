@@ -16,6 +16,12 @@ What the metrics mean, and how absence is read:
     reported missing with the reason; the hourly `Maximum` Duration, which is >= p99, stays available as the
     conservative bound rightsizing uses when p99 is missing.
   * `ProvisionedConcurrencyUtilization` is per alias (dimension `Resource` = `<function>:<alias>`), a fraction.
+  * Per version behind a weighted alias (`alias_versions`, for `preflight rollout`): Lambda publishes the
+    invocations of an alias per version that ran them under the dimensions `FunctionName`, `Resource` =
+    `<function>:<alias>` and `ExecutedVersion` = `<version>` (AWS: "use the ExecutedVersion dimension to compare
+    error rates for two versions of a function that are both targets of a weighted alias"). They are read at
+    Lambda's own resolution, one minute, with standard statistics only (Sum; Duration's SampleCount, Minimum,
+    Maximum), which every CloudWatch API computes; the canary test bounds latency from them (`canary.py`).
 """
 
 from __future__ import annotations
@@ -79,6 +85,20 @@ class _Query:
 
 def _query(qid: str, metric: str, stat: str, function: str, period: int, alias: str | None = None) -> _Query:
     return _Query(qid, metric, stat, tuple((d["Name"], d["Value"]) for d in _dims(function, alias)), period)
+
+
+MINUTE = 60  # Lambda publishes its metrics per minute
+
+
+@dataclass(frozen=True)
+class VersionFigures:
+    """One version's invocations behind an alias over a window: totals, and Duration per minute for latency."""
+
+    version: str
+    requests: Measurement
+    errors: Measurement
+    duration_periods: tuple[tuple[float, float, float], ...]  # (SampleCount, Minimum, Maximum) per minute
+    duration_query: str
 
 
 def _error_text(exc: Exception) -> str:
@@ -146,6 +166,58 @@ class CloudWatchReader:
             raise CloudWatchError(f"{self._where()}: ListMetrics for {function!r} failed: {_error_text(exc)}") \
                 from None
         return bool(response.get("Metrics"))
+
+    def executed_versions(self, function: str, alias: str) -> list[str]:
+        """The versions CloudWatch lists invocations of through `alias` for (the `ExecutedVersion` dimension)."""
+        versions: set[str] = set()
+        token: str | None = None
+        try:
+            for _page in range(100):  # bounded pagination
+                kwargs: dict[str, Any] = {"Namespace": NAMESPACE, "MetricName": "Invocations",
+                                          "Dimensions": _dims(function, alias)}
+                if token:
+                    kwargs["NextToken"] = token
+                response = self.client.list_metrics(**kwargs)
+                for metric in response.get("Metrics", []):
+                    dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+                    if "ExecutedVersion" in dims and dims.get("Resource") == f"{function}:{alias}":
+                        versions.add(dims["ExecutedVersion"])
+                token = response.get("NextToken")
+                if not token:
+                    break
+        except Exception as exc:  # noqa: BLE001 - every failure to reach CloudWatch is one clear error
+            raise CloudWatchError(f"{self._where()}: ListMetrics for {function!r} failed: {_error_text(exc)}") \
+                from None
+        return sorted(versions, key=lambda v: (int(v) if v.isdigit() else -1, v))
+
+    def alias_versions(self, function: str, alias: str, versions: list[str], window: Window
+                       ) -> dict[str, VersionFigures]:
+        """Invocations, Errors and Duration (SampleCount, Minimum, Maximum per minute) of each version as run
+        through `alias` in the window. A version without an Invocations datapoint served nothing (0)."""
+        queries: list[_Query] = []
+        for i, version in enumerate(versions):
+            dims = (("FunctionName", function), ("Resource", f"{function}:{alias}"), ("ExecutedVersion", version))
+            queries += [_Query(f"v{i}inv", "Invocations", "Sum", dims, MINUTE),
+                        _Query(f"v{i}err", "Errors", "Sum", dims, MINUTE),
+                        _Query(f"v{i}n", "Duration", "SampleCount", dims, MINUTE),
+                        _Query(f"v{i}min", "Duration", "Minimum", dims, MINUTE),
+                        _Query(f"v{i}max", "Duration", "Maximum", dims, MINUTE)]
+        try:
+            data = self._get(queries, window)
+        except Exception as exc:  # noqa: BLE001
+            raise CloudWatchError(f"{self._where()}: GetMetricData for {function!r} failed: {_error_text(exc)}") \
+                from None
+        out: dict[str, VersionFigures] = {}
+        for i, version in enumerate(versions):
+            inv, err, n, mn, mx = queries[5 * i:5 * i + 5]
+            periods = tuple((n_, data[mn.id].get(ts, 0.0), data[mx.id].get(ts, 0.0))
+                            for ts, n_ in sorted(data[n.id].items()) if n_ > 0)
+            out[version] = VersionFigures(
+                version,
+                Measurement(sum(data[inv.id].values()), "requests", "cloudwatch", inv.text(window), window),
+                Measurement(sum(data[err.id].values()), "errors", "cloudwatch", err.text(window), window),
+                periods, f"{n.text(window)} + Minimum + Maximum")
+        return out
 
     def observe(self, name: str, declaration: str, window: Window, function: str | None = None,
                 alias: str = ALIAS) -> ObservedService:

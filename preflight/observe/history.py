@@ -10,7 +10,8 @@ One sample per whole 24-hour block of the window (dated by the block's first hou
                            the busiest hour / 60 (a lower bound, used alone where concurrency is not known)
     maxMemoryUsedMb        Lambda Insights `used_memory_max`, when the extension publishes it
 
-The `observed:` block (ignored by the loader) says where every field came from: the query and the window.
+The `observed:` block (ignored by the loader) says where every field came from: the query and the window; and,
+under `declared`, the declaration's memory and trigger (what `preflight train workload --history` needs).
 A service whose requests are missing gets no history (and the reason), never a history of zeros.
 """
 
@@ -72,8 +73,10 @@ def daily_samples(observed: ObservedService) -> tuple[list[dict[str, Any]], list
     return samples, notes
 
 
-def usage_history(observed: ObservedService, region: str | None = None) -> tuple[dict[str, Any] | None, str | None]:
-    """(the usage-history document, None) or (None, why there is none)."""
+def usage_history(observed: ObservedService, region: str | None = None, declared: dict[str, Any] | None = None
+                  ) -> tuple[dict[str, Any] | None, str | None]:
+    """(the usage-history document, None) or (None, why there is none). `declared`: what the declaration says
+    that training on the history needs (`memoryMb`, `trigger`; `preflight train workload --history`)."""
     try:
         samples, notes = daily_samples(observed)
     except ValueError as exc:
@@ -100,6 +103,8 @@ def usage_history(observed: ObservedService, region: str | None = None) -> tuple
     }
     if region:
         provenance["region"] = region
+    if declared:
+        provenance["declared"] = declared
     if notes:
         provenance["notes"] = notes
     return {"schema": SCHEMA, "observed": provenance, "samples": samples}, None

@@ -71,7 +71,8 @@ def compare(name: str, prediction: dict[str, Any] | None, samples: list[dict[str
             f"finops.{domain}/usage-history (no history could be written: see above)"
         advice = {
             "model": f"the workload model drifted for this service: declare {history} (predictions prefer it), "
-                     "and retrain: preflight train workload --trace <trace folder>",
+                     "and retrain on it: preflight train workload --trace <trace folder> --history "
+                     f"{history_file or '<usage history>'} --out <model folder>",
             "baseline": f"the baseline quantiles do not describe this service: declare {history}",
             "declared": f"the declared hints (finops.{domain}/expected-*) are off: correct them, or declare {history}",
             "history": f"the usage history is stale: point {history}",

@@ -53,3 +53,26 @@ def put_lambda(function: str, *, days: int, invocations: PerHour, duration_ms: P
                     for h in range(days * 24) if memory_used_mb(h) is not None]
         for i in range(0, len(insights), 500):
             cw.put_metric_data(Namespace="LambdaInsights", MetricData=insights[i:i + 500])
+
+
+def put_alias_versions(function: str, versions: dict[str, dict[str, float]], *, minutes: int, alias: str = "live",
+                       region: str = "eu-west-1", end: datetime = END) -> None:
+    """Per-minute metrics of each version run through a weighted alias, as Lambda publishes them (dimensions
+    FunctionName, Resource=<function>:<alias>, ExecutedVersion): `versions[v]` = {"per_minute": invocations,
+    "error_rate", "min_ms", "max_ms"} (Duration as a statistic set with that minimum and maximum)."""
+    cw = client(region)
+    data: list[dict[str, Any]] = []
+    for version, shape in versions.items():
+        dims = [{"Name": "FunctionName", "Value": function}, {"Name": "Resource", "Value": f"{function}:{alias}"},
+                {"Name": "ExecutedVersion", "Value": version}]
+        n, low, high = shape["per_minute"], shape["min_ms"], shape["max_ms"]
+        for m in range(minutes):
+            ts = end - timedelta(minutes=minutes - m)
+            stats = {"SampleCount": n, "Sum": n * (low + high) / 2, "Minimum": low, "Maximum": high}
+            data += [{"MetricName": "Invocations", "Dimensions": dims, "Timestamp": ts, "Value": n, "Unit": "Count"},
+                     {"MetricName": "Errors", "Dimensions": dims, "Timestamp": ts, "Value": n * shape["error_rate"],
+                      "Unit": "Count"},
+                     {"MetricName": "Duration", "Dimensions": dims, "Timestamp": ts, "StatisticValues": stats,
+                      "Unit": "Milliseconds"}]
+    for i in range(0, len(data), 500):
+        cw.put_metric_data(Namespace="AWS/Lambda", MetricData=data[i:i + 500])

@@ -49,7 +49,9 @@ from guardrails_predict.metrics import (
 )
 from guardrails_predict.model_store import merge_metrics, write_manifest_section, write_model
 from guardrails_predict.pricing import LambdaConfig, LambdaUsage, lambda_monthly_cost
+from guardrails_predict.resources import PredictionInputError
 from guardrails_predict.trace import FunctionTrace, load_trace
+from guardrails_predict.usage_history import ObservedHistory
 
 DEFAULT_SEED = 7
 DEFAULT_NTHREAD = 1  # >1 thread spins badly on a shared CI box and buys nothing at this size
@@ -358,11 +360,46 @@ def deduplicate_series(functions: Sequence[FunctionTrace]) -> list[FunctionTrace
     return out
 
 
-def split_trace(trace: Path, max_functions: int | None = None) -> TrainingData:
+@dataclass(frozen=True)
+class ObservedFunction(FunctionTrace):
+    """A service's observed usage history as one training row, like one trace function: its median day
+    (requests, mean duration and burstiness: `usage_history.load_usage_history`'s P50s), its declared memory and
+    trigger. It has no per-minute series (`per_minute` is empty): it joins after the trace's de-duplication."""
+
+    observed_daily_invocations: float = 0.0
+    observed_burstiness: float = 1.0
+
+    @property
+    def daily_invocations(self) -> float:
+        return self.observed_daily_invocations
+
+    @property
+    def burstiness(self) -> float:
+        return self.observed_burstiness
+
+
+def observed_functions(histories: Sequence[ObservedHistory]) -> list[ObservedFunction]:
+    """One training row per observed service (id `observed:<service>`; the split hashes it like a trace id)."""
+    rows: dict[str, ObservedFunction] = {}
+    for h in histories:
+        fid = f"observed:{h.service}"
+        if fid in rows:
+            raise PredictionInputError(f"{h.path}: service {h.service!r} is also in another --history file; "
+                                       "give each service once")
+        rows[fid] = ObservedFunction(
+            function_id=fid, trigger=h.trigger, memory_mb=h.memory_mb, mean_duration_ms=h.history.mean_duration_ms[1],
+            per_minute=np.zeros(0), observed_daily_invocations=h.history.requests_per_month[1] * 24 / 730,
+            observed_burstiness=h.history.burstiness[1])
+    return [rows[k] for k in sorted(rows)]
+
+
+def split_trace(trace: Path, max_functions: int | None = None,
+                extra: Sequence[FunctionTrace] = ()) -> TrainingData:
     functions = load_trace(trace)
     if max_functions is not None:
         functions = functions[:max_functions]
-    unique = usable_triggers(deduplicate_series(functions))
+    # Observed rows have no per-minute series to compare: they join after the de-duplication of the trace.
+    unique = usable_triggers(sorted([*deduplicate_series(functions), *extra], key=lambda f: f.function_id))
     train = [f for f in unique if not is_held_out(f.function_id)]
     test = [f for f in unique if is_held_out(f.function_id)]
     if len(train) < 10 or not test:
@@ -371,8 +408,10 @@ def split_trace(trace: Path, max_functions: int | None = None) -> TrainingData:
 
 
 def train_workload(trace: Path, out_dir: Path, seed: int = DEFAULT_SEED, nthread: int = DEFAULT_NTHREAD,
-                   max_functions: int | None = None) -> dict[str, Any]:
-    data = split_trace(trace, max_functions)
+                   max_functions: int | None = None, histories: Sequence[ObservedHistory] = ()) -> dict[str, Any]:
+    """Train the workload models on the trace, plus one row per observed service in `histories`."""
+    observed = observed_functions(histories)
+    data = split_trace(trace, max_functions, observed)
     with_trigger = sum(f.trigger is not None for f in data.train + data.test)
     evaluation = evaluate_workload(data, seed, nthread)
     metrics: dict[str, Any] = {
@@ -406,6 +445,28 @@ def train_workload(trace: Path, out_dir: Path, seed: int = DEFAULT_SEED, nthread
         "both_declared_scale": round(1 / math.sqrt(2), 4),
         "coverage_target": COST_COVERAGE_TARGET,
     })
+    if histories:
+        held = {f.function_id for f in data.test}
+        metrics["data"] = f"{TRACE_SOURCE}; plus {len(observed)} observed service(s) (observed_history)"
+        metrics["observed_history"] = {
+            "services": len(observed), "functions": len(observed),
+            "held_out": sorted(fid for fid in (f.function_id for f in observed) if fid in held),
+            "kinds": sorted({h.kind for h in histories}),
+            "dates": {"first": min(h.first_date for h in histories), "last": max(h.last_date for h in histories)},
+            "files": [{"path": h.path, "sha256": h.sha256, "service": h.service, "kind": h.kind,
+                       "days": h.history.days, "first_date": h.first_date, "last_date": h.last_date,
+                       "window": h.window, "row": {"requests_per_month": round(h.history.requests_per_month[1], 3),
+                                                   "mean_duration_ms": round(h.history.mean_duration_ms[1], 3),
+                                                   "burstiness": round(h.history.burstiness[1], 4),
+                                                   "memory_mb": h.memory_mb, "trigger": h.trigger}}
+                      for h in sorted(histories, key=lambda h: h.service)],
+            "row": "one per service: its median day (requests x 730/24, mean duration, burstiness), declared "
+                   "memory and trigger; split like a trace function (sha256 of observed:<service>)",
+        }
+    metrics["not_beating_baseline"] = sorted(
+        f"{target}/{variant}" for target, slices in (
+            (t, metrics["targets"][t]["held_out"]) for t in metrics["targets"])
+        for variant, row in slices.items() if not row["beats_baseline"])
     metrics["platform"] = platform.machine()
     merge_metrics(out_dir, "workload", metrics)
     return metrics
