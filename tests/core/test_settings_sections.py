@@ -121,3 +121,9 @@ def test_key_lines_follow_the_yaml(tmp_path: Path) -> None:
     assert lines[("guardrails:budgets", "pricing", "knative", "cpuPerVcpuHour")] == 9
     assert lines[("guardrails:supplyChain", "signers", "0")] == 14
     assert config_key_lines(tmp_path / "missing.yaml") == {}
+
+
+def test_errors_name_keys_as_the_stack_file_spells_them() -> None:
+    # a model_dump() (snake_case) handed to a library is named in camelCase, as the docs and stack files write it
+    with pytest.raises(StackConfigError, match=r"guardrails:supplyChain\.vulnerabilityGate\.maxReportAgeDays: "):
+        as_stack_settings({"environment": "dev", "supply_chain": {"vulnerability_gate": {"max_report_age_days": "x"}}})

@@ -476,7 +476,10 @@ def format_settings_errors(exc: ValidationError, origin: str, *, under: tuple[st
     for err in exc.errors():
         loc = tuple(str(p) for p in err["loc"])
         written = (f"{CONFIG_NAMESPACE}:{loc[0]}", *loc[1:]) if key is None and loc else (key or "", *loc)
-        name = written[0] + "".join(f".{p}" for p in written[1:])
+        # named as the stack file spells it (camelCase), whichever spelling the input used
+        shown = _aliased(model, loc)
+        shown = (f"{CONFIG_NAMESPACE}:{shown[0]}", *shown[1:]) if key is None and shown else (key or "", *shown)
+        name = shown[0] + "".join(f".{p}" for p in shown[1:])
         found = err.get("input")
         found_txt = "" if isinstance(found, dict | list) else f" (found {found!r})"
         allowed = ""
@@ -514,6 +517,21 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
             return None
     annotation = _unwrap(annotation)
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _aliased(model: type[BaseModel], loc: tuple[str, ...]) -> tuple[str, ...]:
+    """`loc` with each field named by its alias (`supply_chain` -> `supplyChain`); other parts as they are."""
+    out, annotation = [], model
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            found = next(((n, f) for n, f in annotation.model_fields.items() if part in (n, f.alias)), None)
+            out.append(found[1].alias or found[0] if found else part)
+            annotation = found[1].annotation if found else None
+        else:
+            out.append(part)
+            annotation = get_args(annotation)[-1] if get_origin(annotation) in (list, dict) else None
+    return tuple(out)
 
 
 def _line_of(path: tuple[str, ...], lines: Mapping[tuple[str, ...], int]) -> int | None:
