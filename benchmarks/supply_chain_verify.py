@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from guardrails_core.settings import SignerRule
 from guardrails_supply_chain import evaluate_plan
-from guardrails_supply_chain.config import SignerRule
 from guardrails_supply_chain.trust import load_trusted_root
 from guardrails_supply_chain.verify import sha256_file, verify_bundle_bytes
 

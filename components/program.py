@@ -8,7 +8,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pulumi
-from guardrails_core.settings import CONFIG_NAMESPACE, StackConfigError, StackSettings, settings_from_config, to_camel
+from guardrails_core.settings import (
+    CONFIG_NAMESPACE,
+    StackConfigError,
+    StackSettings,
+    config_key_lines,
+    settings_from_config,
+    stack_file,
+    to_camel,
+)
 
 from components.knative_service import KnativeService, KnativeServiceArgs
 from components.serverless_function import (
@@ -20,8 +28,9 @@ from components.serverless_function import (
 from components.specs import Declaration, DeclarationErrors, load_declarations
 
 
-def settings_from_pulumi_config() -> StackSettings:
-    """Read every `guardrails:*` key the engine passes to the program (objects arrive as JSON strings)."""
+def settings_from_pulumi_config(project_dir: Path) -> StackSettings:
+    """Read every `guardrails:*` key the engine passes to the program (objects arrive as JSON strings); errors name
+    the stack's config file as the core finds it (stackConfigDir, preflight's --config-file) and the key's line."""
     config = pulumi.Config(CONFIG_NAMESPACE)
     raw: dict[str, str] = {}
     for name in StackSettings.model_fields:
@@ -29,7 +38,16 @@ def settings_from_pulumi_config() -> StackSettings:
         value = config.get(key)
         if value is not None:
             raw[f"{CONFIG_NAMESPACE}:{key}"] = value
-    return settings_from_config(raw, f"stacks/Pulumi.{pulumi.get_stack()}.yaml")
+    path = stack_file(project_dir, pulumi.get_stack())
+    return settings_from_config(raw, _shown(path, project_dir), key_lines=lambda: config_key_lines(path))
+
+
+def _shown(path: Path, project_dir: Path) -> str:
+    """A project file by its path in the project (as the declarations' errors name theirs), any other in full."""
+    try:
+        return str(path.relative_to(project_dir))
+    except ValueError:
+        return str(path)
 
 
 # preflight's offline engine may run the program in n processes at once, each registering every n-th declaration
@@ -111,7 +129,7 @@ def instantiate(declarations: list[Declaration], settings: StackSettings, projec
 
 def run(project_dir: Path) -> None:
     try:
-        settings = settings_from_pulumi_config()
+        settings = settings_from_pulumi_config(project_dir)
         declarations = declarations_for(project_dir, pulumi.get_stack(), settings)
     except (DeclarationErrors, StackConfigError) as exc:
         # RunError: the engine prints the message (no traceback) and registers nothing.

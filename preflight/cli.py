@@ -282,20 +282,6 @@ def _engine_progress(progress: Progress, declarations: int) -> Any:
     return report
 
 
-def _check_library_sections(settings: StackSettings, origin: str) -> None:
-    """The free-form sections (`budgets`, `risk`, `supplyChain`) are validated by the libraries that own them; do
-    it at load so a typo (`stackMonthlyUSD`, `trustedRot`) is exit 2 naming the file, not a blocked gate later."""
-    from guardrails_predict.config import prediction_settings
-    from guardrails_predict.resources import PredictionInputError
-    from guardrails_supply_chain import SupplyChainConfigError, parse_supply_chain_settings
-
-    try:
-        prediction_settings(settings)
-        parse_supply_chain_settings(settings.supply_chain)
-    except (PredictionInputError, SupplyChainConfigError) as exc:
-        raise StackConfigError(f"{origin}: {exc}") from None
-
-
 def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] | None = None,
           save_plan: Path | None = None) -> tuple[dict, EngineResult]:
     """Everything `preview` computes: the report document and the engine result. `overrides` (control id → reason)
@@ -307,7 +293,6 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
     project_dir = Path(args.project_dir).resolve()
     try:
         settings = load_stack_settings(project_dir, args.stack)
-        _check_library_sections(settings, str(stack_file(project_dir, args.stack)))
     except StackConfigError as exc:
         raise UsageError(str(exc)) from exc
     observed = _observed_section(args, project_dir, console)  # before the long run, like the base

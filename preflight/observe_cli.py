@@ -108,18 +108,17 @@ def _deploy_predictions(project_dir: Path, stack: str, recomputed: dict[str, Any
 
 
 def run_observe(args: argparse.Namespace) -> int:
-    from guardrails_core.settings import StackConfigError, load_stack_settings, read_stack_config, stack_file
+    from guardrails_core.settings import StackConfigError, load_stack_settings, read_stack_config
     from rich.console import Console
 
     from components.specs import DeclarationErrors, load_declarations
-    from preflight.cli import UsageError, _check_library_sections, print_error, resolve_target
+    from preflight.cli import UsageError, print_error, resolve_target
 
     console = Console(stderr=True)
     resolve_target(args)
     project_dir = Path(args.project_dir).resolve()
     try:
         settings = load_stack_settings(project_dir, args.stack)
-        _check_library_sections(settings, str(stack_file(project_dir, args.stack)))
         stack_config = read_stack_config(project_dir, args.stack)
     except StackConfigError as exc:
         raise UsageError(str(exc)) from exc

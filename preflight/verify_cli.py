@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from guardrails_core.safe_input import UnsafeInputError, read_bytes_bounded
+from guardrails_core.settings import SignerRule
 from guardrails_supply_chain.artifacts import normalise_digest, parse_image_ref
-from guardrails_supply_chain.config import SignerRule
 from guardrails_supply_chain.errors import describe_exception
 from guardrails_supply_chain.trust import TrustedRootError, load_trusted_root
 from guardrails_supply_chain.verify import MAX_BUNDLE_BYTES, sha256_file, verify_bundle_bytes

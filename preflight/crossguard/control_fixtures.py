@@ -100,7 +100,10 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
 def fixture_settings(fixture: Fixture) -> StackSettings:
     base = StackSettings.model_validate(BASE_SETTINGS).model_dump(mode="json", by_alias=False)
     try:
-        return StackSettings.model_validate(_deep_merge(base, fixture.config))
+        # Keys may be written in either case (`costCenters` or `cost_centers`); the model's own dump of what the
+        # fixture sets names them as `base` does, so the deep merge meets each key once.
+        given = StackSettings.model_validate(_deep_merge(BASE_SETTINGS, fixture.config))
+        return StackSettings.model_validate(_deep_merge(base, given.model_dump(mode="json", exclude_unset=True)))
     except ValueError as exc:
         raise FixtureError(f"{fixture.path}: config is not valid StackSettings: {exc}") from exc
 

@@ -6,7 +6,8 @@ Reusable entry points (the `preflight up|drift|audit` commands and the tests use
   `--backend` (a URL, or `temp` for a throw-away file backend), else `PULUMI_BACKEND_URL`, else `backend.url` in
   Pulumi.yaml, else the `current` backend of `pulumi login` (credentials.json). No backend ⇒ `NoBackendError`.
 * `parse_stack_ref(project_dir, name)` — `stack`, `org/stack` or `org/project/stack`; the config file is
-  `stacks/Pulumi.<stack>.yaml`, as the CLI names it.
+  `<stackConfigDir>/Pulumi.<stack>.yaml`, as the CLI names it, or the `--config-file` one (CONFIG_FILE_ENV), which
+  every CLI command of the session gets as `--config-file` (a copy: the CLI may write into it).
 * `open_stack(project_dir, stack, backend, ...)` — a context manager yielding a `StackSession`: an Automation API
   `auto.Stack` selected (or created) on that backend in a throw-away copy of the project, its environment, and
   the `--policy-pack` / `--policy-pack-config` arguments. Run anything on `session.stack` (refresh, export, ...).
@@ -38,11 +39,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from guardrails_core.settings import (
+    CONFIG_FILE_ENV,
     StackConfigError,
     load_stack_settings,
     project_name,
     read_stack_config,
     stack_config_name,
+    stack_file,
 )
 from guardrails_core.values import UNKNOWN, UNKNOWN_SENTINEL, Secret
 from pulumi import automation as auto
@@ -234,9 +237,14 @@ def offline_env(backend_dir: Path, cli: Path, extra: Mapping[str, str] | None = 
 def _check_inputs(project_dir: Path, ref: StackRef, policy_packs: Sequence[Path]) -> None:
     if not (project_dir / "Pulumi.yaml").is_file():
         raise PulumiCliError(f"{project_dir}: no Pulumi.yaml (project_dir must be the Pulumi project root)")
-    config = project_dir / "stacks" / f"Pulumi.{ref.short}.yaml"
+    try:
+        config = stack_file(project_dir, ref.short)  # Pulumi.yaml's stackConfigDir, or --config-file
+    except StackConfigError as exc:
+        raise PulumiCliError(str(exc)) from None
     if not config.is_file():
-        known = sorted(p.name for p in (project_dir / "stacks").glob("Pulumi.*.yaml"))
+        if os.environ.get(CONFIG_FILE_ENV):
+            raise PulumiCliError(f"{config}: no such file (--config-file)")
+        known = sorted(p.name for p in config.parent.glob("Pulumi.*.yaml"))
         raise PulumiCliError(f"{config}: stack config file missing for stack {ref.short!r}; present: {known}")
     text = config.read_text(encoding="utf-8")
     if re.search(r"^\s+\S+:\s*\n?\s*secure:", text, re.MULTILINE) and not _SALT_LINE.search(text) \
@@ -255,13 +263,21 @@ def rendered_dir(backend_dir: Path | str) -> Path:
 
 
 @contextmanager
-def _work_copy(project_dir: Path, stack: str, rendered: Path, salt_dir: Path | None) -> Iterator[Path]:
-    """A throw-away copy of the project. `rendered/` (kubernetes:renderYamlToDirectory, relative to the program) is
-    linked to `rendered`, so manifests written by `up` outlive the copy and `destroy` removes them again. With a
-    salt_dir (throw-away backends) the stack's encryption salt is kept there between runs."""
+def _work_copy(project_dir: Path, stack: str, rendered: Path,
+               salt_dir: Path | None) -> Iterator[tuple[Path, Path | None]]:
+    """A throw-away copy of the project, and the copy of the `--config-file` file (None without one) to hand the
+    CLI in its place: the CLI may write into the file it reads (`encryptionsalt:`), and a preflight run never edits
+    the user's files. `rendered/` (kubernetes:renderYamlToDirectory, relative to the program) is linked to
+    `rendered`, so manifests written by `up` outlive the copy and `destroy` removes them again. With a salt_dir
+    (throw-away backends) the stack's encryption salt is kept there between runs."""
     with tempfile.TemporaryDirectory(prefix="guardrails-pulumi-") as tmp:
         copy = Path(tmp) / project_dir.name
         shutil.copytree(project_dir, copy, ignore=shutil.ignore_patterns(*COPY_IGNORE), symlinks=True)
+        config_file = None
+        if os.environ.get(CONFIG_FILE_ENV):
+            config_file = Path(tmp) / "config-file" / stack_file(project_dir, stack).name
+            config_file.parent.mkdir()
+            shutil.copyfile(stack_file(project_dir, stack), config_file)
         venv = project_dir / ".venv"
         if venv.exists():
             # Pulumi.yaml's `virtualenv: .venv` (and the pack's ../../.venv) must resolve inside the copy.
@@ -269,11 +285,11 @@ def _work_copy(project_dir: Path, stack: str, rendered: Path, salt_dir: Path | N
         rendered.mkdir(parents=True, exist_ok=True)
         (copy / "rendered").symlink_to(rendered.resolve(), target_is_directory=True)
         salt_file = salt_dir / ".guardrails" / f"{stack}.encryptionsalt" if salt_dir is not None else None
-        config = copy / "stacks" / f"Pulumi.{stack}.yaml"
+        config = config_file or copy / stack_file(project_dir, stack).relative_to(project_dir)
         if salt_file is not None and salt_file.is_file() and not _SALT_LINE.search(config.read_text()):
             config.write_text(f"encryptionsalt: {salt_file.read_text().strip()}\n" + config.read_text())
         try:
-            yield copy
+            yield copy, config_file
         finally:
             match = _SALT_LINE.search(config.read_text()) if config.is_file() else None
             if match and salt_file is not None:
@@ -362,6 +378,7 @@ class StackSession:
     policy_packs: list[str] | None
     policy_pack_configs: list[str] | None
     scratch: Path  # a folder that lives as long as the session (plans, configs)
+    config_file: str | None = None  # `--config-file` for every CLI command of the session (a copy of the user's)
 
 
 @contextmanager
@@ -399,7 +416,7 @@ def open_stack(
                               "backend_dir" if backend_dir is not None else TEMP.origin)
         assert url is not None
         full_env = cli_env(cli, url, render_only=renders_only(project, ref.short), extra=env)
-        with _work_copy(project, ref.short, rendered, salt_dir) as copy:
+        with _work_copy(project, ref.short, rendered, salt_dir) as (copy, config_file):
             command = auto.PulumiCommand(root=str(cli.parent.parent), skip_version_check=True)
             opts = auto.LocalWorkspaceOptions(work_dir=str(copy), env_vars=full_env, pulumi_command=command)
             select = auto.create_or_select_stack if create else auto.select_stack
@@ -415,6 +432,7 @@ def open_stack(
                 policy_pack_configs=_policy_pack_config_files(project, ref.short, packs, scratch / "policy-config",
                                                               overrides) or None,
                 scratch=scratch,
+                config_file=str(config_file) if config_file else None,
             )
 
 
@@ -479,14 +497,15 @@ def _run(
             if operation == "preview":
                 preview = target.preview(policy_packs=packs, policy_pack_configs=configs, on_event=collector,
                                          color="never", plan=str(save_plan) if save_plan else None,
-                                         refresh=refresh or None)
+                                         refresh=refresh or None, config_file=session.config_file)
                 changes = dict(preview.change_summary)
             elif operation == "up":
                 up = target.up(policy_packs=packs, policy_pack_configs=configs, on_event=collector, color="never",
-                               plan=str(plan) if plan else None, refresh=refresh or None)
+                               plan=str(plan) if plan else None, refresh=refresh or None,
+                               config_file=session.config_file)
                 changes = dict(up.summary.resource_changes or {})
             elif operation == "destroy":
-                destroyed = target.destroy(on_event=collector, color="never")
+                destroyed = target.destroy(on_event=collector, color="never", config_file=session.config_file)
                 changes = dict(destroyed.summary.resource_changes or {})
             else:  # pragma: no cover - internal misuse
                 raise ValueError(f"unknown operation {operation!r}")

@@ -63,6 +63,35 @@ def test_stack_config_typos_are_exit_2_naming_the_file(tmp_path: Path, section: 
     _assert_clean_usage_error(run_cli(root, *PREVIEW), "stacks/Pulumi.dev.yaml", key)
 
 
+@pytest.mark.parametrize(("old", "new", "needles"), [
+    # a wrong type and an unknown key in each of the sections the core types for the libraries
+    ("stackMonthlyUsd: 1500", "stackMonthlyUsd: lots", ["guardrails:budgets.stackMonthlyUsd", "valid number",
+                                                       "'lots'"]),
+    ("quantile: p90", "quantile: p90\n    monthlyCap: 10", ["guardrails:budgets.monthlyCap", "allowed:",
+                                                         "stackMonthlyUsd"]),
+    ("changeRiskThreshold: 0.7", "changeRiskThreshold: [0.7]", ["guardrails:risk.changeRiskThreshold",
+                                                               "valid number"]),
+    ("changeRiskThreshold: 0.7", "changeRiskThreshold: 0.7\n    blockAbove: 1", ["guardrails:risk.blockAbove",
+                                                                               "allowed:", "capacityRiskThreshold"]),
+    ("changeRiskThreshold: 0.7", "changeRiskThreshold: 0.7\n  guardrails:supplyChain:\n    cache: sometimes",
+     ["guardrails:supplyChain.cache", "valid boolean", "'sometimes'"]),
+    ("changeRiskThreshold: 0.7", "changeRiskThreshold: 0.7\n  guardrails:supplyChain:\n"
+     "    vulnerabilityGate: {maxReportAge: 3}", ["guardrails:supplyChain.vulnerabilityGate.maxReportAge",
+                                              "allowed:", "maxReportAgeDays"]),
+])
+def test_bad_library_sections_are_exit_2_naming_file_line_and_key(tmp_path: Path, old: str, new: str,
+                                                                   needles: list[str]) -> None:
+    root = project(tmp_path)
+    stack = root / "stacks" / "Pulumi.dev.yaml"
+    text = stack.read_text()
+    assert old in text
+    stack.write_text(text.replace(old, new, 1))
+    bad_key = needles[0].rsplit(".", 1)[1]
+    line = next(n for n, row in enumerate(stack.read_text().splitlines(), 1) if row.lstrip().startswith(bad_key)
+                or f"{{{bad_key}:" in row)
+    _assert_clean_usage_error(run_cli(root, *PREVIEW), f"stacks/Pulumi.dev.yaml:{line}: {needles[0]}", *needles)
+
+
 def test_markup_in_a_stack_name_is_printed_literally(tmp_path: Path) -> None:
     root = project(tmp_path)
     # `a/b` is an org/stack name, so the name itself is refused (literally, not as markup)

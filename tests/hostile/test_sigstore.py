@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from guardrails_core.settings import SignerRule
 from guardrails_supply_chain.cache import VerificationCache
-from guardrails_supply_chain.config import SignerRule
 from guardrails_supply_chain.trust import TrustedRootError, load_trusted_root
 from guardrails_supply_chain.verify import MAX_BUNDLE_BYTES, verify_bundle_bytes, verify_with_cache
 

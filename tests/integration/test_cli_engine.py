@@ -125,3 +125,27 @@ def test_bad_input_is_named(tmp_path: Path) -> None:
         run_pulumi_preview(project, "nope", [])
     with pytest.raises(PulumiCliError, match="not a policy pack"):
         run_pulumi_preview(project, "local", [project / "services"])
+
+
+def test_config_file_reaches_the_cli_engine(cli: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`preflight preview --config-file alt.yaml` on the CLI engine: `pulumi preview --config-file` gets it, so the
+    pack judges with the value that is only in alt.yaml (maxScale 5 where the stack file has 20), and the CLI
+    works on a copy (the user's file is not edited, e.g. no `encryptionsalt:` added)."""
+    from guardrails_core.settings import CONFIG_FILE_ENV
+
+    project = project_copy(tmp_path, {"scaled.yaml": knative_service("scaled", max_scale="8")})
+    alt = tmp_path / "alt.yaml"  # outside the project, as the CLI allows
+    text = (project / "stacks" / "Pulumi.local.yaml").read_text()
+    assert "maxScale: 20" in text
+    alt.write_text(text.replace("maxScale: 20", "maxScale: 5", 1))
+    before = alt.read_bytes()
+
+    plain = run_pulumi_preview(project, "local", [project / PACK_REL])
+    monkeypatch.setenv(CONFIG_FILE_ENV, str(alt))  # what `preflight --config-file` sets (preflight/cli.py)
+    chosen = run_pulumi_preview(project, "local", [project / PACK_REL])
+
+    assert plain.errors == [] and chosen.errors == [], (plain.errors, chosen.errors)
+    assert "kn-max-scale-set" not in _policies_for(plain, _ksvc_urn(plain, "scaled"))
+    found = [f for f in chosen.findings if f.policy == "kn-max-scale-set"]
+    assert found and "cap 5" in found[0].message, [f.message for f in chosen.findings]
+    assert alt.read_bytes() == before

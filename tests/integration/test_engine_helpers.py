@@ -24,7 +24,8 @@ def test_work_copy_keeps_user_files_untouched_and_salt_with_the_state(tmp_path: 
     original = config.read_text()
     backend = tmp_path / "state"
 
-    with pulumi_cli._work_copy(project, "local", pulumi_cli.rendered_dir(backend), backend) as copy:
+    with pulumi_cli._work_copy(project, "local", pulumi_cli.rendered_dir(backend), backend) as (copy, chosen):
+        assert chosen is None  # no --config-file: the CLI reads the copy's stack file
         assert (copy / ".venv").resolve() == (pulumi_cli.repo_root() / ".venv").resolve()
         assert (copy / "rendered").resolve() == pulumi_cli.rendered_dir(backend)
         copied = copy / "stacks" / "Pulumi.local.yaml"
@@ -32,8 +33,27 @@ def test_work_copy_keeps_user_files_untouched_and_salt_with_the_state(tmp_path: 
     assert config.read_text() == original
     assert (backend / ".guardrails" / "local.encryptionsalt").read_text().strip() == "v1:abc:def"
 
-    with pulumi_cli._work_copy(project, "local", pulumi_cli.rendered_dir(backend), backend) as copy:
+    with pulumi_cli._work_copy(project, "local", pulumi_cli.rendered_dir(backend), backend) as (copy, _):
         assert (copy / "stacks" / "Pulumi.local.yaml").read_text().startswith("encryptionsalt: v1:abc:def\n")
+
+
+def test_work_copy_hands_the_cli_a_copy_of_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardrails_core.settings import CONFIG_FILE_ENV
+
+    project = project_copy(tmp_path, {})
+    alt = tmp_path / "alt.yaml"
+    alt.write_text((project / "stacks" / "Pulumi.local.yaml").read_text())
+    original = alt.read_text()
+    backend = tmp_path / "state"
+    monkeypatch.setenv(CONFIG_FILE_ENV, str(alt))
+
+    with pulumi_cli._work_copy(project, "local", pulumi_cli.rendered_dir(backend), backend) as (_, chosen):
+        assert chosen is not None and chosen != alt and chosen.read_text() == original
+        chosen.write_text("encryptionsalt: v1:abc:def\n" + chosen.read_text())  # what the CLI may do
+    assert alt.read_text() == original  # the user's file is never written
+    assert (backend / ".guardrails" / "local.encryptionsalt").read_text().strip() == "v1:abc:def"
+    with pulumi_cli._work_copy(project, "local", pulumi_cli.rendered_dir(backend), backend) as (_, chosen):
+        assert chosen is not None and chosen.read_text().startswith("encryptionsalt: v1:abc:def\n")
 
 
 def test_bad_stack_name_is_refused(tmp_path: Path) -> None:

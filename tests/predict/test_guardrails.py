@@ -80,8 +80,8 @@ def test_synthetic_change_risk_is_advisory_unless_the_stack_opts_in(stack, tmp_p
     assert all("(model trained on SYNTHETIC data)" in m for _, m in violations)
     opted_in_high = settings(risk={"changeRiskThreshold": 1.0, "enforceSyntheticChangeRisk": True})
     assert ml_risk_threshold(stack, opted_in_high, project_dir=tmp_path) == []
-    with pytest.raises(PredictionInputError, match="enforceSyntheticChangeRisk: must be true or false"):
-        prediction_settings(settings(risk={"enforceSyntheticChangeRisk": "yes"}))
+    with pytest.raises(PredictionInputError, match="enforceSyntheticChangeRisk: Input should be a valid boolean"):
+        prediction_settings({**settings(), "risk": {"enforceSyntheticChangeRisk": "yes"}})
 
 
 def test_capacity_threshold(tmp_path: Path) -> None:
@@ -136,6 +136,9 @@ def test_broken_models_fail_closed(stack, tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_bad_threshold_fails_closed(stack, tmp_path: Path) -> None:
-    violations = ml_risk_threshold(stack, settings(risk={"changeRiskThreshold": 5}), project_dir=tmp_path)
+    bad = {**settings(), "risk": {"changeRiskThreshold": 5}}
+    violations = ml_risk_threshold(stack, bad, project_dir=tmp_path)
     assert violations == [(None, "cost/risk predictions unavailable, so budgets and risk cannot be checked: "
-                                 "guardrails:risk.changeRiskThreshold: must be a probability between 0 and 1, got 5")]
+                                 "stack settings: invalid stack settings\n"
+                                 "  guardrails:risk.changeRiskThreshold: Input should be less than or equal to 1 "
+                                 "(found 5)")]

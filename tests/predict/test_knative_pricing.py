@@ -148,3 +148,17 @@ def test_bad_inputs_and_overrides_are_named() -> None:
         NO_QP.with_overrides({"cpuPrice": 1}, "guardrails:budgets.pricing")
     with pytest.raises(PricingError, match="only concurrency and rps"):
         monthly(1, 100, metric="cpu")
+
+
+def test_every_stack_pricing_key_is_an_override() -> None:
+    # The keys `guardrails:budgets.pricing.knative` accepts (the core's schema) are the ones the table can override.
+    from guardrails_core.settings import KnativePricing, StackSettings
+    from guardrails_predict.config import prediction_settings
+    from guardrails_predict.costing import kubernetes_prices
+
+    keys = {field.alias for field in KnativePricing.model_fields.values()}
+    assert keys == set(NO_QP.OVERRIDES)
+    stack = StackSettings.model_validate({"environment": "dev", "budgets": {"pricing": {"knative": {
+        "cpuPerVcpuHour": "0.05", "scaleToZeroGracePeriodSeconds": 45}}}})
+    prices = kubernetes_prices(prediction_settings(stack))
+    assert prices.cpu_per_vcpu_hour == D("0.05") and prices.scale_to_zero_grace_seconds == D("45")

@@ -12,7 +12,6 @@ from guardrails_supply_chain import (
     POLICY_VULN_GATE,
     SupplyChainConfigError,
     evaluate_resource,
-    parse_supply_chain_settings,
 )
 from sc_helpers import A_TXT_SHA256, BEACON, GHA_ISSUER, REPO, knative, settings
 
@@ -136,19 +135,15 @@ def test_missing_report_file(tmp_path: Path) -> None:
         ({"trustedRoot": " "}, "trustedRoot must be"),
         ({"vulnerabilityGate": {"block": [{"minSeverity": "severe"}]}}, "minSeverity"),
         ({"signerz": []}, "signerz"),
-        ("prod", "expected a mapping"),
+        ("prod", "valid dictionary"),
     ],
 )
-def test_bad_settings_name_the_key(raw: object, fragment: str) -> None:
+def test_bad_settings_name_the_key(tmp_path: Path, raw: object, fragment: str) -> None:
+    # Settings handed over as a dict (not the core's typed model) are validated again: fail closed, key named.
+    resource = knative("svc", {}, IMAGE)
     with pytest.raises(SupplyChainConfigError) as info:
-        parse_supply_chain_settings(raw)
+        evaluate_resource(resource, {"environment": "prod", "supply_chain": raw}, tmp_path)
     assert fragment in str(info.value) and "guardrails:supplyChain" in str(info.value)
-
-
-def test_camel_and_snake_case_settings_agree() -> None:
-    camel = parse_supply_chain_settings({"trustedRoot": "staging", "requireSignaturesIn": ["prod", "staging"]})
-    snake = parse_supply_chain_settings({"trusted_root": "staging", "require_signatures_in": ["prod", "staging"]})
-    assert camel == snake
 
 
 def test_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from guardrails_core.settings import BlockRule
 from guardrails_supply_chain import POLICY_REPORT_FRESH, POLICY_VULN_GATE, evaluate_resource
-from guardrails_supply_chain.config import BlockRule
 from guardrails_supply_chain.ranking import rank_vulnerabilities
 from guardrails_supply_chain.vulns import ReportError, load_report
 from sc_helpers import A_TXT_SHA256, knative, settings, shared_dir

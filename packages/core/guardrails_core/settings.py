@@ -7,14 +7,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel  # noqa: F401 (re-exported)
 
-from guardrails_core.safe_input import UnsafeInputError, load_yaml_bounded, read_text_bounded, resolve_inside
+from guardrails_core.safe_input import (
+    UnsafeInputError,
+    compose_documents,
+    load_yaml_bounded,
+    read_text_bounded,
+    resolve_inside,
+)
+from guardrails_core.source import format_source
 
 CONFIG_NAMESPACE = "guardrails"
 EnforcementLevel = Literal["advisory", "mandatory", "remediate", "disabled"]
@@ -108,6 +119,157 @@ class RolloutSettings(_Model):
     kpi_step_seconds: int = Field(60, ge=1, le=86400, description="One KPI sample per step of the window")
 
 
+# Budgets and thresholds are numbers as YAML writes them: `true` or "10" is a typo, never 1 or 10.
+Usd = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False, description="USD per month")]
+Probability = Annotated[float, Field(strict=True, ge=0, le=1)]
+Quantile = Literal["p10", "p50", "p90"]
+# A price is a decimal number (a quoted string keeps binary floats away from money); >= 0 and finite.
+Price = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+
+
+class LambdaInit(_Model):
+    """INIT billing of on-demand Lambda invocations (since 2025-08-01); both keys are required."""
+
+    cold_start_fraction: Probability = Field(description="share of invocations that start cold")
+    init_duration_ms: float = Field(strict=True, ge=0, le=10_000, description="the INIT limit is 10 s")
+
+
+class KnativePricing(_Model):
+    """Per-stack overrides of the OpenCost defaults (e.g. the cluster's real node prices)."""
+
+    cpu_per_vcpu_hour: Price | None = None
+    ram_per_gib_hour: Price | None = None
+    queue_proxy_cpu_vcpu: Price | None = None
+    queue_proxy_memory_gib: Price | None = None
+    target_utilization: Price | None = None
+    stable_window_seconds: Price | None = None
+    scale_down_delay_seconds: Price | None = None
+    scale_to_zero_grace_period_seconds: Price | None = None
+
+
+class BudgetPricing(_Model):
+    knative: KnativePricing = KnativePricing()
+
+
+class BudgetSettings(_Model):
+    """`guardrails:budgets`: what the predicted monthly cost is compared with (README, per-environment config)."""
+
+    quantile: Quantile = "p90"
+    stack_monthly_usd: Usd | None = None
+    service_monthly_usd: Usd | None = None
+    cost_centers: dict[str, Usd] = {}
+    projects: dict[str, Usd] = {}
+    anomaly_factor: float = Field(2.0, strict=True, gt=1, allow_inf_nan=False)
+    free_tier: StrictBool = False
+    # A declaration is a plan, not a measurement: v becomes P10 v(1-u), P50 v, P90 v(1+u).
+    declared_uncertainty: float = Field(0.2, strict=True, ge=0, lt=1)
+    lambda_init: LambdaInit | None = None
+    pricing: BudgetPricing = BudgetPricing()
+
+
+class RiskSettings(_Model):
+    """`guardrails:risk`: when a predicted probability blocks."""
+
+    change_risk_threshold: Probability | None = None
+    capacity_risk_threshold: Probability | None = None
+    # A change-risk model trained only on synthetic data is advisory unless the stack opts in.
+    enforce_synthetic_change_risk: StrictBool = False
+
+
+VulnerabilitySeverity = Literal["unknown", "low", "medium", "high", "critical"]
+Exposure = Literal["public", "cluster-local"]
+Rank = Literal["P1", "P2", "P3", "P4"]
+
+
+class SignerRule(_Model):
+    """One trusted signer: an exact identity (certificate SAN) or a regex over it, and the exact OIDC issuer."""
+
+    identity: str | None = None
+    identity_regex: str | None = None
+    issuer: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_identity_form(self) -> SignerRule:
+        if (self.identity is None) == (self.identity_regex is None):
+            raise ValueError("give exactly one of `identity` (exact SAN) or `identityRegex` (full-match regex)")
+        if self.identity_regex is not None:
+            try:
+                re.compile(self.identity_regex)
+            except re.error as exc:
+                raise ValueError(f"identityRegex {self.identity_regex!r} is not a valid regex: {exc}") from exc
+        return self
+
+    def describe(self) -> str:
+        who = self.identity if self.identity is not None else f"/{self.identity_regex}/"
+        return f"{who} via {self.issuer}"
+
+    def cache_key(self) -> dict[str, Any]:
+        return {"identity": self.identity, "identity_regex": self.identity_regex, "issuer": self.issuer}
+
+
+class TrustSettings(_Model):
+    """Trusted root and signers for one environment (or the defaults)."""
+
+    # "production" / "staging" = the roots shipped inside the installed sigstore package; anything else is a
+    # path relative to the repository (private Sigstore deployments).
+    trusted_root: str | None = None
+    signers: list[SignerRule] | None = None
+
+
+class BlockRule(_Model):
+    """A vulnerability is blocked when it matches every key given in one rule (keys left out match anything)."""
+
+    min_severity: VulnerabilitySeverity | None = None
+    min_rank: Rank | None = None
+    fixable: bool | None = None
+    network: bool | None = None
+    exposure: Exposure | None = None
+    classifications: list[str] | None = None
+
+
+def _default_block_rules() -> list[BlockRule]:
+    # The default policy: a fixable critical in a confidential (or restricted) public service.
+    return [
+        BlockRule(
+            min_severity="critical", fixable=True, exposure="public", classifications=["confidential", "restricted"]
+        )
+    ]
+
+
+class VulnerabilityGate(_Model):
+    max_report_age_days: int = Field(30, ge=1)
+    # Environments where a service without a vulnerability report is a violation.
+    require_report_in: list[str] = ["prod"]
+    block: list[BlockRule] = Field(default_factory=_default_block_rules)
+
+
+class SupplyChainSettings(_Model):
+    """`guardrails:supplyChain`: who may sign, which trusted root, and what the vulnerability gate blocks."""
+
+    trusted_root: str = "production"
+    signers: list[SignerRule] = []
+    environments: dict[str, TrustSettings] = {}
+    # Environments where an unsigned or unverifiable artifact is a mandatory (critical) violation; PCI-scoped
+    # services are always held to this.
+    require_signatures_in: list[str] = ["prod"]
+    cache: bool = True
+    vulnerability_gate: VulnerabilityGate = VulnerabilityGate()
+
+    @field_validator("trusted_root")
+    @classmethod
+    def _root_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("trustedRoot must be 'production', 'staging' or a path relative to the repository")
+        return value
+
+    def for_environment(self, environment: str) -> tuple[str, list[SignerRule]]:
+        """(trusted root, signers) for `environment`: its own entry where given, else the defaults."""
+        env = self.environments.get(environment)
+        root = env.trusted_root if env and env.trusted_root else self.trusted_root
+        signers = env.signers if env and env.signers is not None else self.signers
+        return root, list(signers)
+
+
 class StackSettings(_Model):
     environment: Literal["local", "dev", "staging", "prod"]
     platforms: list[Platform] = ["knative"]
@@ -127,10 +289,9 @@ class StackSettings(_Model):
     # Values as Knative reads them (case-insensitive); `allowrootbounded` is only valid for secure-pod-defaults.
     knative_feature_flags: dict[str, Literal["enabled", "disabled", "allowed", "allowrootbounded"]] = {}
     policy: PolicySettings = PolicySettings()
-    # Free-form sections owned by the prediction and supply-chain modules (documented there).
-    budgets: dict[str, Any] = {}
-    risk: dict[str, Any] = {}
-    supply_chain: dict[str, Any] = {}
+    budgets: BudgetSettings = BudgetSettings()
+    risk: RiskSettings = RiskSettings()
+    supply_chain: SupplyChainSettings = SupplyChainSettings()
     observe: ObserveSettings = ObserveSettings()
     gitops: GitopsSettings = GitopsSettings()
     rollout: RolloutSettings = RolloutSettings()
@@ -264,8 +425,10 @@ def config_key_problems(config: dict[str, Any], project: str | None = None) -> l
     return problems
 
 
-def settings_from_config(config: dict[str, Any], origin: str, project: str | None = None) -> StackSettings:
-    """Build settings from `guardrails:*` keys; values may be JSON strings (as `pulumi.Config` stores objects)."""
+def settings_from_config(config: dict[str, Any], origin: str, project: str | None = None, *,
+                         key_lines: Callable[[], Mapping[tuple[str, ...], int]] | None = None) -> StackSettings:
+    """Build settings from `guardrails:*` keys; values may be JSON strings (as `pulumi.Config` stores objects).
+    `key_lines` gives the lines of the keys in `origin` (asked only when there is an error to place)."""
     if problems := config_key_problems(config, project):
         raise StackConfigError("\n".join([f"{origin}: invalid stack settings", *(f"  {p}" for p in problems)]))
     prefix = f"{CONFIG_NAMESPACE}:"
@@ -282,7 +445,7 @@ def settings_from_config(config: dict[str, Any], origin: str, project: str | Non
     try:
         return StackSettings.model_validate(raw)
     except ValidationError as exc:
-        raise StackConfigError(format_settings_errors(exc, origin)) from exc
+        raise StackConfigError(format_settings_errors(exc, origin, lines=key_lines() if key_lines else None)) from exc
 
 
 def settings_to_config(settings: StackSettings) -> dict[str, str]:
@@ -297,15 +460,121 @@ def settings_to_config(settings: StackSettings) -> dict[str, str]:
 
 
 def load_stack_settings(project_dir: Path, stack: str) -> StackSettings:
-    return settings_from_config(read_stack_config(project_dir, stack), str(stack_file(project_dir, stack)),
-                                project_name(project_dir))
+    path = stack_file(project_dir, stack)
+    return settings_from_config(read_stack_config(project_dir, stack), str(path), project_name(project_dir),
+                                key_lines=lambda: config_key_lines(path))
 
 
-def format_settings_errors(exc: ValidationError, origin: str) -> str:
-    lines = [f"{origin}: invalid stack settings"]
+def format_settings_errors(exc: ValidationError, origin: str, *, under: tuple[str, type[BaseModel]] | None = None,
+                           lines: Mapping[tuple[str, ...], int] | None = None) -> str:
+    """One line per error: where (file:line when `lines` knows it), the key path, what is wrong and what is allowed.
+
+    `under` is (stack config key, model) when one section was validated alone (None: the whole StackSettings, whose
+    fields are the `guardrails:*` keys); `lines` maps key paths as written in the file to their lines."""
+    key, model = under if under else (None, StackSettings)
+    out = [f"{origin}: invalid stack settings"]
     for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"])
+        loc = tuple(str(p) for p in err["loc"])
+        written = (f"{CONFIG_NAMESPACE}:{loc[0]}", *loc[1:]) if key is None and loc else (key or "", *loc)
+        # named as the stack file spells it (camelCase), whichever spelling the input used
+        shown = _aliased(model, loc)
+        shown = (f"{CONFIG_NAMESPACE}:{shown[0]}", *shown[1:]) if key is None and shown else (key or "", *shown)
+        name = shown[0] + "".join(f".{p}" for p in shown[1:])
         found = err.get("input")
-        found_txt = "" if isinstance(found, dict) else f" (found {found!r})"
-        lines.append(f"  {CONFIG_NAMESPACE}:{path}: {err['msg']}{found_txt}")
-    return "\n".join(lines)
+        found_txt = "" if isinstance(found, dict | list) else f" (found {found!r})"
+        allowed = ""
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(model, err["loc"][:-1])
+            if parent is not None:
+                allowed = f"; allowed: {', '.join(f.alias or n for n, f in parent.model_fields.items())}"
+        line = _line_of(written, lines or {})
+        where = f"{format_source(origin, line)}: " if line else ""
+        out.append(f"  {where}{name}: {err['msg']}{found_txt}{allowed}")
+    return "\n".join(out)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`X | None` -> X (the settings' unions are all optional values)."""
+    if get_origin(annotation) in (Union, UnionType):
+        rest = [a for a in get_args(annotation) if a is not type(None)]
+        return rest[0] if len(rest) == 1 else annotation
+    return annotation
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The settings model at a pydantic error location (fields by alias or name, list items, map values)."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = next((f for n, f in annotation.model_fields.items() if part in (n, f.alias)), None)
+            if field is None:
+                return None
+            annotation = field.annotation
+        elif get_origin(annotation) in (list, dict):
+            annotation = get_args(annotation)[-1]
+        else:
+            return None
+    annotation = _unwrap(annotation)
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _aliased(model: type[BaseModel], loc: tuple[str, ...]) -> tuple[str, ...]:
+    """`loc` with each field named by its alias (`supply_chain` -> `supplyChain`); other parts as they are."""
+    out, annotation = [], model
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            found = next(((n, f) for n, f in annotation.model_fields.items() if part in (n, f.alias)), None)
+            out.append(found[1].alias or found[0] if found else part)
+            annotation = found[1].annotation if found else None
+        else:
+            out.append(part)
+            annotation = get_args(annotation)[-1] if get_origin(annotation) in (list, dict) else None
+    return tuple(out)
+
+
+def _line_of(path: tuple[str, ...], lines: Mapping[tuple[str, ...], int]) -> int | None:
+    """The line of `path`, else of its nearest parent the file has (e.g. a key written in snake_case)."""
+    for end in range(len(path), 0, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return None
+
+
+def config_key_lines(path: Path) -> dict[tuple[str, ...], int]:
+    """1-based line of every key path under `config:` of a stack file (list items by index), from the YAML node
+    marks; {} when the file cannot be composed (its own error is reported elsewhere)."""
+    try:
+        documents = list(compose_documents(read_text_bounded(path)))
+    except (ValueError, yaml.YAMLError):
+        return {}
+    root = documents[0][1] if documents else None
+    config = None
+    if isinstance(root, yaml.MappingNode):
+        config = next((v for k, v in root.value if getattr(k, "value", None) == "config"), None)
+    found: dict[tuple[str, ...], int] = {}
+    stack: list[tuple[tuple[str, ...], Any]] = [((), config)]
+    while stack:
+        prefix, node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            children = [(str(k.value), k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)]
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(str(i), v, v) for i, v in enumerate(node.value)]
+        else:
+            continue
+        for name, mark_node, value in children:
+            found[(*prefix, name)] = mark_node.start_mark.line + 1
+            stack.append(((*prefix, name), value))
+    return found
+
+def as_stack_settings(settings: StackSettings | dict[str, Any], origin: str = "stack settings") -> StackSettings:
+    """The typed settings the libraries consume; a dict (e.g. a `model_dump()`) is validated like a stack file."""
+    if isinstance(settings, StackSettings):
+        return settings
+    if not isinstance(settings, dict):
+        raise StackConfigError(f"{origin}: expected StackSettings or a mapping, got {type(settings).__name__}")
+    try:
+        return StackSettings.model_validate(settings)
+    except ValidationError as exc:
+        raise StackConfigError(format_settings_errors(exc, origin)) from exc

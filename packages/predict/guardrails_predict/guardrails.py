@@ -1,8 +1,9 @@
 """Guardrails from predictions, as plain functions the CrossGuard stack controls and preflight both call.
 
 Each takes `resources` (`[{type, name, urn, props}]` or `PlannedResource`s; props may hold unknowns) and the
-settings dict (or `StackSettings`) and returns `[(urn_or_None, message)]`. When predictions cannot be made
-(missing/corrupt model, undeclared requests, bad budgets) the result is one violation saying why: fail closed.
+`StackSettings` (or its `model_dump()` dict, validated again) and returns `[(urn_or_None, message)]`. When
+predictions cannot be made (missing/corrupt model, undeclared requests, bad budgets) the result is one violation
+saying why: fail closed.
 
 Previous state (for change risk and anomalies): pass `previous`, or set `GUARDRAILS_PREVIOUS_STATE` to the
 JSON of `pulumi stack export` (the pack has no other way to see it).

@@ -14,7 +14,7 @@ from typing import Any
 _HOMES = {
     "POLICY_REPORT_FRESH": "evaluate", "POLICY_SIGNED": "evaluate", "POLICY_VULN_GATE": "evaluate",
     "Finding": "evaluate", "ResourceEvaluation": "evaluate", "evaluate_plan": "evaluate",
-    "evaluate_resource": "evaluate", "SupplyChainConfigError": "config", "parse_supply_chain_settings": "config",
+    "evaluate_resource": "evaluate", "SupplyChainConfigError": "config",
     "VerificationResult": "verify", "verify_bundle_bytes": "verify",
 }
 
@@ -35,6 +35,5 @@ __all__ = [
     "VerificationResult",
     "evaluate_plan",
     "evaluate_resource",
-    "parse_supply_chain_settings",
     "verify_bundle_bytes",
 ]

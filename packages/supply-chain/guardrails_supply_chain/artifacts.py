@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from guardrails_core.safe_input import UnsafeInputError, resolve_inside
+from guardrails_core.settings import StackSettings
 from guardrails_core.source import DECLARATION_INPUT, SOURCE_KEY
 from guardrails_core.types import FUNCTION_COMPONENT, KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_core.values import UNKNOWN, reveal
@@ -121,8 +122,8 @@ def function_props(document: Mapping[str, Any]) -> dict[str, Any]:
     return {"packageType": "Zip", "code": {"path": code["path"]} if isinstance(code.get("path"), str) else None}
 
 
-def service_context(resource: dict[str, Any], settings: dict[str, Any], project_dir: Path) -> ServiceContext:
-    domain = settings.get("annotation_domain") or "apexlogic.com"
+def service_context(resource: dict[str, Any], settings: StackSettings, project_dir: Path) -> ServiceContext:
+    domain = settings.annotation_domain
     props = resource.get("props") or {}
     rtype = resource.get("type", "")
     if rtype == KNATIVE_SERVICE:

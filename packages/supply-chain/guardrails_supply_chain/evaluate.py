@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from guardrails_core.safe_input import MissingInputError, UnsafeInputError, resolve_inside
+from guardrails_core.settings import StackSettings, SupplyChainSettings
 
 from guardrails_supply_chain.artifacts import (
     SUPPORTED_TYPES,
@@ -22,7 +23,7 @@ from guardrails_supply_chain.artifacts import (
     service_context,
 )
 from guardrails_supply_chain.cache import VerificationCache
-from guardrails_supply_chain.config import SupplyChainSettings, parse_supply_chain_settings, settings_as_dict
+from guardrails_supply_chain.config import stack_settings
 from guardrails_supply_chain.ranking import rank_vulnerabilities
 from guardrails_supply_chain.trust import LoadedRoot, TrustedRootError, load_trusted_root
 from guardrails_supply_chain.verify import VerificationResult, sha256_file, verify_with_cache
@@ -150,7 +151,7 @@ def _report_findings(
 
 def evaluate_resource(
     resource: dict[str, Any],
-    settings: Any,
+    settings: StackSettings | dict[str, Any],
     project_dir: Path,
     *,
     now: datetime | None = None,
@@ -162,10 +163,10 @@ def evaluate_resource(
     result = ResourceEvaluation()
     if resource.get("type") not in SUPPORTED_TYPES:
         return result
-    settings = settings_as_dict(settings)
-    sc = parse_supply_chain_settings(settings.get("supply_chain"))
-    environment = str(settings.get("environment") or "")
-    domain = settings.get("annotation_domain") or "apexlogic.com"
+    settings = stack_settings(settings)
+    sc = settings.supply_chain
+    environment = settings.environment
+    domain = settings.annotation_domain
     now = now or datetime.now(UTC)
     ctx = service_context(resource, settings, project_dir)
     props = resource.get("props") or {}
@@ -245,7 +246,7 @@ def _resource_dict(resource: Any) -> dict[str, Any]:
 
 def evaluate_plan(
     resources: list[Any],
-    settings: Any,
+    settings: StackSettings | dict[str, Any],
     project_dir: Path,
     *,
     now: datetime | None = None,
@@ -255,8 +256,8 @@ def evaluate_plan(
 
     `resources` are PlannedResource objects (or `{type, name, urn, props}` dicts). The verification cache under
     `.preflight-cache/` is used unless `use_cache` is False or `supply_chain.cache` is false."""
-    settings = settings_as_dict(settings)
-    sc = parse_supply_chain_settings(settings.get("supply_chain"))
+    settings = stack_settings(settings)
+    sc = settings.supply_chain
     cache = VerificationCache(Path(project_dir)) if (sc.cache if use_cache is None else use_cache) else None
     now = now or datetime.now(UTC)
     records: list[dict[str, Any]] = []

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.x509.oid import ObjectIdentifier
+from guardrails_core.settings import SignerRule
 from sigstore.errors import VerificationError
 from sigstore.verify import policy
-
-from guardrails_supply_chain.config import SignerRule
 
 # Fulcio certificate extensions (https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md).
 _OIDC_ISSUER_V1 = ObjectIdentifier("1.3.6.1.4.1.57264.1.1")  # raw string; what policy.Identity checks

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from guardrails_supply_chain.config import BlockRule
+from guardrails_core.settings import BlockRule
+
 from guardrails_supply_chain.vulns import SEVERITY_ORDER, Vulnerability
 
 SEVERITY_POINTS = {"critical": 40, "high": 30, "medium": 20, "low": 10, "unknown": 15}

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from guardrails_core.safe_input import UnsafeInputError, read_bytes_bounded
+from guardrails_core.settings import SignerRule
 
 from guardrails_supply_chain.cache import VerificationCache, cache_key
-from guardrails_supply_chain.config import SignerRule
 from guardrails_supply_chain.errors import describe_exception
 from guardrails_supply_chain.trust import LoadedRoot, validity_problem
 

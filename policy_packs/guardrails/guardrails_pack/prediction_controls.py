@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from guardrails_core.settings import StackSettings
+
 from guardrails_pack.context import StackContext
 from guardrails_pack.control import StackViolation
 from guardrails_pack.options import PROJECT_DIR_OPTION
@@ -21,13 +23,13 @@ Rule = Callable[..., list[tuple[str | None, str]]]
 WARM_ENV = "GUARDRAILS_PACK_WARM_PREDICTIONS"
 
 
-def plan_inputs(ctx: StackContext) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The plan and settings as the rules take them; within one AnalyzeStack every prediction control gets the very
-    same objects, so `_shared_pass` below recognises the plan and predicts it once."""
-    def build() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def plan_inputs(ctx: StackContext) -> tuple[list[dict[str, Any]], StackSettings]:
+    """The plan and the typed settings as the rules take them; within one AnalyzeStack every prediction control gets
+    the very same objects, so `_shared_pass` below recognises the plan and predicts it once."""
+    def build() -> tuple[list[dict[str, Any]], StackSettings]:
         resources = [{"type": r.type, "name": r.name, "urn": r.urn, "props": props}
                      for r, props in stack_resources(ctx)]
-        return resources, ctx.settings.model_dump(mode="json", by_alias=False)
+        return resources, ctx.settings
 
     anchor = ctx.resources[0].props if ctx.resources else ctx.settings
     return shared(("plan_inputs", id(ctx.settings)), anchor, build)
