@@ -282,7 +282,7 @@ def _engine_progress(progress: Progress, declarations: int) -> Any:
     return report
 
 
-def _check_library_sections(settings: StackSettings, origin: str) -> None:
+def _check_library_sections(settings: StackSettings, origin: str) -> dict:
     """The free-form sections (`budgets`, `risk`, `supplyChain`) are validated by the libraries that own them; do
     it at load so a typo (`stackMonthlyUSD`, `trustedRot`) is exit 2 naming the file, not a blocked gate later."""
     from guardrails_predict.config import prediction_settings
@@ -290,10 +290,11 @@ def _check_library_sections(settings: StackSettings, origin: str) -> None:
     from guardrails_supply_chain import SupplyChainConfigError, parse_supply_chain_settings
 
     try:
-        prediction_settings(settings)
+        exchange = prediction_settings(settings).exchange
         parse_supply_chain_settings(settings.supply_chain)
     except (PredictionInputError, SupplyChainConfigError) as exc:
         raise StackConfigError(f"{origin}: {exc}") from None
+    return exchange.as_dict()  # the report's `currency`: the stated rate of every converted figure
 
 
 def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] | None = None,
@@ -307,7 +308,7 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
     project_dir = Path(args.project_dir).resolve()
     try:
         settings = load_stack_settings(project_dir, args.stack)
-        _check_library_sections(settings, str(stack_file(project_dir, args.stack)))
+        currency = _check_library_sections(settings, str(stack_file(project_dir, args.stack)))
     except StackConfigError as exc:
         raise UsageError(str(exc)) from exc
     observed = _observed_section(args, project_dir, console)  # before the long run, like the base
@@ -357,6 +358,7 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
                        gate=gate.as_dict(), overrides=override_records(overrides or {}), errors=errors,
                        project_dir=project_dir)
     doc["previous_state"] = previous.as_report()
+    doc["currency"] = currency
     args.resolved_backend = backend
     if base is not None:
         from preflight.report.compare import compare_reports

@@ -1,4 +1,8 @@
-"""The prediction sections of the stack settings: `guardrails:budgets` and `guardrails:risk`.
+"""The prediction sections of the stack settings: `guardrails:budgets`, `guardrails:risk` and the currency.
+
+Budgets are amounts per month in the stack's currency (`guardrails:currency`, default USD; the `...Usd` key names
+predate it): prices are USD and the predicted costs are converted at the stated ECB rate before the comparison
+(pricing/currency.py).
 
     guardrails:budgets:
       quantile: p90                 # which predicted quantile is compared to budgets (p10|p50|p90)
@@ -22,9 +26,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from guardrails_predict.pricing.currency import USD, CurrencyError, ExchangeRate, exchange_rate
 from guardrails_predict.resources import PredictionInputError
 
 QUANTILE_KEYS = ("p10", "p50", "p90")
@@ -55,6 +61,8 @@ class PredictionSettings:
     enforce_synthetic_change_risk: bool = False
     lambda_cold_start_fraction: float = 0.0
     lambda_init_duration_ms: float = 0.0
+    # guardrails:currency / currencyDate: reported costs and budgets in this currency (prices stay USD)
+    exchange: ExchangeRate = USD
 
 
 def settings_dict(settings: Any) -> dict[str, Any]:
@@ -82,6 +90,24 @@ def _money_map(value: Any, where: str) -> dict[str, float]:
     if not isinstance(value, dict):
         raise PredictionInputError(f"{where}: must be a map of name -> USD per month")
     return {str(k): _money(v, f"{where}.{k}") for k, v in value.items()}
+
+
+def _exchange(code: Any, date: Any) -> ExchangeRate:
+    """The stated rate of `guardrails:currency` on `guardrails:currencyDate` (see pricing/currency.py)."""
+    if isinstance(date, str):
+        try:
+            date = dt.date.fromisoformat(date)
+        except ValueError:
+            raise PredictionInputError(f"guardrails:currencyDate: {date!r} is not a date (YYYY-MM-DD)") from None
+    if date is not None and not isinstance(date, dt.date):
+        raise PredictionInputError(f"guardrails:currencyDate: {date!r} is not a date (YYYY-MM-DD)")
+    if date is not None and code == "USD":
+        raise PredictionInputError("guardrails:currencyDate: only meaningful with a guardrails:currency other than "
+                                   "USD (prices are USD; nothing is converted)")
+    try:
+        return exchange_rate(str(code), date)
+    except CurrencyError as exc:
+        raise PredictionInputError(str(exc)) from None
 
 
 def prediction_settings(settings: Any) -> PredictionSettings:
@@ -129,6 +155,7 @@ def prediction_settings(settings: Any) -> PredictionSettings:
         raise PredictionInputError("guardrails:budgets.pricing: only the key 'knative' is allowed")
     limits = raw.get("limits") or {}
     return PredictionSettings(
+        exchange=_exchange(raw.get("currency") or "USD", raw.get("currency_date")),
         environment=str(raw.get("environment", "dev")),
         annotation_domain=str(raw.get("annotation_domain", "apexlogic.com")),
         aws_region=str(raw.get("aws_region") or "us-east-1"),

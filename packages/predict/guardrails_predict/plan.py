@@ -19,6 +19,7 @@ from guardrails_predict.costing import kubernetes_prices, priced_service
 from guardrails_predict.features import CAPACITY_FEATURES, capacity_row, peak_concurrency
 from guardrails_predict.model_store import CostBand, LoadedModel, ModelError, load_all, load_cost_band, predict_rows
 from guardrails_predict.pricing import PricingError
+from guardrails_predict.pricing.currency import ExchangeRate
 from guardrails_predict.resources import PredictionInputError, to_views
 from guardrails_predict.rightsizing import recommend
 from guardrails_predict.services import Service, group_services
@@ -89,6 +90,12 @@ def _cost_quantiles(svc: Service, wl: Workload, settings: PredictionSettings,
     scale = 1.0 if wl.history is not None else band.scale_for(wl.hint_variant)
     values = sorted(round(v, 2) for v in calibrated_band(costs, scale))  # sorting guards rounding
     return dict(zip(QKEYS, values, strict=True)), costs["p50"], line_items
+
+
+def converted_cost(usd: dict[str, float], line_items: dict[str, float], rate: ExchangeRate) -> dict[str, Any]:
+    """{currency, p10, p50, p90, line_items} in the stack's currency from the USD figures."""
+    return {"currency": rate.code, **{q: rate.convert(usd[q]) for q in QKEYS},
+            "line_items": {item: rate.convert(value) for item, value in line_items.items()}}
 
 
 def _capacity(services: list[Service], workloads: dict[str, Workload], model: LoadedModel,
@@ -209,6 +216,9 @@ def predict_services(resources: Sequence[Any], settings: Any, previous: Sequence
             "project_id": svc.labels.get("project-id"),
             "cost_usd_month": cost,
             "line_items": line_items,
+            # The same figures in the stack's currency (guardrails:currency; USD: identical): what budgets and
+            # reports use. Each is the rounded USD figure x the stated rate, to the cent (pricing/currency.py).
+            "cost": converted_cost(cost, line_items, cfg.exchange),
             "capacity_risk": capacity[svc.name],
             "change_risk": change[svc.name],
             "contributions": wl.contributions,
