@@ -234,14 +234,16 @@ def _pack_metadata(result: EngineResult, packs: list[Path], stack: str, step: An
 
 
 def _predictions(result: EngineResult, settings: StackSettings, project_dir: Path, previous: Any,
-                 errors: list[str]) -> dict[str, Any]:
+                 errors: list[str], observed: dict | None = None) -> dict[str, Any]:
     try:
         from guardrails_predict.plan import predict_plan
 
         from preflight.gitops import render_recommendation_patches
+        from preflight.report.observed import observed_pc_inputs
 
         # No policy findings: change risk is computed exactly as the gate computes it (it cannot see them).
-        predictions = predict_plan(result.resources, settings, previous.resources, project_dir)
+        predictions = predict_plan(result.resources, settings, previous.resources, project_dir,
+                                   observed_pc=observed_pc_inputs(observed))
         render_recommendation_patches(predictions, project_dir)
         return predictions
     except Exception as exc:  # noqa: BLE001 - fail closed: a missing/corrupt model blocks, never a silent zero
@@ -347,7 +349,7 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
         errors = previous_errors + list(result.errors)
         progress.phase("cost and risk predictions", key="predictions", count=len(result.resources),
                        unit="resources")
-        predictions = _predictions(result, settings, project_dir, previous, errors)
+        predictions = _predictions(result, settings, project_dir, previous, errors, observed)
         progress.phase("supply chain", key="supply chain", count=len(result.resources), unit="resources")
         supply_chain = _supply_chain(result, settings, project_dir, errors)
         progress.phase("gate and report")

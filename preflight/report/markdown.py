@@ -201,6 +201,12 @@ def _cost(doc: dict[str, Any]) -> Section:
     tail = ""
     if with_change and any((p.get("change_risk") or {}).get("synthetic_training") for p in predictions.values()):
         tail = "\n\n<sub>¹ change-risk model trained on synthetic data; treat as a hint.</sub>"
+    # Which provisioned-concurrency utilisation each Lambda cost used (observed, or the documented assumption)
+    pcs = [f"{text(name)}: {p['provisioned_concurrency']['units']} provisioned, "
+           f"{text(p['provisioned_concurrency']['source'])}" for name, p in sorted(predictions.items())
+           if p.get("provisioned_concurrency")]
+    if pcs:
+        tail += "\n\n<sub>Provisioned concurrency: " + "; ".join(pcs) + ".</sub>"
     return Section("cost", head, rows, tail, what="services")
 
 

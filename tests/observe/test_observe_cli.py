@@ -171,6 +171,22 @@ def test_observed_history_is_accepted_by_preview(project: Path, cloudwatch) -> N
     assert idle and idle[0]["saving_usd_month"] == pytest.approx(43.80, abs=0.005)
     comment = (project / "out" / "comment.md").read_text()
     assert "### Observed vs predicted" in comment and "| warm-reranker | 💤 idle |" in comment
+    # The observed provisioned-concurrency utilisation (0 % for warm-reranker) is a prediction input: its 5 units
+    # are charged whatever the traffic, and all of the P50 load (2M x 0.18 s x 1 GB = 360,000 GB-s) is billed on
+    # demand. arm64 us-east-1: 5 x 1 GB x 2,628,000 s x $0.0000033334 = 43.800876, + 360,000 x $0.0000133334 =
+    # 4.800024, + 2M x $0.20/M = 0.40 -> $49.00 (the default assumption, traffic fills PC first, would price the
+    # load at the PC-duration rate: 360,000 x $0.0000077778 = 2.800008 -> $47.00).
+    warm = report["predictions"]["warm-reranker"]
+    assert observed["services"]["warm-reranker"]["pc_utilisation"] == {
+        "value": 0.0, "window": "2026-11-15T00:00:00+00:00/2026-11-29T00:00:00+00:00"}
+    assert warm["cost_usd_month"]["p50"] == 49.0
+    assert warm["provisioned_concurrency"]["units"] == 5 and warm["provisioned_concurrency"]["utilisation"] == 0.0
+    assert warm["provisioned_concurrency"]["source"].startswith(
+        "observed PC utilisation 0.0% (2026-11-15T00:00:00+00:00/2026-11-29T00:00:00+00:00, measured ")
+    assert warm["provisioned_concurrency"]["source"].endswith(", out/observe/dev/observe.json)")
+    assert "observed PC utilisation 0.0%" in comment
+    # functions without provisioned concurrency carry no such input
+    assert "provisioned_concurrency" not in report["predictions"]["surge"]
 
 
 def test_unreachable_cloudwatch_is_exit_2_and_nothing_written_or_committed(project: Path) -> None:
