@@ -314,6 +314,7 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
     except StackConfigError as exc:
         raise UsageError(str(exc)) from exc
     observed = _observed_section(args, project_dir, console)  # before the long run, like the base
+    _share_observed_inputs(observed, project_dir, args.stack)
     base = None
     if getattr(args, "compare_to", None):
         from preflight.base_report import load_base
@@ -369,6 +370,23 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
     if observed is not None:
         doc["observed"] = observed
     return doc, result
+
+
+def _share_observed_inputs(observed: dict | None, project_dir: Path, stack: str) -> None:
+    """The observed figures the predictions use reach the packs' budget controls too (one figure for report and
+    gate): written to out/observed-pc-<stack>.json, named by GUARDRAILS_OBSERVED_PC for every process of the run."""
+    from guardrails_predict.observed import OBSERVED_PC_ENV, write_observed_pc
+
+    from preflight.report.observed import observed_pc_inputs
+
+    inputs = observed_pc_inputs(observed)
+    if not inputs:
+        os.environ.pop(OBSERVED_PC_ENV, None)
+        return
+    path = project_dir / "out" / f"observed-pc-{stack_config_name(stack)}.json"
+    path.parent.mkdir(exist_ok=True)
+    write_observed_pc(path, inputs)
+    os.environ[OBSERVED_PC_ENV] = str(path)
 
 
 def _observed_section(args: argparse.Namespace, project_dir: Path, console: Console) -> dict | None:

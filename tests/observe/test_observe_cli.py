@@ -151,6 +151,12 @@ def test_observed_history_is_accepted_by_preview(project: Path, cloudwatch) -> N
         '    security.apexlogic.com/data-classification: "internal"\n',
         '    security.apexlogic.com/data-classification: "internal"\n'
         '    finops.apexlogic.com/usage-history: out/observe/dev/usage-history/embeddings-batch.yaml\n'))
+    # A service budget between the two prices of warm-reranker below ($47.00 assumed, $49.00 observed): the pack's
+    # budget control (the gate) must price it with the observed utilisation, as the report does.
+    stack_file = project / "stacks" / "Pulumi.dev.yaml"
+    stack = yaml.safe_load(stack_file.read_text())
+    stack["config"]["guardrails:budgets"] = {"stackMonthlyUsd": 1500, "quantile": "p50", "serviceMonthlyUsd": 48}
+    stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     run = subprocess.run([sys.executable, "-m", "preflight", "preview", "--stack", "dev", "--engine", "offline",
                           "--json", "--quiet", "--markdown", "out/comment.md", "--project-dir", str(project)],
@@ -185,6 +191,9 @@ def test_observed_history_is_accepted_by_preview(project: Path, cloudwatch) -> N
         "observed PC utilisation 0.0% (2026-11-15T00:00:00+00:00/2026-11-29T00:00:00+00:00, measured ")
     assert warm["provisioned_concurrency"]["source"].endswith(", out/observe/dev/observe.json)")
     assert "observed PC utilisation 0.0%" in comment
+    budget = [v["message"] for v in report["violations"] if v["policy"] == "fin-predicted-cost-within-budget"]
+    assert len(budget) == 1 and "warm-reranker (services/warm-reranker.yaml:2): predicted P50 $49.00/month exceeds " \
+        "guardrails:budgets.serviceMonthlyUsd $48.00/month" in budget[0], budget
     # functions without provisioned concurrency carry no such input
     assert "provisioned_concurrency" not in report["predictions"]["surge"]
 

@@ -5,7 +5,8 @@ settings dict (or `StackSettings`) and returns `[(urn_or_None, message)]`. When 
 (missing/corrupt model, undeclared requests, bad budgets) the result is one violation saying why: fail closed.
 
 Previous state (for change risk and anomalies): pass `previous`, or set `GUARDRAILS_PREVIOUS_STATE` to the
-JSON of `pulumi stack export` (the pack has no other way to see it).
+JSON of `pulumi stack export` (the pack has no other way to see it). Observed provisioned-concurrency utilisation:
+`GUARDRAILS_OBSERVED_PC` names the file preflight wrote (observed.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from guardrails_predict.model_store import ModelError
+from guardrails_predict.observed import observed_pc_from_env
 from guardrails_predict.plan import PlanPrediction, PredictionError, predict_services
 from guardrails_predict.resources import PredictionInputError
 from guardrails_predict.services import Service
@@ -57,7 +59,7 @@ def _predict(resources: Sequence[Any], settings: Any, previous: Sequence[Any] | 
              project_dir: Path | None) -> PlanPrediction | list[Violation]:
     try:
         return predict_services(resources, settings, _previous(previous), project_dir,
-                                with_recommendations=False)
+                                with_recommendations=False, observed_pc=observed_pc_from_env())
     except (ModelError, PredictionInputError, PredictionError) as exc:
         return [(None, f"cost/risk predictions unavailable, so budgets and risk cannot be checked: {exc}")]
 

@@ -3,12 +3,18 @@
 `preflight observe` measures `ProvisionedConcurrencyUtilization` per function (CloudWatch, the `live` alias);
 `preflight preview` hands the mean it found to `predict_services(observed_pc=...)`, and the Lambda cost then uses
 it instead of the default assumption that traffic fills the provisioned instances first (pricing/lambda_cost.py).
+The policy pack's budget controls price the same plan in their own process: preflight writes the same inputs to a
+file named by `GUARDRAILS_OBSERVED_PC` (as `GUARDRAILS_PREVIOUS_STATE` names the previous state), so the gate and
+the report use one figure.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+from dataclasses import asdict, dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from guardrails_predict.resources import PredictionInputError
 
@@ -40,3 +46,28 @@ class ObservedPcUtilisation:
 
 DEFAULT_PC_SOURCE = ("assumed: traffic fills the provisioned instances before any spills over (no observed "
                      "ProvisionedConcurrencyUtilization; run `preflight observe` to measure it)")
+
+
+OBSERVED_PC_ENV = "GUARDRAILS_OBSERVED_PC"
+
+
+def write_observed_pc(path: Path, observed: dict[str, ObservedPcUtilisation]) -> None:
+    Path(path).write_text(json.dumps({name: asdict(pc) for name, pc in sorted(observed.items())}, indent=1) + "\n",
+                          encoding="utf-8")
+
+
+def load_observed_pc(path: Path) -> dict[str, ObservedPcUtilisation]:
+    """The file `write_observed_pc` wrote; anything else is an error naming the file (the gate then fails closed)."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        return {str(name): ObservedPcUtilisation(**entry) for name, entry in doc.items()}
+    except OSError as exc:
+        raise PredictionInputError(f"{path} ({OBSERVED_PC_ENV}): cannot read ({exc.strerror})") from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise PredictionInputError(f"{path} ({OBSERVED_PC_ENV}): expected {{service: {{utilisation, window, "
+                                   f"measured_on, origin}}}} ({exc})") from None
+
+
+def observed_pc_from_env() -> dict[str, ObservedPcUtilisation] | None:
+    path = os.environ.get(OBSERVED_PC_ENV)
+    return load_observed_pc(Path(path)) if path else None
