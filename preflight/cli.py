@@ -316,7 +316,10 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
     observed = _observed_section(args, project_dir, console)  # before the long run, like the base
     _share_observed_inputs(observed, project_dir, args.stack)
     base = None
-    if getattr(args, "compare_to", None):
+    from preflight.base_report import DEPLOYED
+
+    compare_deployed = getattr(args, "compare_to", None) == DEPLOYED  # priced after the run, from the backend
+    if getattr(args, "compare_to", None) and not compare_deployed:
         from preflight.base_report import load_base
         from preflight.report.compare import BaseReportError
 
@@ -345,6 +348,9 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
             progress.phase(f"previous state (the stack's last deployment on {backend.display()})")
         previous_errors: list[str] = []
         previous = baseline.load(project_dir, args.stack_ref, backend, previous_errors)
+        if compare_deployed and previous.resources is None:  # before the long run, as for any other base
+            raise UsageError(f"--compare-to {DEPLOYED}: no deployed state of stack {args.stack} to compare with: "
+                             + "; ".join([previous.source, *previous_errors]))
         result = _plan(args, project_dir, settings, _engine_progress(progress, declarations), backend=backend,
                        previous=previous, overrides=overrides or {}, save_plan=save_plan, declarations=loaded)
         errors = previous_errors + list(result.errors)
@@ -363,6 +369,18 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
     doc["previous_state"] = previous.as_report()
     doc["currency"] = currency
     args.resolved_backend = backend
+    if compare_deployed:
+        from preflight.base_report import deployed_base
+        from preflight.report.compare import BaseReportError
+        from preflight.report.observed import observed_pc_inputs
+
+        packs = [Path(p).resolve() for p in args.policy_pack] or discover_packs(project_dir)
+        try:
+            base, base_label = deployed_base(previous, project_dir, args.stack, settings, loaded, packs,
+                                             observed_pc_inputs(observed), doc["generated_at"])
+        except BaseReportError as exc:
+            doc["errors"].append(str(exc))  # fail closed: a comparison that could not be made blocks
+            doc["gate"] = decide(violation_list, doc["errors"]).as_dict()
     if base is not None:
         from preflight.report.compare import compare_reports
 
@@ -634,9 +652,10 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--observed", metavar="observe.json",
                        help="what `preflight observe` measured, shown beside the predictions (default: "
                             "out/observe/<stack>/observe.json when it exists)")
-        p.add_argument("--compare-to", metavar="REF|REPORT.json",
+        p.add_argument("--compare-to", metavar="REF|REPORT.json|deployed",
                        help="the base to compare with: a git ref (main, origin/main, a SHA; previewed offline in a "
-                            "temporary worktree) or a preflight report JSON; the reports then lead with the cost "
+                            "temporary worktree), a preflight report JSON, or `deployed` (the stack's last "
+                            "deployment on its backend: what runs now); the reports then lead with the cost "
                             "diff and the findings this change adds or resolves")
         p.add_argument("--allow-empty", action="store_true",
                        help="accept a services folder without declarations (otherwise exit 2)")
