@@ -1,4 +1,6 @@
-"""The base of `--compare-to`: a report JSON file, or a git ref previewed the same way in a throw-away worktree.
+"""The base of `--compare-to`: a report JSON file, a git ref previewed the same way in a throw-away worktree, or
+`deployed`: the stack's last deployment on its backend (`pulumi stack export`, the previous state preview already
+reads), judged by the same packs and priced by the same predictions - what runs now against this change.
 
 A pull request is judged against its base commit. With a ref (`main`, `origin/main`, a SHA) preflight checks that
 commit out into a temporary `git worktree` (never touching the user's working tree), runs the offline preview of
@@ -17,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from preflight.report.compare import BaseReportError, checked_base_report, load_base_report
+
+DEPLOYED = "deployed"  # --compare-to deployed
 
 GIT_TIMEOUT = 120
 PREVIEW_TIMEOUT = 1800
@@ -82,3 +86,18 @@ def load_base(reference: str, project_dir: Path, stack: str, project: str) -> tu
                               f"{project_dir} (a preflight report JSON, or e.g. main / origin/main / a commit SHA)")
     repo, commit = found
     return _preview_at(repo, commit, project_dir, stack, project), f"{reference} ({commit[:12]})"
+
+
+def deployed_base(previous: Any, project_dir: Path, stack: str, settings: Any, declarations: Any, packs: list[Path],
+                  observed_pc: Any, generated_at: str) -> tuple[dict[str, Any], str]:
+    """(base report, label) for `--compare-to deployed` from the previous state (`baseline.PreviousState` with
+    resources): its findings and predictions as a base report carries them. Pack or model failures raise."""
+    from preflight.live_state import judge
+
+    verdict = judge({"deployed": previous.resources}, project_dir, stack, settings, declarations, packs,
+                    observed_pc=observed_pc)["deployed"]
+    if verdict.errors:
+        raise BaseReportError(f"--compare-to {DEPLOYED}: the deployed state could not be judged: "
+                              + "; ".join(verdict.errors))
+    return ({"stack": stack, "generated_at": generated_at, "predictions": verdict.predictions,
+             "violations": verdict.violations}, f"deployed: {previous.source}")

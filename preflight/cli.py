@@ -234,14 +234,16 @@ def _pack_metadata(result: EngineResult, packs: list[Path], stack: str, step: An
 
 
 def _predictions(result: EngineResult, settings: StackSettings, project_dir: Path, previous: Any,
-                 errors: list[str]) -> dict[str, Any]:
+                 errors: list[str], observed: dict | None = None) -> dict[str, Any]:
     try:
         from guardrails_predict.plan import predict_plan
 
         from preflight.gitops import render_recommendation_patches
+        from preflight.report.observed import observed_pc_inputs
 
         # No policy findings: change risk is computed exactly as the gate computes it (it cannot see them).
-        predictions = predict_plan(result.resources, settings, previous.resources, project_dir)
+        predictions = predict_plan(result.resources, settings, previous.resources, project_dir,
+                                   observed_pc=observed_pc_inputs(observed))
         render_recommendation_patches(predictions, project_dir)
         return predictions
     except Exception as exc:  # noqa: BLE001 - fail closed: a missing/corrupt model blocks, never a silent zero
@@ -282,6 +284,18 @@ def _engine_progress(progress: Progress, declarations: int) -> Any:
     return report
 
 
+def _stack_currency(settings: StackSettings, origin: str) -> dict:
+    """The report's `currency`: the stated rate of every converted figure. Which codes and dates exist is the
+    bundled ECB table's knowledge (the predictions library), so an unknown one is exit 2 here, at load."""
+    from guardrails_predict.config import prediction_settings
+    from guardrails_predict.resources import PredictionInputError
+
+    try:
+        return prediction_settings(settings).exchange.as_dict()
+    except PredictionInputError as exc:
+        raise StackConfigError(f"{origin}: {exc}") from None
+
+
 def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] | None = None,
           save_plan: Path | None = None) -> tuple[dict, EngineResult]:
     """Everything `preview` computes: the report document and the engine result. `overrides` (control id → reason)
@@ -293,11 +307,16 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
     project_dir = Path(args.project_dir).resolve()
     try:
         settings = load_stack_settings(project_dir, args.stack)
+        currency = _stack_currency(settings, str(stack_file(project_dir, args.stack)))
     except StackConfigError as exc:
         raise UsageError(str(exc)) from exc
     observed = _observed_section(args, project_dir, console)  # before the long run, like the base
+    _share_observed_inputs(observed, project_dir, args.stack)
     base = None
-    if getattr(args, "compare_to", None):
+    from preflight.base_report import DEPLOYED
+
+    compare_deployed = getattr(args, "compare_to", None) == DEPLOYED  # priced after the run, from the backend
+    if getattr(args, "compare_to", None) and not compare_deployed:
         from preflight.base_report import load_base
         from preflight.report.compare import BaseReportError
 
@@ -326,12 +345,15 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
             progress.phase(f"previous state (the stack's last deployment on {backend.display()})")
         previous_errors: list[str] = []
         previous = baseline.load(project_dir, args.stack_ref, backend, previous_errors)
+        if compare_deployed and previous.resources is None:  # before the long run, as for any other base
+            raise UsageError(f"--compare-to {DEPLOYED}: no deployed state of stack {args.stack} to compare with: "
+                             + "; ".join([previous.source, *previous_errors]))
         result = _plan(args, project_dir, settings, _engine_progress(progress, declarations), backend=backend,
                        previous=previous, overrides=overrides or {}, save_plan=save_plan, declarations=loaded)
         errors = previous_errors + list(result.errors)
         progress.phase("cost and risk predictions", key="predictions", count=len(result.resources),
                        unit="resources")
-        predictions = _predictions(result, settings, project_dir, previous, errors)
+        predictions = _predictions(result, settings, project_dir, previous, errors, observed)
         progress.phase("supply chain", key="supply chain", count=len(result.resources), unit="resources")
         supply_chain = _supply_chain(result, settings, project_dir, errors)
         progress.phase("gate and report")
@@ -342,7 +364,20 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
                        gate=gate.as_dict(), overrides=override_records(overrides or {}), errors=errors,
                        project_dir=project_dir)
     doc["previous_state"] = previous.as_report()
+    doc["currency"] = currency
     args.resolved_backend = backend
+    if compare_deployed:
+        from preflight.base_report import deployed_base
+        from preflight.report.compare import BaseReportError
+        from preflight.report.observed import observed_pc_inputs
+
+        packs = [Path(p).resolve() for p in args.policy_pack] or discover_packs(project_dir)
+        try:
+            base, base_label = deployed_base(previous, project_dir, args.stack, settings, loaded, packs,
+                                             observed_pc_inputs(observed), doc["generated_at"])
+        except BaseReportError as exc:
+            doc["errors"].append(str(exc))  # fail closed: a comparison that could not be made blocks
+            doc["gate"] = decide(violation_list, doc["errors"]).as_dict()
     if base is not None:
         from preflight.report.compare import compare_reports
 
@@ -350,6 +385,23 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
     if observed is not None:
         doc["observed"] = observed
     return doc, result
+
+
+def _share_observed_inputs(observed: dict | None, project_dir: Path, stack: str) -> None:
+    """The observed figures the predictions use reach the packs' budget controls too (one figure for report and
+    gate): written to out/observed-pc-<stack>.json, named by GUARDRAILS_OBSERVED_PC for every process of the run."""
+    from guardrails_predict.observed import OBSERVED_PC_ENV, write_observed_pc
+
+    from preflight.report.observed import observed_pc_inputs
+
+    inputs = observed_pc_inputs(observed)
+    if not inputs:
+        os.environ.pop(OBSERVED_PC_ENV, None)
+        return
+    path = project_dir / "out" / f"observed-pc-{stack_config_name(stack)}.json"
+    path.parent.mkdir(exist_ok=True)
+    write_observed_pc(path, inputs)
+    os.environ[OBSERVED_PC_ENV] = str(path)
 
 
 def _observed_section(args: argparse.Namespace, project_dir: Path, console: Console) -> dict | None:
@@ -599,9 +651,10 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--observed", metavar="observe.json",
                        help="what `preflight observe` measured, shown beside the predictions (default: "
                             "out/observe/<stack>/observe.json when it exists)")
-        p.add_argument("--compare-to", metavar="REF|REPORT.json",
+        p.add_argument("--compare-to", metavar="REF|REPORT.json|deployed",
                        help="the base to compare with: a git ref (main, origin/main, a SHA; previewed offline in a "
-                            "temporary worktree) or a preflight report JSON; the reports then lead with the cost "
+                            "temporary worktree), a preflight report JSON, or `deployed` (the stack's last "
+                            "deployment on its backend: what runs now); the reports then lead with the cost "
                             "diff and the findings this change adds or resolves")
         p.add_argument("--allow-empty", action="store_true",
                        help="accept a services folder without declarations (otherwise exit 2)")

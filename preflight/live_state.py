@@ -156,9 +156,11 @@ class Verdict:
 
 
 def judge(sets: Mapping[str, Sequence[PlannedResource]], project_dir: Path, stack: str, settings: StackSettings,
-          declarations: Sequence[Any], packs: Sequence[Path]) -> dict[str, Verdict]:
+          declarations: Sequence[Any], packs: Sequence[Path], observed_pc: Mapping[str, Any] | None = None,
+          ) -> dict[str, Verdict]:
     """Each named set of resources through every pack (one started pack process per pack serves all sets) and the
-    cost predictions. Pack and model failures are errors (they block, as in a preview)."""
+    cost predictions (with the observed PC utilisation the preview uses, when given). Pack and model failures are
+    errors (they block, as in a preview)."""
     from preflight.crossguard import PackSession
     from preflight.crossguard.errors import CrossGuardError
     from preflight.gate import decide
@@ -186,19 +188,19 @@ def judge(sets: Mapping[str, Sequence[PlannedResource]], project_dir: Path, stac
     verdicts = {}
     for name, result in results.items():
         errors = list(result.errors)
-        predictions = _predictions(result.resources, settings, project_dir, errors)
+        predictions = _predictions(result.resources, settings, project_dir, errors, observed_pc)
         found = violations(result, source_map)
         verdicts[name] = Verdict(found, decide(found, errors).as_dict(), predictions, errors)
     return verdicts
 
 
 def _predictions(resources: Sequence[PlannedResource], settings: StackSettings, project_dir: Path,
-                 errors: list[str]) -> dict[str, Any]:
+                 errors: list[str], observed_pc: Mapping[str, Any] | None = None) -> dict[str, Any]:
     try:
         from guardrails_predict.plan import predict_plan
 
         # Deployed state has no "previous" to compare with here: change risk is about a preview, not a drift.
-        return predict_plan(resources, settings, None, project_dir)
+        return predict_plan(resources, settings, None, project_dir, observed_pc=observed_pc)
     except Exception as exc:  # noqa: BLE001 - fail closed, as the preview does: a broken model is an error
         errors.append(f"predictions: {exc.__class__.__name__}: {exc}")
         return {}

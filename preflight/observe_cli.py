@@ -88,7 +88,8 @@ def measurement(m: Measurement | None) -> dict[str, Any] | None:
 
 def _service_doc(observed: ObservedService) -> dict[str, Any]:
     fields = ("requests_per_hour", "error_rate", "latency_p50_ms", "latency_p99_ms", "peak_concurrency",
-              "duration_mean_ms", "throttles", "provisioned_concurrency_utilisation")
+              "duration_mean_ms", "throttles", "provisioned_concurrency_utilisation",
+              "provisioned_concurrency_utilisation_mean")
     return {"kind": observed.kind, "declaration": observed.declaration,
             "measurements": {f: measurement(getattr(observed, f)) for f in fields if getattr(observed, f)},
             "targets": {name: {k: measurement(getattr(t, k)) for k in t.__dataclass_fields__ if k != "name"}

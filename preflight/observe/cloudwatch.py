@@ -15,7 +15,8 @@ What the metrics mean, and how absence is read:
     that cannot compute them (moto's server answers HTTP 500) loses only those two figures, which are then
     reported missing with the reason; the hourly `Maximum` Duration, which is >= p99, stays available as the
     conservative bound rightsizing uses when p99 is missing.
-  * `ProvisionedConcurrencyUtilization` is per alias (dimension `Resource` = `<function>:<alias>`), a fraction.
+  * `ProvisionedConcurrencyUtilization` is per alias (dimension `Resource` = `<function>:<alias>`), a fraction: its
+    hourly Maximum (peak, for rightsizing) and Average (mean over the window, the cost prediction's input).
   * Per version behind a weighted alias (`alias_versions`, for `preflight rollout`): Lambda publishes the
     invocations of an alias per version that ran them under the dimensions `FunctionName`, `Resource` =
     `<function>:<alias>` and `ExecutedVersion` = `<version>` (AWS: "use the ExecutedVersion dimension to compare
@@ -232,6 +233,8 @@ class CloudWatchReader:
             "duration_max_ms": _query("durmax", "Duration", "Maximum", function, step),
             "concurrency_max": _query("conc", "ConcurrentExecutions", "Maximum", function, step),
             "pc_utilisation": _query("pcu", "ProvisionedConcurrencyUtilization", "Maximum", function, step, alias),
+            "pc_utilisation_mean": _query("pcuavg", "ProvisionedConcurrencyUtilization", "Average", function, step,
+                                          alias),
             "alias_requests": _query("ainv", "Invocations", "Sum", function, step, alias),
             "alias_errors": _query("aerr", "Errors", "Sum", function, step, alias),
             # Lambda Insights (the extension publishes it when enabled): the only CloudWatch figure of memory used
@@ -278,7 +281,8 @@ def _assemble(name: str, declaration: str, window: Window, hourly: dict[str, _Qu
         values = data.get(query.id, {})
         fill = 0.0 if key in counts and known else None  # see the module docstring
         unit = {"duration_ms": "ms", "duration_max_ms": "ms", "memory_used_max_mb": "MB",
-                "concurrency_max": "concurrent", "pc_utilisation": "ratio"}.get(key, "count/hour")
+                "concurrency_max": "concurrent", "pc_utilisation": "ratio",
+                "pc_utilisation_mean": "ratio"}.get(key, "count/hour")
         series[key] = Series(tuple(values.get(t, fill) for t in slots), unit, "cloudwatch", query.text(window), window)
 
     def measure(value: float | None, unit: str, query: str, reason: str | None) -> Measurement:
@@ -306,6 +310,10 @@ def _assemble(name: str, declaration: str, window: Window, hourly: dict[str, _Qu
         reason = no_data or pct_missing or f"CloudWatch returned no Duration {key} for the window"
         return measure(value, "ms", query.text(window), reason)
 
+    def mean(key: str, unit: str, reason: str) -> Measurement:
+        values = [v for v in series[key].values if v is not None]
+        return measure(sum(values) / len(values) if values else None, unit, series[key].query, no_data or reason)
+
     def peak(key: str, unit: str, reason: str) -> Measurement:
         values = [v for v in series[key].values if v is not None]
         return measure(max(values) if values else None, unit, series[key].query, no_data or reason)
@@ -332,5 +340,10 @@ def _assemble(name: str, declaration: str, window: Window, hourly: dict[str, _Qu
         throttles=measure(total("throttles"), "count", series["throttles"].query, no_data),
         provisioned_concurrency_utilisation=peak(
             "pc_utilisation", "ratio", f"no ProvisionedConcurrencyUtilization datapoints for alias {alias} "
+            "(no provisioned concurrency, or no data)"),
+        # The cost's input: the mean of the hourly Average over the hours with datapoints (an hour without any is
+        # unknown, not idle, so it is left out rather than counted as 0 %).
+        provisioned_concurrency_utilisation_mean=mean(
+            "pc_utilisation_mean", "ratio", f"no ProvisionedConcurrencyUtilization datapoints for alias {alias} "
             "(no provisioned concurrency, or no data)"),
         hourly=series, targets=targets)

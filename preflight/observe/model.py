@@ -81,7 +81,8 @@ class ObservedService:
     duration_mean_ms: Measurement | None = None
     # Lambda only (None for Knative): throttles, provisioned-concurrency utilisation
     throttles: Measurement | None = None
-    provisioned_concurrency_utilisation: Measurement | None = None
+    provisioned_concurrency_utilisation: Measurement | None = None  # peak (hourly Maximum)
+    provisioned_concurrency_utilisation_mean: Measurement | None = None  # mean of the hourly Average
     # Knative only (None for Lambda), for rightsizing: busiest pod's P99 CPU and memory working set, its max
     # memory, the P99 of requests in flight (whole service)
     cpu_p99_millicores: Measurement | None = None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from guardrails_core.safe_input import JSONSyntaxError, UnsafeInputError, read_json_bounded
+from guardrails_predict.pricing.currency import USD, ExchangeRate
 
 from preflight.report import view
 from preflight.report.sarif import fingerprints
@@ -76,11 +77,11 @@ def _line_item_deltas(before: dict[str, Any] | None, after: dict[str, Any] | Non
                    "delta": round(new.get(item, 0.0) - old.get(item, 0.0), 2)} for item in sorted({*old, *new})}
 
 
-def line_item_moves(entry: dict[str, Any], limit: int = 2) -> str:
+def line_item_moves(entry: dict[str, Any], rate: ExchangeRate = USD, limit: int = 2) -> str:
     """'duration +$19.20, requests +$0.40': the lines that moved most (P50 workload), for the diff tables."""
     items = [(name, d["delta"]) for name, d in (entry.get("line_items") or {}).items() if abs(d["delta"]) >= 0.005]
     items.sort(key=lambda pair: (-abs(pair[1]), pair[0]))
-    text = ", ".join(f"{name.replace('_', ' ')} {signed_usd(delta)}" for name, delta in items[:limit])
+    text = ", ".join(f"{name.replace('_', ' ')} {signed_money(delta, rate)}" for name, delta in items[:limit])
     return text + (f" (+{len(items) - limit} more)" if len(items) > limit else "") if items else "–"
 
 
@@ -116,16 +117,18 @@ def compare_reports(head: dict[str, Any], base: dict[str, Any], base_label: str)
     }
 
 
-def signed_usd(amount: float) -> str:
-    return ("+" if amount > 0 else "−" if amount < 0 else "±") + view.usd(abs(amount))
+def signed_money(amount: float, rate: ExchangeRate = USD) -> str:
+    """A USD delta in the report's currency (`view.money`), with its sign."""
+    return ("+" if amount > 0 else "−" if amount < 0 else "±") + view.money(abs(amount), rate)
 
 
-def comparison_sentence(comparison: dict[str, Any]) -> str:
-    """One line for the terminal and the job log."""
+def comparison_sentence(comparison: dict[str, Any], rate: ExchangeRate = USD) -> str:
+    """One line for the terminal and the job log (deltas are computed in USD, shown at the head's rate)."""
     delta = comparison["cost"]["total"]["delta"]
     findings = comparison["findings"]
     changed = sum(1 for s in comparison["cost"]["services"] if s["change"] != "unchanged")
     return (f"vs base {comparison['base']['source']} ({comparison['base']['generated_at']}): cost P50 "
-            f"{signed_usd(delta['p50'])}/month (P10 {signed_usd(delta['p10'])}, P90 {signed_usd(delta['p90'])}) "
+            f"{signed_money(delta['p50'], rate)}/month (P10 {signed_money(delta['p10'], rate)}, P90 "
+            f"{signed_money(delta['p90'], rate)}) "
             f"across {changed} changed service(s); {len(findings['new'])} new findings, "
             f"{len(findings['resolved'])} resolved, {findings['unchanged']} unchanged")

@@ -13,8 +13,10 @@ import hashlib
 import html
 from typing import Any
 
+from guardrails_predict.pricing.currency import USD, ExchangeRate
+
 from preflight.report import view
-from preflight.report.compare import comparison_sentence, signed_usd
+from preflight.report.compare import comparison_sentence, signed_money
 from preflight.report.links import location_url
 from preflight.report.observed import observed_sentence
 from preflight.report.prepare import prepare_report
@@ -393,7 +395,7 @@ def _label_width(labels: list[str], floor: int, ceiling: int) -> int:
     return int(min(ceiling, max(floor, CHART_CHAR_WIDTH * max((len(x) for x in labels), default=0) + 12)))
 
 
-def cost_band_svg(predictions: dict[str, Any], rows: int = COST_CHART_ROWS) -> str:
+def cost_band_svg(predictions: dict[str, Any], rows: int = COST_CHART_ROWS, rate: ExchangeRate = USD) -> str:
     """One row per service (the `rows` highest P90): a bar from P10 to P90 with a tick at P50, on a shared axis."""
     services = sorted(predictions, key=lambda name: (-predictions[name]["cost_usd_month"]["p90"], name))[:rows]
     label_w, plot_w, row_h, top = _label_width(services, 80, 320), 560, 34, 24
@@ -401,15 +403,18 @@ def cost_band_svg(predictions: dict[str, Any], rows: int = COST_CHART_ROWS) -> s
     height = top + row_h * len(services) + 24
     largest = max(predictions[s]["cost_usd_month"]["p90"] for s in services) or 1.0
 
+    def money(amount: float) -> str:
+        return view.money(amount, rate)
+
     def x(amount: float) -> float:
         return label_w + amount / largest * plot_w
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
         f'height="{height}" role="img" aria-label="Monthly cost bands P10 to P90 per service">',
-        f'<text x="{label_w}" y="14" font-size="11" class="axis">$0</text>',
+        f'<text x="{label_w}" y="14" font-size="11" class="axis">{esc(money(0))}</text>',
         f'<text x="{_num(x(largest))}" y="14" font-size="11" class="axis" text-anchor="end">'
-        f"{esc(view.usd(largest))}</text>",
+        f"{esc(money(largest))}</text>",
         f'<line x1="{label_w}" y1="{top - 4}" x2="{_num(x(largest))}" y2="{top - 4}" stroke="#8c959f"/>',
     ]
     for row, service in enumerate(services):
@@ -420,18 +425,18 @@ def cost_band_svg(predictions: dict[str, Any], rows: int = COST_CHART_ROWS) -> s
         parts += [
             f'<text x="{label_w - 8}" y="{_num(mid + 4)}" font-size="12" text-anchor="end">{esc(service)}</text>',
             f'<rect x="{_num(p10)}" y="{_num(mid - 8)}" width="{_num(max(p90 - p10, 2))}" height="16" rx="3" '
-            f'fill="#54aeff" fill-opacity="0.45"><title>{esc(service)}: P10 {esc(view.usd(band["p10"]))}, '
-            f"P50 {esc(view.usd(band['p50']))}, P90 {esc(view.usd(band['p90']))}</title></rect>",
+            f'fill="#54aeff" fill-opacity="0.45"><title>{esc(service)}: P10 {esc(money(band["p10"]))}, '
+            f"P50 {esc(money(band['p50']))}, P90 {esc(money(band['p90']))}</title></rect>",
             f'<line x1="{_num(p50)}" y1="{_num(mid - 11)}" x2="{_num(p50)}" y2="{_num(mid + 11)}" '
             'stroke="#0550ae" stroke-width="3"/>',
             f'<text x="{_num(p90 + 6)}" y="{_num(mid + 4)}" font-size="11">'
-            f'{esc(view.usd(band["p50"]))} <tspan class="axis">({esc(view.usd(band["p10"]))}–'
-            f"{esc(view.usd(band['p90']))})</tspan></text>",
+            f'{esc(money(band["p50"]))} <tspan class="axis">({esc(money(band["p10"]))}–'
+            f"{esc(money(band['p90']))})</tspan></text>",
         ]
     note = f" · the {len(services)} highest P90 of {len(predictions)}" if len(services) < len(predictions) else ""
     parts.append(
         f'<text x="{label_w}" y="{height - 6}" font-size="11" class="axis">bar: P10–P90 · tick: P50 · '
-        f"USD per month{esc(note)}</text></svg>"
+        f"{rate.code} per month{esc(note)}</text></svg>"
     )
     return "".join(parts)
 
@@ -485,6 +490,11 @@ def _predictions(doc: dict[str, Any]) -> str:
     predictions = doc["predictions"]
     if not predictions:
         return ""
+    rate = view.exchange(doc)
+
+    def money(amount: float) -> str:
+        return view.money(amount, rate)
+
     rows = []
     for order, service in enumerate(sorted(predictions)):
         p = predictions[service]
@@ -492,9 +502,9 @@ def _predictions(doc: dict[str, Any]) -> str:
         rows.append(
             f'<tr data-order="{order}"><td data-label="Service">{esc(service)}</td>'
             f'<td data-label="Kind">{esc(p["kind"])}</td>'
-            f'<td class="num" data-label="P10" data-sort="{band["p10"]}">{esc(view.usd(band["p10"]))}</td>'
-            f'<td class="num" data-label="P50" data-sort="{band["p50"]}"><b>{esc(view.usd(band["p50"]))}</b></td>'
-            f'<td class="num" data-label="P90" data-sort="{band["p90"]}">{esc(view.usd(band["p90"]))}</td>'
+            f'<td class="num" data-label="P10" data-sort="{band["p10"]}">{esc(money(band["p10"]))}</td>'
+            f'<td class="num" data-label="P50" data-sort="{band["p50"]}"><b>{esc(money(band["p50"]))}</b></td>'
+            f'<td class="num" data-label="P90" data-sort="{band["p90"]}">{esc(money(band["p90"]))}</td>'
             f'<td data-label="Workload from">{esc((p.get("workload") or {}).get("source", "–"))}</td>'
             f"{_risk_cell(p, 'capacity_risk', 'Capacity risk')}{_risk_cell(p, 'change_risk', 'Change risk')}</tr>"
         )
@@ -523,11 +533,12 @@ def _predictions(doc: dict[str, Any]) -> str:
             charts.append(f'<details class="card"{is_open}><summary>{esc(service)}</summary>{body}</details>')
     totals = {q: sum(p["cost_usd_month"][q] for p in predictions.values()) for q in ("p10", "p50", "p90")}
     return (
-        '<h2 id="predictions">Cost (USD / month) and risk</h2>'
-        f'<p>Stack total: P10 {esc(view.usd(totals["p10"]))} · <b>P50 {esc(view.usd(totals["p50"]))}</b> · '
-        f'P90 {esc(view.usd(totals["p90"]))} over {len(predictions)} services '
+        f'<h2 id="predictions">Cost ({rate.code} / month) and risk</h2>'
+        f'<p id="currency">{esc(view.currency_sentence(doc))}</p>'
+        f'<p>Stack total: P10 {esc(money(totals["p10"]))} · <b>P50 {esc(money(totals["p50"]))}</b> · '
+        f'P90 {esc(money(totals["p90"]))} over {len(predictions)} services '
         '<span class="muted">(quantiles do not add exactly; a guide)</span></p>'
-        f'<div class="card scroll">{cost_band_svg(predictions)}</div>'
+        f'<div class="card scroll">{cost_band_svg(predictions, rate=rate)}</div>'
         f'<table class="sortable cards" id="predictions-table">{head}<tbody>{"".join(rows)}</tbody></table>'
         '<div class="no-print"><h3>Per-feature contributions</h3><p class="muted">XGBoost <code>pred_contribs</code> '
         "in each model's output units; red pushes the prediction up, green pulls it down.</p>"
@@ -573,10 +584,15 @@ def _comparison(doc: dict[str, Any], base: str | None) -> str:
     comparison = doc.get("comparison")
     if not comparison:
         return ""
+    rate = view.exchange(doc)
+
+    def signed(amount: float) -> str:
+        return esc(signed_money(amount, rate))
+
     rows = "".join(
         f'<tr><td data-label="Service">{esc(s["service"])}</td><td data-label="Change">{esc(s["change"])}</td>'
-        f'<td class="num" data-label="Δ P50" data-sort="{s["delta"]["p50"]}">{esc(signed_usd(s["delta"]["p50"]))}</td>'
-        f'<td class="num" data-label="Δ P90" data-sort="{s["delta"]["p90"]}">{esc(signed_usd(s["delta"]["p90"]))}</td>'
+        f'<td class="num" data-label="Δ P50" data-sort="{s["delta"]["p50"]}">{signed(s["delta"]["p50"])}</td>'
+        f'<td class="num" data-label="Δ P90" data-sort="{s["delta"]["p90"]}">{signed(s["delta"]["p90"])}</td>'
         "</tr>" for s in comparison["cost"]["services"] if s["change"] != "unchanged")
     new = "".join(
         f"<li>{_chip(f['severity'], SEVERITY_COLOUR[f['severity']])} <code>{esc(f['policy'])}</code> "
@@ -584,7 +600,7 @@ def _comparison(doc: dict[str, Any], base: str | None) -> str:
     table = ('<table class="sortable cards" id="cost-diff"><thead><tr><th><button>Service</button></th>'
              '<th><button>Change</button></th><th class="num"><button>Δ P50</button></th>'
              f'<th class="num"><button>Δ P90</button></th></tr></thead><tbody>{rows}</tbody></table>') if rows else ""
-    return (f'<h2 id="comparison">Against the base report</h2><p>{esc(comparison_sentence(comparison))}</p>'
+    return (f'<h2 id="comparison">Against the base report</h2><p>{esc(comparison_sentence(comparison, rate))}</p>'
             f"{table}" + (f'<h3>New findings</h3><ul id="new-findings">{new}</ul>' if new else ""))
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from preflight.report import view
-from preflight.report.compare import line_item_moves, signed_usd
+from preflight.report.compare import line_item_moves, signed_money
 from preflight.report.links import location_url
 from preflight.report.observed import observed_sentence
 from preflight.report.prepare import prepare_report
@@ -165,6 +165,11 @@ def _cost(doc: dict[str, Any]) -> Section:
     if not predictions:
         return Section("cost", "")
     totals = {q: sum(p["cost_usd_month"][q] for p in predictions.values()) for q in ("p10", "p50", "p90")}
+    rate = view.exchange(doc)
+
+    def money(amount: float) -> str:
+        return view.money(amount, rate)
+
     with_capacity = any(p.get("capacity_risk") for p in predictions.values())
     with_change = any(p.get("change_risk") for p in predictions.values())
     headers = ["Service", "Kind", "P10", "P50", "P90", "Workload from"]
@@ -176,8 +181,9 @@ def _cost(doc: dict[str, Any]) -> Section:
         headers.append("Change risk")
         align.append("---:")
     head = (
-        f"\n\n### Cost (USD / month) and risk\n\nStack total: P10 {view.usd(totals['p10'])} · "
-        f"**P50 {view.usd(totals['p50'])}** · P90 {view.usd(totals['p90'])} over {len(predictions)} services "
+        f"\n\n### Cost ({rate.code} / month) and risk\n\n{view.currency_sentence(doc)} "
+        f"Stack total: P10 {money(totals['p10'])} · "
+        f"**P50 {money(totals['p50'])}** · P90 {money(totals['p90'])} over {len(predictions)} services "
         "(quantiles do not add exactly; a guide). Most expensive first (P90).\n\n"
         + _table(headers, [], align)
     )
@@ -185,8 +191,8 @@ def _cost(doc: dict[str, Any]) -> Section:
     for service in sorted(predictions, key=lambda name: (-predictions[name]["cost_usd_month"]["p90"], name)):
         prediction = predictions[service]
         band = prediction["cost_usd_month"]
-        row = [text(service), text(prediction["kind"]), view.usd(band["p10"]), f"**{view.usd(band['p50'])}**",
-               view.usd(band["p90"]), text((prediction.get("workload") or {}).get("source", "–"))]
+        row = [text(service), text(prediction["kind"]), money(band["p10"]), f"**{money(band['p50'])}**",
+               money(band["p90"]), text((prediction.get("workload") or {}).get("source", "–"))]
         if with_capacity:
             row.append(_risk(prediction, "capacity_risk"))
         if with_change:
@@ -195,6 +201,12 @@ def _cost(doc: dict[str, Any]) -> Section:
     tail = ""
     if with_change and any((p.get("change_risk") or {}).get("synthetic_training") for p in predictions.values()):
         tail = "\n\n<sub>¹ change-risk model trained on synthetic data; treat as a hint.</sub>"
+    # Which provisioned-concurrency utilisation each Lambda cost used (observed, or the documented assumption)
+    pcs = [f"{text(name)}: {p['provisioned_concurrency']['units']} provisioned, "
+           f"{text(p['provisioned_concurrency']['source'])}" for name, p in sorted(predictions.items())
+           if p.get("provisioned_concurrency")]
+    if pcs:
+        tail += "\n\n<sub>Provisioned concurrency: " + "; ".join(pcs) + ".</sub>"
     return Section("cost", head, rows, tail, what="services")
 
 
@@ -203,22 +215,30 @@ def _cost_diff(doc: dict[str, Any]) -> Section:
     if not comparison:
         return Section("cost_diff", "")
     total = comparison["cost"]["total"]
+    rate = view.exchange(doc)
+
+    def money(amount: float) -> str:
+        return view.money(amount, rate)
+
+    def signed(amount: float) -> str:
+        return signed_money(amount, rate)
+
     moved = [s for s in comparison["cost"]["services"] if s["change"] != "unchanged"]
-    head = (f"\n\n### Cost diff vs {code(comparison['base']['source'])} (USD / month)\n\n"
-            f"Stack P50 {view.usd(total['base']['p50'])} → **{view.usd(total['head']['p50'])}** "
-            f"(**{signed_usd(total['delta']['p50'])}**; P10 {signed_usd(total['delta']['p10'])}, "
-            f"P90 {signed_usd(total['delta']['p90'])}); {len(moved)} service(s) changed, largest move first.")
+    head = (f"\n\n### Cost diff vs {code(comparison['base']['source'])} ({rate.code} / month)\n\n"
+            f"Stack P50 {money(total['base']['p50'])} → **{money(total['head']['p50'])}** "
+            f"(**{signed(total['delta']['p50'])}**; P10 {signed(total['delta']['p10'])}, "
+            f"P90 {signed(total['delta']['p90'])}); {len(moved)} service(s) changed, largest move first.")
     if not moved:
         return Section("cost_diff", head + "\n\nNo service's cost changed.")
     head += "\n\n" + _table(["Service", "Change", "P50 before", "P50 after", "Δ P50", "Δ P90", "Moved most"], [],
                              ["---", "---", "---:", "---:", "---:", "---:", "---"])
     rows = []
     for entry in moved:
-        before = view.usd(entry["base"]["p50"]) if entry["base"] else "–"
-        after = view.usd(entry["head"]["p50"]) if entry["head"] else "–"
+        before = money(entry["base"]["p50"]) if entry["base"] else "–"
+        after = money(entry["head"]["p50"]) if entry["head"] else "–"
         rows.append(f"\n| {text(entry['service'])} | {entry['change']} | {before} | {after} | "
-                    f"**{signed_usd(entry['delta']['p50'])}** | {signed_usd(entry['delta']['p90'])} | "
-                    f"{text(line_item_moves(entry))} |")
+                    f"**{signed(entry['delta']['p50'])}** | {signed(entry['delta']['p90'])} | "
+                    f"{text(line_item_moves(entry, rate))} |")
     return Section("cost_diff", head, rows, what="services")
 
 
@@ -257,9 +277,11 @@ def _observed(doc: dict[str, Any]) -> Section:
         rows.append(f"\n| {text(name)} | {entry['status']} | {_band_cell(bands.get('requests_per_month'))} | "
                     f"{_band_cell(bands.get('mean_duration_ms'))} | {_band_cell(bands.get('cost_usd_month'))} | "
                     f"{text(entry.get('advice') or entry.get('reason') or '–')} |")
+    rate = view.exchange(doc)
     for key, label in (("anomalies", "⚠ anomaly"), ("idle", "💤 idle"), ("proposals", "🔧 proposal")):
         for item in observed[key]:
-            saving = f" (saves {view.usd(item['saving_usd_month'])}/month)" if item.get("saving_usd_month") else ""
+            saving = (f" (saves {view.money(item['saving_usd_month'], rate)}/month)" if item.get("saving_usd_month")
+                      else "")
             rows.append(f"\n| {text(item['service'])} | {label} | {text(item['text'] + saving)} | | | |")
     return Section("observed", head, rows, what="observations")
 

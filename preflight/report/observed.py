@@ -3,8 +3,9 @@
 `preflight observe` keeps its findings in `out/observe/<stack>/observe.json`; `preview` picks that file up (or the
 one named by `--observed`) and the reports show, per service, how the deploy-time prediction compared with the
 observed days (P10–P90 coverage, bias, drifted or not, with the advice), and the anomalies, idle findings and
-proposals with their evidence. The observe document is read, validated for the fields used, and summarised; its
-own file stays the full record.
+proposals with their evidence. One observed figure is also a prediction input: a function's mean provisioned-
+concurrency utilisation (`observed_pc_inputs`), which its Lambda cost then uses. The observe document is read,
+validated for the fields used, and summarised; its own file stays the full record.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from guardrails_core.safe_input import JSONSyntaxError, UnsafeInputError, read_json_bounded
+from guardrails_predict.observed import ObservedPcUtilisation
 
 OBSERVE_SCHEMA = "preflight-observe/v1"
+PC_MEASUREMENT = "provisioned_concurrency_utilisation_mean"  # preflight observe's mean of the hourly Average
 
 
 class ObservedReportError(ValueError):
@@ -51,6 +54,8 @@ def load_observed(path: Path, *, stack: str, label: str) -> dict[str, Any]:
         summary[name] = {"status": str(monitoring.get("status", "missing")), "bands": bands,
                          "reason": monitoring.get("reason"), "advice": monitoring.get("advice"),
                          "workload_source": monitoring.get("workload_source")}
+        if (pc := _pc_utilisation(path, name, entry)) is not None:
+            summary[name]["pc_utilisation"] = pc
 
     def saving(value: Any) -> float | None:  # idle findings give a figure, proposals a P10/P50/P90 band: its P50
         value = value.get("p50") if isinstance(value, dict) else value
@@ -66,6 +71,29 @@ def load_observed(path: Path, *, stack: str, label: str) -> dict[str, Any]:
             "window": f"{window.get('start', '?')}/{window.get('end', '?')}", "services": summary,
             "anomalies": listed("anomalies", "message"), "idle": listed("idle", "message"),
             "proposals": listed("proposals", "title")}
+
+
+def _pc_utilisation(path: Path, name: str, entry: Any) -> dict[str, Any] | None:
+    """The measured mean provisioned-concurrency utilisation of a function ({value, window}), if observe has one."""
+    measurements = entry.get("measurements") if isinstance(entry, dict) else None
+    found = (measurements or {}).get(PC_MEASUREMENT) if isinstance(measurements, dict) else None
+    if not isinstance(found, dict) or found.get("value") is None:
+        return None  # not measured (no PC, no data): the prediction keeps its documented assumption
+    value = found["value"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ObservedReportError(f"{path}: --observed: services.{name}.measurements.{PC_MEASUREMENT}.value must be "
+                                  f"a share within 0..1, got {value!r}")
+    return {"value": float(value), "window": str(found.get("window", "?"))}
+
+
+def observed_pc_inputs(observed: dict[str, Any] | None) -> dict[str, ObservedPcUtilisation]:
+    """The prediction inputs in an `observed` section: service -> its observed PC utilisation."""
+    if not observed:
+        return {}
+    measured_on = observed["generated_at"][:10] or "undated"
+    return {name: ObservedPcUtilisation(entry["pc_utilisation"]["value"], entry["pc_utilisation"]["window"],
+                                        measured_on, observed["source"])
+            for name, entry in observed["services"].items() if entry.get("pc_utilisation")}
 
 
 def observed_sentence(observed: dict[str, Any]) -> str:

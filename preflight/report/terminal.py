@@ -199,7 +199,8 @@ def _predictions(doc: dict[str, Any], console_width: int, verbose: bool) -> Rend
     services = sorted(predictions) if verbose else by_cost[: SUMMARY_LIMITS["predictions"]]
     with_capacity = any(p.get("capacity_risk") for p in predictions.values())
     with_change = any(p.get("change_risk") for p in predictions.values())
-    title = "Cost and risk predictions (USD / month)"
+    rate = view.exchange(doc)
+    title = f"Cost and risk predictions ({rate.code} / month)"
     if len(services) < len(predictions):
         title += f", the {len(services)} highest P90 of {len(predictions)}"
     table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
@@ -224,7 +225,7 @@ def _predictions(doc: dict[str, Any], console_width: int, verbose: bool) -> Rend
         row: list[RenderableType] = [Text(service)]
         if wide:
             row.append(Text(prediction["kind"]))
-        row += [Text(view.usd(band[q])) for q in ("p10", "p50", "p90")]
+        row += [Text(view.money(band[q], rate)) for q in ("p10", "p50", "p90")]
         if wide:
             row.append(Text((prediction.get("workload") or {}).get("source", "–")))
         if with_capacity:
@@ -236,8 +237,9 @@ def _predictions(doc: dict[str, Any], console_width: int, verbose: bool) -> Rend
             row.append(Text(", ".join(f"{c.feature} {c.value:+.2f}" for c in top) or "–"))
         table.add_row(*row)
     total = Text(
-        "stack total: P10 {} · P50 {} · P90 {} (quantiles do not add exactly; shown as a guide)".format(
-            *(view.usd(sum(p["cost_usd_month"][q] for p in predictions.values())) for q in ("p10", "p50", "p90"))
+        "stack total: P10 {} · P50 {} · P90 {} (quantiles do not add exactly; shown as a guide). {}".format(
+            *(view.money(sum(p["cost_usd_month"][q] for p in predictions.values()), rate)
+              for q in ("p10", "p50", "p90")), view.currency_sentence(doc)
         ),
         style="dim",
     )
@@ -345,7 +347,7 @@ def _comparison(doc: dict[str, Any]) -> RenderableType | None:
     comparison = doc.get("comparison")
     if not comparison:
         return None
-    body = Text(comparison_sentence(comparison))
+    body = Text(comparison_sentence(comparison, view.exchange(doc)))
     for finding in comparison["findings"]["new"][:SUMMARY_LIMITS["fixes"]]:
         body.append(f"\n  new  {finding['severity']:<8} {finding['policy']}  {finding['resource_name'] or 'stack'}"
                     f"  {view.location(finding)}")

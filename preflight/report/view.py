@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guardrails_predict.pricing.currency import ExchangeRate
+
 from preflight.gate import BLOCKING, MANDATORY_REASON_PREFIX, REASON_TARGETS
 
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
@@ -58,6 +60,25 @@ def resource_label(violation: dict[str, Any]) -> str:
 def usd(amount: float) -> str:
     """Monthly dollars: cents below $100 (small functions matter), whole dollars above."""
     return f"${amount:,.2f}" if amount < 100 else f"${amount:,.0f}"
+
+
+def exchange(doc: dict[str, Any]) -> ExchangeRate:
+    """The report's stated rate (`currency`; a report without one is in USD)."""
+    return ExchangeRate.from_dict(doc.get("currency"))
+
+
+def money(usd_amount: float, rate: ExchangeRate) -> str:
+    """A USD figure of the report in its currency, converted exactly as the JSON's `cost` (rounded USD x the stated
+    rate, to the cent), then shown like `usd`: cents below 100, whole units above."""
+    amount = rate.convert(usd_amount)
+    if rate.code == "USD":
+        return usd(amount)
+    return f"{amount:,.2f} {rate.code}" if amount < 100 else f"{amount:,.0f} {rate.code}"
+
+
+def currency_sentence(doc: dict[str, Any]) -> str:
+    """Which currency the figures are in, at what rate, of which day, from where (every report says it)."""
+    return exchange(doc).sentence()
 
 
 def percent(probability: float) -> str:

@@ -40,6 +40,25 @@ def test_reads_lambda_metrics_hour_by_hour_with_their_queries(cloudwatch) -> Non
     assert max(v for v in seen.hourly["duration_max_ms"].values if v) == 400.0  # the bound used instead
 
 
+def test_provisioned_concurrency_utilisation_peak_and_mean(cloudwatch) -> None:
+    # 2 of 10 provisioned instances busy at night (hours 0-5 of each day), 8 by day (6-23); no datapoint in the
+    # very first hour. Mean over the 335 hours with data: (13 x 6 x 0.2 + 5 x 0.2 + 14 x 18 x 0.8) / 335
+    # = (15.6 + 1.0 + 201.6) / 335 = 218.2 / 335 = 0.651343...; peak 0.8.
+    put_lambda("pc", days=14, invocations=lambda h: 100, duration_ms=lambda h: 200.0,
+               pc_utilisation=lambda h: None if h == 0 else 0.2 if h % 24 < 6 else 0.8)
+    seen = reader().observe("pc", "services/pc.yaml", WINDOW)
+    assert seen.provisioned_concurrency_utilisation.value == pytest.approx(0.8)
+    mean = seen.provisioned_concurrency_utilisation_mean
+    assert mean.value == pytest.approx(218.2 / 335) and mean.unit == "ratio"
+    query = json.loads(mean.query)
+    assert (query["MetricName"], query["Stat"]) == ("ProvisionedConcurrencyUtilization", "Average")
+    assert query["Dimensions"] == {"FunctionName": "pc", "Resource": "pc:live"}
+    # a function without provisioned concurrency: missing with the reason, never 0 %
+    put_lambda("plain", days=14, invocations=lambda h: 100, duration_ms=lambda h: 200.0)
+    plain = reader().observe("plain", "services/plain.yaml", WINDOW).provisioned_concurrency_utilisation_mean
+    assert plain.missing and "no ProvisionedConcurrencyUtilization datapoints" in plain.missing_reason
+
+
 def test_a_function_cloudwatch_does_not_know_is_missing_not_idle(cloudwatch) -> None:
     seen = reader().observe("ghost", "services/ghost.yaml", WINDOW)
     assert seen.requests_per_hour.missing and "no AWS/Lambda metrics" in seen.requests_per_hour.missing_reason

@@ -151,6 +151,12 @@ def test_observed_history_is_accepted_by_preview(project: Path, cloudwatch) -> N
         '    security.apexlogic.com/data-classification: "internal"\n',
         '    security.apexlogic.com/data-classification: "internal"\n'
         '    finops.apexlogic.com/usage-history: out/observe/dev/usage-history/embeddings-batch.yaml\n'))
+    # A service budget between the two prices of warm-reranker below ($47.00 assumed, $49.00 observed): the pack's
+    # budget control (the gate) must price it with the observed utilisation, as the report does.
+    stack_file = project / "stacks" / "Pulumi.dev.yaml"
+    stack = yaml.safe_load(stack_file.read_text())
+    stack["config"]["guardrails:budgets"] = {"stackMonthlyUsd": 1500, "quantile": "p50", "serviceMonthlyUsd": 48}
+    stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     run = subprocess.run([sys.executable, "-m", "preflight", "preview", "--stack", "dev", "--engine", "offline",
                           "--json", "--quiet", "--markdown", "out/comment.md", "--project-dir", str(project)],
@@ -171,6 +177,25 @@ def test_observed_history_is_accepted_by_preview(project: Path, cloudwatch) -> N
     assert idle and idle[0]["saving_usd_month"] == pytest.approx(43.80, abs=0.005)
     comment = (project / "out" / "comment.md").read_text()
     assert "### Observed vs predicted" in comment and "| warm-reranker | 💤 idle |" in comment
+    # The observed provisioned-concurrency utilisation (0 % for warm-reranker) is a prediction input: its 5 units
+    # are charged whatever the traffic, and all of the P50 load (2M x 0.18 s x 1 GB = 360,000 GB-s) is billed on
+    # demand. arm64 us-east-1: 5 x 1 GB x 2,628,000 s x $0.0000033334 = 43.800876, + 360,000 x $0.0000133334 =
+    # 4.800024, + 2M x $0.20/M = 0.40 -> $49.00 (the default assumption, traffic fills PC first, would price the
+    # load at the PC-duration rate: 360,000 x $0.0000077778 = 2.800008 -> $47.00).
+    warm = report["predictions"]["warm-reranker"]
+    assert observed["services"]["warm-reranker"]["pc_utilisation"] == {
+        "value": 0.0, "window": "2026-11-15T00:00:00+00:00/2026-11-29T00:00:00+00:00"}
+    assert warm["cost_usd_month"]["p50"] == 49.0
+    assert warm["provisioned_concurrency"]["units"] == 5 and warm["provisioned_concurrency"]["utilisation"] == 0.0
+    assert warm["provisioned_concurrency"]["source"].startswith(
+        "observed PC utilisation 0.0% (2026-11-15T00:00:00+00:00/2026-11-29T00:00:00+00:00, measured ")
+    assert warm["provisioned_concurrency"]["source"].endswith(", out/observe/dev/observe.json)")
+    assert "observed PC utilisation 0.0%" in comment
+    budget = [v["message"] for v in report["violations"] if v["policy"] == "fin-predicted-cost-within-budget"]
+    assert len(budget) == 1 and "warm-reranker (services/warm-reranker.yaml:2): predicted P50 $49.00/month exceeds " \
+        "guardrails:budgets.serviceMonthlyUsd $48.00/month" in budget[0], budget
+    # functions without provisioned concurrency carry no such input
+    assert "provisioned_concurrency" not in report["predictions"]["surge"]
 
 
 def test_unreachable_cloudwatch_is_exit_2_and_nothing_written_or_committed(project: Path) -> None:

@@ -62,6 +62,23 @@ CASES = [
     ("pc-overflow-on-demand", dict(requests=100_000_000, ms=500, memory=128, provisioned_concurrency=1),
      100_000_000 * REQ + D("0.125") * MONTH_S * X_PC + D("0.125") * MONTH_S * X_PCD
      + (D(100_000_000) * D("0.5") * D("0.125") - D("0.125") * MONTH_S) * X_T1),
+    # Observed PC utilisation u = 0.25: capacity 2 x 0.5 GB x 2,628,000 s = 2,628,000 GB-s, of which traffic used
+    # 657,000; the load is 10M x 0.2 s x 0.5 GB = 1,000,000 GB-s, so 343,000 GB-s spill over to on-demand.
+    # 2.00 + 2,628,000 x 0.0000041667 (10.9500876) + 657,000 x 0.0000097222 (6.3874854) + 343,000 x 0.0000166667
+    # (5.7166781) = 25.0542511 -> $25.05; without an observation (u = 1) all 1,000,000 GB-s are served by PC:
+    # 2.00 + 10.9500876 + 9.7222 = 22.6722876 -> $22.67 (case pc-traffic-within-capacity).
+    ("pc-observed-utilisation-spills-over", dict(requests=10_000_000, ms=200, memory=512, provisioned_concurrency=2,
+                                                 provisioned_utilisation=D("0.25")),
+     10_000_000 * REQ + D(2_628_000) * X_PC + D(657_000) * X_PCD + D(343_000) * X_T1),
+    # u = 0.5 covers the whole load (1,314,000 >= 1,000,000 GB-s): the same bill as u = 1, nothing spills over.
+    ("pc-observed-utilisation-covers-the-load", dict(requests=10_000_000, ms=200, memory=512,
+                                                     provisioned_concurrency=2, provisioned_utilisation=D("0.5")),
+     10_000_000 * REQ + D(2_628_000) * X_PC + D(1_000_000) * X_PCD),
+    # u = 0 (provisioned but never used): the PC charge still applies, every GB-s is on demand:
+    # 2.00 + 10.9500876 + 1,000,000 x 0.0000166667 (16.6667) = 29.6167876 -> $29.62
+    ("pc-observed-idle", dict(requests=10_000_000, ms=200, memory=512, provisioned_concurrency=2,
+                              provisioned_utilisation=D(0)),
+     10_000_000 * REQ + D(2_628_000) * X_PC + D(1_000_000) * X_T1),
     ("pc-partial-month-rounded-to-5min", dict(requests=0, ms=0, memory=2048, provisioned_concurrency=3,
                                               provisioned_hours=D("10.01")),
      3 * 2 * D(36300) * X_PC),  # 10.01 h = 36,036 s -> 36,300 s (next 5 minutes)
@@ -95,6 +112,15 @@ CASES = [
 @pytest.mark.parametrize(("inputs", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_lambda_cost_matches_hand_arithmetic(inputs: dict, expected: D) -> None:
     assert cost(**inputs) == cents(D(expected))
+
+
+def test_observed_pc_utilisation_figures() -> None:
+    observed = dict(provisioned_concurrency=2, provisioned_utilisation=D("0.25"))
+    assert cost(10_000_000, 200, 512, **observed) == D("25.05")
+    assert cost(10_000_000, 200, 512, provisioned_concurrency=2) == D("22.67")
+    assert cost(10_000_000, 200, 512, provisioned_concurrency=2, provisioned_utilisation=D(0)) == D("29.62")
+    with pytest.raises(PricingError, match="utilisation must be within 0..1"):
+        cost(1, 1, 512, provisioned_concurrency=1, provisioned_utilisation=D("1.5"))
 
 
 def test_research_note_figures() -> None:

@@ -253,3 +253,44 @@ def test_lambda_init_billing_from_stack_settings(tmp_path: Path) -> None:
         predict_plan(lambda_fn(tmp_path), {**settings(), "budgets": {"lambdaInit": {"coldStartFraction": 2,
                                                                                      "initDurationMs": 1}}},
                      None, tmp_path)
+
+
+def test_observed_pc_utilisation_prices_the_spill_over(tmp_path: Path) -> None:
+    from guardrails_core.types import LAMBDA_PC_CONFIG
+    from guardrails_predict.observed import ObservedPcUtilisation
+
+    parent = "urn:pulumi:prod::serverless-guardrails::serverless-guardrails:aws:ServerlessFunction::embeddings"
+    pc = PlannedResource(urn=f"{parent}$aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig::live",
+                         type=LAMBDA_PC_CONFIG, name="live", custom=True, parent=parent, provider=None,
+                         inputs={"provisionedConcurrentExecutions": 2}, source_file="services/embeddings.yaml",
+                         source_line=1)
+    declared = {"finops.apexlogic.com/expected-requests-per-month": "10000000",
+                "finops.apexlogic.com/expected-p50-latency-ms": "200"}
+    resources = lambda_fn(tmp_path, memory=512, arch="x86_64", annotations=declared, extra_children=[pc])
+    exact = StackSettings(environment="prod", aws_region="us-east-1",
+                          budgets={"declaredUncertainty": 0}).model_dump(mode="json", by_alias=False)
+    # Without an observation traffic fills the 2 provisioned units first: 10M x 0.2 s x 0.5 GB = 1,000,000 GB-s
+    # all at the PC-duration rate. $2.00 requests + 2 x 0.5 GB x 2,628,000 s x $0.0000041667 (10.9500876) +
+    # 1,000,000 x $0.0000097222 (9.7222) = $22.67
+    default = predict_plan(resources, exact, None, tmp_path)["embeddings"]
+    assert default["cost_usd_month"]["p50"] == 22.67
+    assert default["provisioned_concurrency"]["utilisation"] is None
+    assert default["provisioned_concurrency"]["source"].startswith("assumed: traffic fills the provisioned")
+    seen = ObservedPcUtilisation(0.25, "2026-11-01T00:00:00+00:00/2026-11-15T00:00:00+00:00", "2026-11-15",
+                                 "out/observe/prod/observe.json")
+    observed = predict_plan(resources, exact, None, tmp_path, observed_pc={"embeddings": seen})["embeddings"]
+    # Observed 25 %: 0.25 x 2,628,000 = 657,000 GB-s served by PC (x $0.0000097222 = 6.3874854), the other
+    # 343,000 GB-s spill over on demand (x $0.0000166667 = 5.7166781): 2.00 + 10.9500876 + 6.3874854 + 5.7166781
+    # = 25.0542511 -> $25.05; the PC charge for both units stays whatever the traffic.
+    assert observed["cost_usd_month"] == {"p10": 25.05, "p50": 25.05, "p90": 25.05}
+    assert observed["line_items"] == {"provisioned_concurrency": 10.95, "provisioned_duration": 6.39,
+                                      "requests": 2.0, "duration": 5.72}
+    assert observed["provisioned_concurrency"] == {
+        "units": 2, "utilisation": 0.25,
+        "source": "observed PC utilisation 25.0% (2026-11-01T00:00:00+00:00/2026-11-15T00:00:00+00:00, measured "
+                  "2026-11-15, out/observe/prod/observe.json)"}
+    # An observation of another function, or of a function without PC, changes nothing
+    assert predict_plan(resources, exact, None, tmp_path, observed_pc={"other": seen})["embeddings"][
+        "cost_usd_month"]["p50"] == 22.67
+    with pytest.raises(PredictionInputError, match="utilisation must be a share within 0..1"):
+        ObservedPcUtilisation(1.2, "w", "d", "observe.json")

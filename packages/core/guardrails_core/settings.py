@@ -5,6 +5,7 @@ Neutral module: components, the policy pack and preflight all read it; it import
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -296,6 +297,10 @@ class StackSettings(_Model):
     gitops: GitopsSettings = GitopsSettings()
     rollout: RolloutSettings = RolloutSettings()
     services_dir: str = "services"
+    # Currency of reported costs and of budgets (ISO 4217, an ECB reference currency; guardrails_predict.pricing.
+    # currency converts at the ECB rate of `currency_date`, default the latest day of its bundled table).
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    currency_date: dt.date | None = None
 
 
 class StackConfigError(ValueError):

@@ -1,16 +1,22 @@
-"""The prediction view of the stack settings: `guardrails:budgets`, `guardrails:risk` and the few other keys the
-predictions use, flattened. Their schema (keys, defaults, allowed values) is the core's
+"""The prediction view of the stack settings: `guardrails:budgets`, `guardrails:risk`, the currency and the few
+other keys the predictions use, flattened. Their schema (keys, defaults, allowed values) is the core's
 (`guardrails_core.settings.BudgetSettings` / `RiskSettings`, documented in the README); a stack file
 that breaks it is refused at load, naming the file, the line and the key.
+
+Budgets are amounts per month in the stack's currency (`guardrails:currency`, default USD; the `...Usd` key names
+predate it): prices are USD and the predicted costs are converted at the stated ECB rate before the comparison
+(pricing/currency.py). Which codes and dates exist is the bundled ECB table's knowledge, so it is checked here.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from guardrails_core.settings import StackConfigError, as_stack_settings
 
+from guardrails_predict.pricing.currency import CurrencyError, ExchangeRate, exchange_rate
 from guardrails_predict.resources import PredictionInputError
 
 
@@ -37,6 +43,19 @@ class PredictionSettings:
     enforce_synthetic_change_risk: bool
     lambda_cold_start_fraction: float
     lambda_init_duration_ms: float
+    # guardrails:currency / currencyDate: reported costs and budgets in this currency (prices stay USD)
+    exchange: ExchangeRate
+
+
+def _exchange(code: str, date: dt.date | None) -> ExchangeRate:
+    """The stated rate of `guardrails:currency` on `guardrails:currencyDate` (see pricing/currency.py)."""
+    if date is not None and code == "USD":
+        raise PredictionInputError("guardrails:currencyDate: only meaningful with a guardrails:currency other than "
+                                   "USD (prices are USD; nothing is converted)")
+    try:
+        return exchange_rate(code, date)
+    except CurrencyError as exc:
+        raise PredictionInputError(str(exc)) from None
 
 
 def prediction_settings(settings: Any) -> PredictionSettings:
@@ -68,4 +87,5 @@ def prediction_settings(settings: Any) -> PredictionSettings:
         enforce_synthetic_change_risk=risk.enforce_synthetic_change_risk,
         lambda_cold_start_fraction=init.cold_start_fraction if init else 0.0,
         lambda_init_duration_ms=init.init_duration_ms if init else 0.0,
+        exchange=_exchange(stack.currency, stack.currency_date),
     )

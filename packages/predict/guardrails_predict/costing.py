@@ -69,6 +69,11 @@ def priced_service(svc: Service, requests: float, duration_ms: float, settings: 
                            ephemeral_storage_mb=svc.ephemeral_mb, provisioned_concurrency=svc.provisioned_concurrency)
         if overrides:
             cfg = replace(cfg, **overrides)  # type: ignore[arg-type]
+        if svc.observed_pc is not None and cfg.provisioned_concurrency > 0:
+            # The observed busy share of the declared units; a what-if with other units keeps the busy instances
+            # (u x declared / new, at most 1).
+            busy = svc.observed_pc.share() * svc.provisioned_concurrency
+            cfg = replace(cfg, provisioned_utilisation=min(Decimal(1), busy / cfg.provisioned_concurrency))
         # INIT (cold starts) is billed on on-demand invocations since 2025-08-01; provisioned instances are
         # initialised ahead of traffic, so it is priced only without provisioned concurrency.
         on_demand = cfg.provisioned_concurrency == 0

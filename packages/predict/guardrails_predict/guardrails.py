@@ -6,7 +6,8 @@ predictions cannot be made (missing/corrupt model, undeclared requests, bad budg
 saying why: fail closed.
 
 Previous state (for change risk and anomalies): pass `previous`, or set `GUARDRAILS_PREVIOUS_STATE` to the
-JSON of `pulumi stack export` (the pack has no other way to see it).
+JSON of `pulumi stack export` (the pack has no other way to see it). Observed provisioned-concurrency utilisation:
+`GUARDRAILS_OBSERVED_PC` names the file preflight wrote (observed.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from guardrails_predict.model_store import ModelError
+from guardrails_predict.observed import observed_pc_from_env
 from guardrails_predict.plan import PlanPrediction, PredictionError, predict_services
 from guardrails_predict.resources import PredictionInputError
 from guardrails_predict.services import Service
@@ -58,7 +60,7 @@ def _predict(resources: Sequence[Any], settings: Any, previous: Sequence[Any] | 
              project_dir: Path | None) -> PlanPrediction | list[Violation]:
     try:
         return predict_services(resources, settings, _previous(previous), project_dir,
-                                with_recommendations=False)
+                                with_recommendations=False, observed_pc=observed_pc_from_env())
     except (ModelError, PredictionInputError, PredictionError) as exc:
         return [(None, f"cost/risk predictions unavailable, so budgets and risk cannot be checked: {exc}")]
 
@@ -80,29 +82,36 @@ def on_prediction(rule: PlanRule) -> StackRule:
     return checked
 
 
-def _usd(value: float) -> str:
-    return f"${value:,.2f}/month"
+def _money(value: float, currency: str) -> str:
+    """A monthly amount in the stack's currency (budgets and the converted predictions are in it)."""
+    return f"${value:,.2f}/month" if currency == "USD" else f"{value:,.2f} {currency}/month"
 
 
 @on_prediction
 def predicted_cost_within_budget(plan: PlanPrediction) -> list[Violation]:
-    """Stack total and each service at the configured quantile vs `stackMonthlyUsd` / `serviceMonthlyUsd`."""
+    """Stack total and each service at the configured quantile vs `stackMonthlyUsd` / `serviceMonthlyUsd` (both
+    in the stack's currency, as the converted predictions are)."""
     cfg, q = plan.settings, plan.settings.quantile
+    code = cfg.exchange.code
+
+    def money(value: float) -> str:
+        return _money(value, code)
+
     out: list[Violation] = []
-    total = sum(r["cost_usd_month"][q] for r in plan.results.values())
+    total = sum(r["cost"][q] for r in plan.results.values())
     if cfg.stack_monthly_usd is not None and total > cfg.stack_monthly_usd:
-        top = sorted(plan.results.items(), key=lambda kv: -kv[1]["cost_usd_month"][q])[:3]
-        out.append((None, f"predicted {q.upper()} monthly cost of the {cfg.environment} stack {_usd(total)} exceeds "
-                          f"guardrails:budgets.stackMonthlyUsd {_usd(cfg.stack_monthly_usd)}; largest: "
-                          + ", ".join(f"{n} {_usd(r['cost_usd_month'][q])}" for n, r in top)))
+        top = sorted(plan.results.items(), key=lambda kv: -kv[1]["cost"][q])[:3]
+        out.append((None, f"predicted {q.upper()} monthly cost of the {cfg.environment} stack {money(total)} exceeds "
+                          f"guardrails:budgets.stackMonthlyUsd {money(cfg.stack_monthly_usd)}; largest: "
+                          + ", ".join(f"{n} {money(r['cost'][q])}" for n, r in top)))
     if cfg.service_monthly_usd is not None:
         for name, result in sorted(plan.results.items()):
-            cost = result["cost_usd_month"][q]
+            cost = result["cost"][q]
             if cost > cfg.service_monthly_usd:
                 where = f" ({result['file']}:{result['line']})" if result["file"] else ""
                 out.append((result["urn"], f"{name}{where}: predicted {q.upper()} "
-                                           f"{_usd(cost)} exceeds guardrails:budgets.serviceMonthlyUsd "
-                                           f"{_usd(cfg.service_monthly_usd)} (workload source: "
+                                           f"{money(cost)} exceeds guardrails:budgets.serviceMonthlyUsd "
+                                           f"{money(cfg.service_monthly_usd)} (workload source: "
                                            f"{result['workload']['source']})"))
     return out
 
@@ -111,6 +120,11 @@ def predicted_cost_within_budget(plan: PlanPrediction) -> list[Violation]:
 def budget_cap_per_cost_center(plan: PlanPrediction) -> list[Violation]:
     """Sum per cost-center / project-id vs `costCenters` / `projects` budgets."""
     cfg, q = plan.settings, plan.settings.quantile
+    code = cfg.exchange.code
+
+    def money(value: float) -> str:
+        return _money(value, code)
+
     out: list[Violation] = []
     for label, field, key, budgets in (("cost-center", "cost_center", "costCenters", cfg.cost_centers),
                                        ("project-id", "project_id", "projects", cfg.projects)):
@@ -123,11 +137,11 @@ def budget_cap_per_cost_center(plan: PlanPrediction) -> list[Violation]:
                 out.append((result["urn"], f"{name}: no {label} label/tag, so its predicted cost cannot be charged "
                                            f"to a guardrails:budgets.{key} budget"))
                 continue
-            totals[owner] = totals.get(owner, 0.0) + result["cost_usd_month"][q]
+            totals[owner] = totals.get(owner, 0.0) + result["cost"][q]
         for owner, total in sorted(totals.items()):
             if owner in budgets and total > budgets[owner]:
-                out.append((None, f"{label} {owner}: predicted {q.upper()} {_usd(total)} exceeds "
-                                  f"guardrails:budgets.{key}.{owner} {_usd(budgets[owner])}"))
+                out.append((None, f"{label} {owner}: predicted {q.upper()} {money(total)} exceeds "
+                                  f"guardrails:budgets.{key}.{owner} {money(budgets[owner])}"))
     return out
 
 

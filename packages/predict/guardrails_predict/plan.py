@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +18,9 @@ from guardrails_predict.config import PredictionSettings, prediction_settings
 from guardrails_predict.costing import kubernetes_prices, priced_service
 from guardrails_predict.features import CAPACITY_FEATURES, capacity_row, peak_concurrency
 from guardrails_predict.model_store import CostBand, LoadedModel, ModelError, load_all, load_cost_band, predict_rows
+from guardrails_predict.observed import DEFAULT_PC_SOURCE, ObservedPcUtilisation
 from guardrails_predict.pricing import PricingError
+from guardrails_predict.pricing.currency import ExchangeRate
 from guardrails_predict.resources import PredictionInputError, to_views
 from guardrails_predict.rightsizing import recommend
 from guardrails_predict.services import Service, group_services
@@ -89,6 +91,12 @@ def _cost_quantiles(svc: Service, wl: Workload, settings: PredictionSettings,
     scale = 1.0 if wl.history is not None else band.scale_for(wl.hint_variant)
     values = sorted(round(v, 2) for v in calibrated_band(costs, scale))  # sorting guards rounding
     return dict(zip(QKEYS, values, strict=True)), costs["p50"], line_items
+
+
+def converted_cost(usd: dict[str, float], line_items: dict[str, float], rate: ExchangeRate) -> dict[str, Any]:
+    """{currency, p10, p50, p90, line_items} in the stack's currency from the USD figures."""
+    return {"currency": rate.code, **{q: rate.convert(usd[q]) for q in QKEYS},
+            "line_items": {item: rate.convert(value) for item, value in line_items.items()}}
 
 
 def _capacity(services: list[Service], workloads: dict[str, Workload], model: LoadedModel,
@@ -175,8 +183,10 @@ def _change_risk(services: list[Service], previous: list[Service] | None, model:
 
 def predict_services(resources: Sequence[Any], settings: Any, previous: Sequence[Any] | None,
                      project_dir: Path | None, models_dir: Path | None = None,
-                     with_recommendations: bool = True) -> PlanPrediction:
-    """Everything `predict_plan` returns, plus the parsed services (the guardrails reuse them)."""
+                     with_recommendations: bool = True,
+                     observed_pc: Mapping[str, ObservedPcUtilisation] | None = None) -> PlanPrediction:
+    """Everything `predict_plan` returns, plus the parsed services (the guardrails reuse them). `observed_pc`:
+    service name -> the observed provisioned-concurrency utilisation its Lambda cost uses (observed.py)."""
     project_dir = Path(project_dir) if project_dir is not None else None
     cfg = prediction_settings(settings)
     models, band = _cached(models_dir)  # ModelError propagates: a missing/corrupt model blocks the gate
@@ -192,6 +202,8 @@ def predict_services(resources: Sequence[Any], settings: Any, previous: Sequence
     problems: list[str] = []
     for svc in services:
         wl = workloads[svc.name]
+        if svc.kind == "lambda" and svc.provisioned_concurrency > 0:
+            svc.observed_pc = (observed_pc or {}).get(svc.name)
         try:
             cost, current_p50, line_items = _cost_quantiles(svc, wl, cfg, prices, band)
             recommendation = (recommend(svc, wl, cfg, prices, project_dir, current_p50,
@@ -209,26 +221,35 @@ def predict_services(resources: Sequence[Any], settings: Any, previous: Sequence
             "project_id": svc.labels.get("project-id"),
             "cost_usd_month": cost,
             "line_items": line_items,
+            # The same figures in the stack's currency (guardrails:currency; USD: identical): what budgets and
+            # reports use. Each is the rounded USD figure x the stated rate, to the cent (pricing/currency.py).
+            "cost": converted_cost(cost, line_items, cfg.exchange),
             "capacity_risk": capacity[svc.name],
             "change_risk": change[svc.name],
             "contributions": wl.contributions,
             "workload": wl.as_dict(),
             "recommendation": recommendation,
         }
+        if svc.kind == "lambda" and svc.provisioned_concurrency > 0:
+            pc = svc.observed_pc
+            plan.results[svc.name]["provisioned_concurrency"] = {
+                "units": svc.provisioned_concurrency, "utilisation": None if pc is None else float(pc.share()),
+                "source": DEFAULT_PC_SOURCE if pc is None else pc.sentence()}
     if problems:
         raise PredictionError(problems, plan.results)
     return plan
 
 
 def predict_plan(resources: Sequence[Any], settings: Any, previous: Sequence[Any] | None, project_dir: Path,
-                 models_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+                 models_dir: Path | None = None,
+                 observed_pc: Mapping[str, ObservedPcUtilisation] | None = None) -> dict[str, dict[str, Any]]:
     """Per service: kind, cost_usd_month {p10,p50,p90}, capacity_risk, change_risk (synthetic_training flag),
     contributions, workload (source declared|history|model) and recommendation (saving_usd_month, patch).
 
     Raises `ModelError` (missing/corrupt model), `PredictionInputError` (bad declaration/settings) or
     `PredictionError` (some services could not be priced; `.partial` has the others). All must block the gate.
     """
-    return predict_services(resources, settings, previous, project_dir, models_dir).results
+    return predict_services(resources, settings, previous, project_dir, models_dir, observed_pc=observed_pc).results
 
 
 __all__ = ["ModelError", "PredictionError", "PredictionInputError", "predict_plan", "predict_services"]

@@ -17,6 +17,7 @@ from typing import Any
 from guardrails_core.source import DECLARATION_INPUT
 from guardrails_core.values import UNKNOWN
 
+from guardrails_predict.observed import ObservedPcUtilisation
 from guardrails_predict.resources import (
     IAM_ROLE_POLICY,
     KNATIVE_SERVICE,
@@ -67,6 +68,8 @@ class Service:
     ephemeral_mb: int = 512
     reserved_concurrency: int | None = None
     provisioned_concurrency: int = 0
+    # Observed mean share of the provisioned instances in use (set by predict_services from what the caller passes)
+    observed_pc: ObservedPcUtilisation | None = None
     iam_actions: frozenset[str] = frozenset()
     public_url: bool = False
 

@@ -445,6 +445,8 @@ class StackResource:
     name: str
     urn: str
     props: Mapping[str, Any]
+    # The parent's URN: the predictions find a function's component (its declaration) and siblings through it
+    parent: str | None = None
 
 
 @dataclass(frozen=True)

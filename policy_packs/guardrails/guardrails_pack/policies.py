@@ -153,7 +153,8 @@ def stack_policy(control: StackControl) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         def run() -> list[Any]:
             config = args.get_config()
-            resources = [StackResource(type=r.resource_type, name=r.name, urn=r.urn, props=r.props)
+            resources = [StackResource(type=r.resource_type, name=r.name, urn=r.urn, props=r.props,
+                                       parent=r.parent.urn if r.parent is not None else None)
                          for r in args.resources]
             ctx = StackContext(resources=resources, settings=resolve_settings(config),
                                config=_options(config, control), defaults=defaults)

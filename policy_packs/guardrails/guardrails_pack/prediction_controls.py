@@ -27,7 +27,7 @@ def plan_inputs(ctx: StackContext) -> tuple[list[dict[str, Any]], StackSettings]
     """The plan and the typed settings as the rules take them; within one AnalyzeStack every prediction control gets
     the very same objects, so `_shared_pass` below recognises the plan and predicts it once."""
     def build() -> tuple[list[dict[str, Any]], StackSettings]:
-        resources = [{"type": r.type, "name": r.name, "urn": r.urn, "props": props}
+        resources = [{"type": r.type, "name": r.name, "urn": r.urn, "props": props, "parent": r.parent}
                      for r, props in stack_resources(ctx)]
         return resources, ctx.settings
 

@@ -6,8 +6,12 @@
     requests $ = requests x $/1M / 1e6
     storage $  = (ephemeral_MB - 512) / 1024 x duration seconds x $/GB-s   (512 MB included; AWS bills the
                  extra GB x seconds - not Infracost's formula, which multiplies by memory as well)
-    PC $       = concurrency x memory GB x (enabled seconds rounded up to 5 min) x PC rate, and the GB-s
-                 served by provisioned instances (they take traffic first) at the PC-duration rate
+    PC $       = concurrency x memory GB x (enabled seconds rounded up to 5 min) x PC rate, whatever the traffic,
+                 and the GB-s served by provisioned instances (they take traffic first) at the PC-duration rate:
+                 served = min(GB-s, u x PC capacity GB-s), the rest (the spill-over) on demand. u is the observed
+                 ProvisionedConcurrencyUtilization (mean) when given; without it u = 1, i.e. traffic is assumed to
+                 fill the provisioned capacity before any spills over (a flat load; bursty traffic idles the
+                 instances off-peak and spills at peaks, which only an observed u shows)
     free tier  = 1M requests and 400,000 GB-s off on-demand usage, never with PC enabled
 
 Rounding applies per invocation at AWS; here it is applied to the mean duration, which under-states by less
@@ -45,6 +49,8 @@ class LambdaConfig:
     ephemeral_storage_mb: int = 512
     provisioned_concurrency: int = 0
     provisioned_hours: Decimal = HOURS_PER_MONTH  # how long PC stays enabled in the month
+    # Observed mean share of the provisioned instances in use (0..1); None = traffic fills them first (u = 1)
+    provisioned_utilisation: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,8 @@ def _validate(usage: LambdaUsage, cfg: LambdaConfig) -> None:
         (512 <= cfg.ephemeral_storage_mb <= 10240, "ephemeralStorage.size must be within 512..10240 MB"),
         (cfg.provisioned_concurrency >= 0, "provisioned concurrency must be >= 0"),
         (0 <= cfg.provisioned_hours <= 744, "provisioned hours must be within 0..744"),
+        (cfg.provisioned_utilisation is None or 0 <= cfg.provisioned_utilisation <= 1,
+         "provisioned-concurrency utilisation must be within 0..1"),
     ]
     for ok, message in checks:
         if not ok:
@@ -124,7 +132,8 @@ def lambda_monthly_cost(usage: LambdaUsage, cfg: LambdaConfig, *, free_tier: boo
         pc_capacity_gb_s = Decimal(pc) * memory_gb * enabled_seconds
         pc_rate = _need(prices.provisioned_concurrency_per_gb_s, "provisioned concurrency", cfg, table)
         pc_duration_rate = _need(prices.provisioned_duration_per_gb_s, "provisioned duration", cfg, table)
-        served_by_pc = min(gb_seconds, pc_capacity_gb_s)
+        utilisation = Decimal(1) if cfg.provisioned_utilisation is None else cfg.provisioned_utilisation
+        served_by_pc = min(gb_seconds, utilisation * pc_capacity_gb_s)
         components["provisioned_concurrency"] = pc_capacity_gb_s * pc_rate
         components["provisioned_duration"] = served_by_pc * pc_duration_rate
         on_demand_gb_s = gb_seconds - served_by_pc
