@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
 
-from preflight.gitops.yaml_edit import _safe_load
+from preflight.gitops.yaml_edit import YAML, _safe_load  # ruamel's, as the editor uses it (only gitops imports it)
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = Path("/work/shared/data/knative/examples")
