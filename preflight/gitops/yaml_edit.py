@@ -197,6 +197,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _safe_load(text: str) -> Any:
+    """The data of `text` read by ruamel's safe loader: its libyaml parser (4x faster than the pure one; a plan
+    renders one patch per rightsized service), the pure parser when libyaml cannot read the text."""
+    try:
+        return YAML(typ="safe").load(text)
+    except YAMLError:
+        return YAML(typ="safe", pure=True).load(text)
+
+
 def apply_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -> str:
     """`text` with `edits` applied to the document starting at or before `line` (1-based; None: the first)."""
     if not edits:
@@ -213,7 +222,7 @@ def apply_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -
     try:
         yaml = _yaml(body)
         data = yaml.load(body)
-        expected = _PROBE.load(body)
+        expected = _safe_load(body)
     except YAMLError as exc:
         raise EditError(f"{file}: not valid YAML ({str(exc)[:300]})") from exc
     if not isinstance(data, CommentedMap):
@@ -226,7 +235,7 @@ def apply_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -
     if unedited != body:
         # ruamel does not write this document back byte for byte: keep the original's unedited lines
         new_body = _carry(body, unedited, new_body)
-    if _PROBE.load(new_body) != _plain(expected):
+    if _safe_load(new_body) != _plain(expected):
         raise EditError(f"{file}:{start}: the round trip did not reproduce the declaration; not edited")
     chunks[index] = (start, header + new_body)
     return "".join(c for _, c in chunks)

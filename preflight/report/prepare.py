@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from guardrails_core.values import SECRET_SIG, SPECIAL_SIG_KEY, UNKNOWN, UNKNOWN_SENTINEL, Secret, redact
+from guardrails_core.values import SECRET_SIG, SPECIAL_SIG_KEY, UNKNOWN, UNKNOWN_SENTINELS, Secret
 
 from preflight.report.schema import validate_report
 
@@ -50,17 +51,52 @@ def _leaf_texts(value: Any) -> Iterator[str]:
 def secret_texts(value: Any) -> set[str]:
     """Plaintexts of all secrets held anywhere in `value` (Secret objects and wire-format secrets)."""
     found: set[str] = set()
+    _redact(value, found, [])
+    return {text for text in found if len(text) >= MIN_MASKED_SECRET_LENGTH}
+
+
+_JSON_SCALARS = frozenset({int, bool, type(None)})
+
+
+def _redact(value: Any, found: set[str], odd: list[Any]) -> Any:
+    """One walk: the copy with secrets and unknowns replaced by their markers and keys as strings; the plaintexts
+    of the secrets go to `found`, and any leaf that is not JSON data to `odd` (validation then names it)."""
+    kind = type(value)
+    if kind is str:
+        return UNKNOWN_MARK if value in UNKNOWN_SENTINELS else value
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
+        if value.get(SPECIAL_SIG_KEY) == SECRET_SIG:
+            found.update(_leaf_texts(value.get("value")))
+            return SECRET_MARK
+        return {str(k): _redact(v, found, odd) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_redact(v, found, odd) for v in value]
+    if kind in _JSON_SCALARS:
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            odd.append(value)
+        return value
     if isinstance(value, Secret):
         found.update(_leaf_texts(value.value))
-    elif _is_wire_secret(value):
-        found.update(_leaf_texts(value.get("value")))
-    elif isinstance(value, dict):
-        for item in value.values():
-            found |= secret_texts(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            found |= secret_texts(item)
-    return {text for text in found if len(text) >= MIN_MASKED_SECRET_LENGTH}
+        return SECRET_MARK
+    if value is UNKNOWN:
+        return UNKNOWN_MARK
+    if isinstance(value, str):  # a str subclass: the same rules as a str
+        return UNKNOWN_MARK if value in UNKNOWN_SENTINELS else value
+    if isinstance(value, float) and not math.isfinite(value) or not isinstance(value, int | float):
+        odd.append(value)
+    return value
+
+
+def _mask_strings(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {_mask(k, secrets): _mask_strings(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_strings(v, secrets) for v in value]
+    if isinstance(value, str):
+        return _mask(value, secrets)
+    return value
 
 
 def _mask(text: str, secrets: list[str]) -> str:
@@ -69,22 +105,19 @@ def _mask(text: str, secrets: list[str]) -> str:
     return text
 
 
-def _scrub(value: Any, secrets: list[str]) -> Any:
-    if _is_wire_secret(value):
-        return SECRET_MARK
-    if isinstance(value, dict):
-        return {_mask(str(k), secrets): _scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v, secrets) for v in value]
-    if isinstance(value, str):
-        return UNKNOWN_MARK if value == UNKNOWN_SENTINEL else _mask(value, secrets)
-    return value
+def _redacted(doc: Any) -> tuple[Any, bool]:
+    """(the redacted copy, whether every leaf of it is JSON data)."""
+    found: set[str] = set()
+    odd: list[Any] = []
+    clean = _redact(doc, found, odd)
+    secrets = sorted((text for text in found if len(text) >= MIN_MASKED_SECRET_LENGTH), key=len, reverse=True)
+    # The plaintext of a secret is masked wherever else it appears; most plans have none, so no second walk.
+    return (_mask_strings(clean, secrets) if secrets else clean), not odd
 
 
 def redact_document(doc: Any) -> Any:
     """A JSON-safe copy of `doc` with no secret plaintext left in it (see module docstring)."""
-    secrets = sorted(secret_texts(doc), key=len, reverse=True)
-    return _scrub(redact(doc), secrets)
+    return _redacted(doc)[0]
 
 
 # Hashes of documents that already passed validation. jsonschema needs ~1 ms per violation, and the CLI renders
@@ -103,12 +136,12 @@ def _content_hash(doc: Any) -> str | None:
 
 def prepare_report(doc: Any, source: str = "preflight report") -> dict[str, Any]:
     """Redact, then validate (fail closed: an invalid document raises `ReportValidationError`)."""
-    clean = redact_document(doc)
-    digest = _content_hash(clean)
+    clean, plain_json = _redacted(doc)
+    digest = _content_hash(clean) if plain_json else None
     if digest is not None and digest in _VALIDATED:
         _VALIDATED.move_to_end(digest)
         return clean
-    validate_report(clean, source)
+    validate_report(clean, source, plain_json=plain_json)
     if digest is not None:
         _VALIDATED[digest] = None
         while len(_VALIDATED) > _VALIDATED_CAPACITY:

@@ -40,14 +40,16 @@ class ReportValidationError(ValueError):
 def load_schema() -> dict[str, Any]:
     """The report JSON Schema (2020-12), read from the package data."""
     text = importlib.resources.files("preflight.report").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
-    schema = json.loads(text)
-    Draft202012Validator.check_schema(schema)
-    return schema
+    return json.loads(text)
 
 
 @functools.cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(load_schema())
+    # Checking the schema against its meta-schema costs ~0.2 s: done where the reference validator is needed (a
+    # document the compiled one rejected) and by tests/report/test_schema.py, not on every report.
+    schema = load_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
 
 
 @functools.cache
@@ -112,9 +114,12 @@ def _semantic_problems(doc: dict[str, Any]) -> Iterator[str]:
         yield "gate.decision: 'pass' while errors are present; errors block the gate unless overridden"
 
 
-def validate_report(doc: Any, source: str = "preflight report") -> None:
-    """Raise `ReportValidationError` naming every bad field (path, what was found, what is allowed)."""
-    problems = list(_non_json_values(doc, []))
+def validate_report(doc: Any, source: str = "preflight report", *, plain_json: bool = False) -> None:
+    """Raise `ReportValidationError` naming every bad field (path, what was found, what is allowed).
+
+    `plain_json`: the caller has just walked the document and found only JSON data (`prepare_report` does, while
+    it redacts), so that walk is not repeated here."""
+    problems = [] if plain_json else list(_non_json_values(doc, []))
     if problems:
         raise ReportValidationError(source, problems)
     try:

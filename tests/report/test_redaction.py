@@ -101,3 +101,15 @@ def test_validation_cache_never_skips_a_changed_document(sample: dict[str, Any])
         render_markdown(sample)
     with pytest.raises(ReportValidationError, match="urgent"):
         render_html(sample)
+
+
+def test_a_leaf_that_is_not_json_is_named_after_the_one_walk(sample: dict[str, Any]) -> None:
+    # prepare_report checks the leaves while it redacts (issue 17); a bad one still gets validation's full answer.
+    from preflight.report import ReportValidationError
+
+    sample["predictions"]["invoice-parser"]["workload"]["ratio"] = float("inf")
+    sample["predictions"]["invoice-parser"]["workload"]["when"] = object()
+    with pytest.raises(ReportValidationError) as caught:
+        prepare_report(sample)
+    assert "predictions.invoice-parser.workload.ratio: inf is not a finite number" in str(caught.value)
+    assert "predictions.invoice-parser.workload.when: a object is not JSON data" in str(caught.value)

@@ -39,6 +39,7 @@ SECRET_MARK = "[secret]"
 UNKNOWN_MARK = "<unknown>"
 # pulumi-policy's read-only proxies and its secret wrapper, recognised by name so this module needs no import of it.
 _PROXY_TYPE_NAMES = frozenset({"_DictProxy", "_ListProxy", "_DictSecretsProxy", "_ListSecretsProxy"})
+_PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 class _Unknown:
@@ -139,7 +140,20 @@ def plain(value: Any) -> Any:
     code that must tell "unknown" (a KMS key ARN created in the same update: it *is* set) from "absent" reads a
     plain copy instead of letting the first unknown abort it.
     """
-    if type(value).__name__ in _PROXY_TYPE_NAMES:
+    # Exact built-in types first (almost every value of a plan): the same answers as the general path below,
+    # without its isinstance/ABC checks, which made this walk the largest span of predictions (issue 17).
+    kind = type(value)
+    if kind is str:
+        return UNKNOWN if value in UNKNOWN_SENTINELS else value
+    if kind is dict:
+        if value.get(SPECIAL_SIG_KEY) == SECRET_SIG:
+            return Secret(plain(value.get("value")))
+        return {k: plain(v) for k, v in value.items()}
+    if kind is list:
+        return [plain(v) for v in value]
+    if kind in _PLAIN_SCALARS:
+        return value
+    if kind.__name__ in _PROXY_TYPE_NAMES:
         value = value["__target"]  # pulumi-policy's own escape hatch (deserialize._serialize_property)
     if is_unknown(value):
         return UNKNOWN

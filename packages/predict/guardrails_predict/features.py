@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -51,6 +51,7 @@ def _log(value: float | None, base: float) -> float:
 
 
 def workload_row(inputs: WorkloadInputs) -> list[float]:
+    """One row of `workload_features` (the scalar form, kept as the reference the matrix is tested against)."""
     trigger = inputs.trigger
     if trigger is not None and trigger not in TRIGGER_COLUMNS:
         trigger = "other"
@@ -65,11 +66,45 @@ def workload_row(inputs: WorkloadInputs) -> list[float]:
     ]
 
 
-def workload_matrix(rows: list[WorkloadInputs], target_index: int) -> np.ndarray:
-    matrix = np.array([workload_row(r) for r in rows], dtype=np.float64).reshape(len(rows), len(WORKLOAD_FEATURES))
+_TRIGGER_SLICE = slice(1, 1 + len(TRIGGER_COLUMNS))
+_TRIGGER_COLUMN = {t: 1 + i for i, t in enumerate(TRIGGER_COLUMNS)}
+REQUESTS_HINT = WORKLOAD_FEATURES.index("declared_requests_log10")
+LATENCY_HINT = WORKLOAD_FEATURES.index("declared_p50_latency_log10")
+
+
+def workload_features(rows: list[WorkloadInputs]) -> np.ndarray:
+    """(n, features) with every hint as declared: `workload_row` for all rows at once, column by column (one
+    `math.log` per value, as the row form, so the two are bit-identical)."""
+    matrix = np.full((len(rows), len(WORKLOAD_FEATURES)), np.nan)
+    if not rows:
+        return matrix
+    matrix[:, 0] = [_log(r.memory_mb, 2) for r in rows]
+    matrix[:, REQUESTS_HINT] = [_log(r.declared_requests_per_month, 10) for r in rows]
+    matrix[:, LATENCY_HINT] = [_log(r.declared_p50_latency_ms, 10) for r in rows]
+    known = [i for i, r in enumerate(rows) if r.trigger is not None]
+    matrix[known, _TRIGGER_SLICE] = 0.0
+    matrix[known, [_TRIGGER_COLUMN.get(rows[i].trigger, _TRIGGER_COLUMN["other"]) for i in known]] = 1.0  # type: ignore[arg-type]
+    return matrix
+
+
+def for_target(features: np.ndarray, target_index: int) -> np.ndarray:
+    """A copy of `workload_features` as the target's model reads it (its own hint blank)."""
+    matrix = features.copy()
     if target_index in OWN_HINT:
         matrix[:, OWN_HINT[target_index]] = np.nan
     return matrix
+
+
+def workload_matrix(rows: list[WorkloadInputs], target_index: int) -> np.ndarray:
+    return for_target(workload_features(rows), target_index)
+
+
+def with_requests_hint(matrix: np.ndarray, requests_log10: np.ndarray) -> np.ndarray:
+    """A copy of `matrix` whose requests hint is 10**requests_log10 per row (the burstiness chain's link), the
+    same value as declaring that many requests: `_log(float(10 ** v), 10)`."""
+    out = matrix.copy()
+    out[:, REQUESTS_HINT] = [_log(float(10 ** v), 10) for v in requests_log10]
+    return out
 
 
 def peak_concurrency(requests_per_month: float, mean_duration_ms: float, burstiness: float) -> float:
@@ -138,8 +173,9 @@ def workload_quantiles(predict: Callable[[int, np.ndarray], np.ndarray], inputs:
     out: list[np.ndarray] = []
     sources: list[list[str]] = []
     declared = (lambda i: i.declared_requests_per_month, lambda i: i.declared_p50_latency_ms)
+    features = workload_features(inputs)
     for target in (0, 1):
-        raw = predict(target, workload_matrix(inputs, target)) if n else np.empty((0, 3))
+        raw = predict(target, for_target(features, target)) if n else np.empty((0, 3))
         crossings += int(np.sum(np.any(np.diff(raw, axis=1) < 0, axis=1)))
         values, src = np.sort(raw, axis=1), []
         for i, inp in enumerate(inputs):
@@ -157,7 +193,8 @@ def workload_quantiles(predict: Callable[[int, np.ndarray], np.ndarray], inputs:
     def predict_burst(matrix: np.ndarray) -> np.ndarray:
         return np.sort(predict(BURST_TARGET, matrix), axis=1)
 
-    burst = burstiness_given_requests(predict_burst, inputs, out[0]) if n else np.empty((0, 3))
+    burst = (burstiness_given_requests(predict_burst, for_target(features, BURST_TARGET), out[0]) if n
+             else np.empty((0, 3)))
     crossings += int(np.sum(np.any(np.diff(burst, axis=1) < 0, axis=1)))
     burst = np.sort(burst, axis=1)
     burst_src = []
@@ -170,18 +207,22 @@ def workload_quantiles(predict: Callable[[int, np.ndarray], np.ndarray], inputs:
     return WorkloadQuantiles((out[0], out[1], burst), (sources[0], sources[1], burst_src), crossings)
 
 
-def burstiness_given_requests(predict_burst: Callable[[np.ndarray], np.ndarray], inputs: list[WorkloadInputs],
+def burstiness_given_requests(predict_burst: Callable[[np.ndarray], np.ndarray], burst_matrix: np.ndarray,
                               requests_log10: np.ndarray) -> np.ndarray:
     """Burstiness quantile q conditioned on requests quantile q (a chain, not independent draws).
 
     Burstiness falls steeply with volume (corr -0.82 in the trace): pairing the P90 request volume with the
     unconditional P90 burstiness would describe a service that cannot exist. `predict_burst` maps a workload
     matrix to sorted (n, 3) log10 quantiles; column j of the result uses the requests hint 10**requests[:, j].
+    `burst_matrix` is the burstiness model's matrix of the inputs (`for_target(..., BURST_TARGET)`).
     The result's rows are NOT necessarily ascending; `workload_quantiles` rearranges them.
     """
+    n, links = requests_log10.shape
+    # One prediction over the three chained matrices stacked (prediction is per row, so this is the same as
+    # three calls, at a third of XGBoost's per-call cost).
+    stacked = np.vstack([with_requests_hint(burst_matrix, requests_log10[:, j]) for j in range(links)])
+    predicted = predict_burst(stacked)
     out = np.empty_like(requests_log10, dtype=np.float64)
-    for j in range(requests_log10.shape[1]):
-        rows = [replace(inp, declared_requests_per_month=float(10 ** requests_log10[i, j]))
-                for i, inp in enumerate(inputs)]
-        out[:, j] = predict_burst(workload_matrix(rows, BURST_TARGET))[:, j]
+    for j in range(links):
+        out[:, j] = predicted[j * n:(j + 1) * n, j]
     return out

@@ -166,10 +166,25 @@ def predict_rows(booster: xgb.Booster, matrix: np.ndarray, features: list[str], 
     if len(matrix) == 0:
         return booster.predict(xgb.DMatrix(matrix.reshape(0, len(features)), feature_names=features,
                                            nthread=nthread), **kwargs)
-    keys = np.where(np.isnan(matrix), np.inf, matrix)  # NaN != NaN; +inf never occurs in a feature row
-    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-    unique = np.where(np.isinf(unique), np.nan, unique)
+    unique, inverse = distinct_rows(matrix)
     # DMatrix construction with the default thread count dominated prediction time on a loaded 2-core box
     # (20 ms per matrix): the thread count is set explicitly for the matrix as well as for the booster.
     out = booster.predict(xgb.DMatrix(unique, feature_names=features, nthread=nthread), **kwargs)
-    return out[inverse.reshape(-1)]
+    return out[inverse]
+
+
+def distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct rows in first-seen order, the index of each row among them): rows are told apart by their
+    bytes (NaN included), a dict lookup per row, 3x cheaper than `np.unique(axis=0)`'s lexicographic sort."""
+    rows = np.ascontiguousarray(matrix, dtype=np.float64)
+    keys = rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel().tolist()
+    seen: dict[bytes, int] = {}
+    picks: list[int] = []
+    inverse = []
+    for i, key in enumerate(keys):
+        j = seen.get(key)
+        if j is None:
+            j = seen[key] = len(picks)
+            picks.append(i)
+        inverse.append(j)
+    return rows[picks], np.array(inverse, dtype=np.intp)

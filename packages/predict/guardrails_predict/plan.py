@@ -15,7 +15,7 @@ import numpy as np
 from guardrails_predict.change_features import capacity_of, change_features
 from guardrails_predict.change_risk import CHANGE_FEATURES
 from guardrails_predict.config import PredictionSettings, prediction_settings
-from guardrails_predict.costing import kubernetes_prices, priced_service
+from guardrails_predict.costing import PriceMemo, kubernetes_prices, priced_points
 from guardrails_predict.features import CAPACITY_FEATURES, capacity_row, peak_concurrency
 from guardrails_predict.model_store import CostBand, LoadedModel, ModelError, load_all, load_cost_band, predict_rows
 from guardrails_predict.observed import DEFAULT_PC_SOURCE, ObservedPcUtilisation
@@ -24,7 +24,7 @@ from guardrails_predict.pricing.currency import ExchangeRate
 from guardrails_predict.resources import PredictionInputError, to_views
 from guardrails_predict.rightsizing import recommend
 from guardrails_predict.services import Service, group_services
-from guardrails_predict.workload import QKEYS, Workload, estimate_workloads, top_contributions
+from guardrails_predict.workload import QKEYS, Workload, estimate_workloads, top_contributions_rows
 
 
 class PredictionError(RuntimeError):
@@ -75,12 +75,12 @@ def calibrated_band(costs: dict[str, Decimal], scale: float) -> list[float]:
                    math.exp(log_mid + scale * (math.log(high) - log_mid))])
 
 
-def _cost_quantiles(svc: Service, wl: Workload, settings: PredictionSettings,
-                    prices: Any, band: CostBand) -> tuple[dict[str, float], Decimal, dict[str, float]]:
+def _cost_quantiles(svc: Service, wl: Workload, settings: PredictionSettings, prices: Any, band: CostBand,
+                    memo: PriceMemo | None = None) -> tuple[dict[str, float], Decimal, dict[str, float]]:
     """({p10, p50, p90} in USD rounded to cents, the exact P50 for savings arithmetic, the P50 workload's line
     items - the bill's lines, which add up to the P50 price before calibration)."""
-    priced = {q: priced_service(svc, wl.requests_per_month[q], wl.mean_duration_ms[q], settings, prices,
-                                wl.burstiness[q]) for q in QKEYS}
+    points = [(wl.requests_per_month[q], wl.mean_duration_ms[q], wl.burstiness[q]) for q in QKEYS]
+    priced = dict(zip(QKEYS, priced_points(svc, points, settings, prices, memo=memo), strict=True))
     line_items = {item: round(float(usd), 2) for item, usd in priced["p50"].components.items()}
     costs = {q: cost.total for q, cost in priced.items()}
     # P50 is the cost of the P50 workload. Knative cost is not monotone in burstiness (a burst needs more
@@ -119,19 +119,22 @@ def _capacity(services: list[Service], workloads: dict[str, Workload], model: Lo
         raise ModelError(f"capacity-risk manifest entry lacks model_used/baseline ({exc!r}); "
                          "retrain with `preflight train capacity`") from exc
     matrix = np.array(rows, dtype=np.float64)
-    prob = predict_rows(model.booster, matrix, list(CAPACITY_FEATURES))
-    contribs = predict_rows(model.booster, matrix, list(CAPACITY_FEATURES), pred_contribs=True)
+    prob = predict_rows(model.booster, matrix, list(CAPACITY_FEATURES)).tolist()
+    modelled = [i for i, svc in enumerate(services)
+                if workloads[svc.name].history is not None or used.get(workloads[svc.name].hint_variant, False)]
+    # SHAP only for the rows that report it (the others use the baseline), explained in one call.
+    explained = dict(zip(modelled, top_contributions_rows(
+        predict_rows(model.booster, matrix[modelled], list(CAPACITY_FEATURES), pred_contribs=True),
+        CAPACITY_FEATURES), strict=True)) if modelled else {}
     out = {}
     for i, svc in enumerate(services):
         variant = workloads[svc.name].hint_variant
-        from_model = workloads[svc.name].history is not None or used.get(variant, False)
         entry: dict[str, Any] = {
             "declared_capacity": round(caps[i], 2),
             "predicted_peak_concurrency": dict(zip(QKEYS, (round(p, 3) for p in peaks[i]), strict=True)),
         }
-        if from_model:
-            entry.update(probability=round(float(prob[i]), 4), source="model",
-                         contributions=top_contributions(contribs[i], CAPACITY_FEATURES))
+        if i in explained:
+            entry.update(probability=round(prob[i], 4), source="model", contributions=explained[i])
         else:
             # The capacity-only baseline: on held-out functions with these hints the model did not beat it.
             rate = float(np.interp(math.log10(max(caps[i], 1e-6)), grid, rates))
@@ -154,8 +157,11 @@ def _change_risk(services: list[Service], previous: list[Service] | None, model:
     if not feature_rows:
         return {}
     matrix = np.array([[row[f] for f in CHANGE_FEATURES] for row in feature_rows], dtype=np.float64)
-    prob = predict_rows(model.booster, matrix, list(CHANGE_FEATURES))
+    prob = predict_rows(model.booster, matrix, list(CHANGE_FEATURES)).tolist()
     contribs = predict_rows(model.booster, matrix, list(CHANGE_FEATURES), pred_contribs=True)
+    # A feature that is unknown (no previous state, no findings) is not a reason: drop it from the drivers.
+    known = np.hstack([~np.isnan(matrix), np.ones((len(matrix), 1), dtype=bool)])
+    drivers = top_contributions_rows(np.where(known, contribs, 0.0), CHANGE_FEATURES)
     enforced = not model.synthetic or settings.enforce_synthetic_change_risk
     if not model.synthetic:
         enforcement = "enforced (model trained on the team's own deployment outcomes)"
@@ -166,13 +172,10 @@ def _change_risk(services: list[Service], previous: list[Service] | None, model:
                        "`preflight train risk --history` or set guardrails:risk.enforceSyntheticChangeRisk: true")
     out = {}
     for i, svc in enumerate(services):
-        known = ~np.isnan(matrix[i])
-        # A feature that is unknown (no previous state, no findings) is not a reason: drop it from the drivers.
-        shap = np.where(np.append(known, True), contribs[i], 0.0)
         out[svc.name] = {
-            "probability": round(float(prob[i]), 4),
-            "contributions": top_contributions(shap, CHANGE_FEATURES),
-            "features": {k: (None if np.isnan(v) else v) for k, v in feature_rows[i].items()},
+            "probability": round(prob[i], 4),
+            "contributions": drivers[i],
+            "features": {k: (None if math.isnan(v) else v) for k, v in feature_rows[i].items()},
             "synthetic_training": model.synthetic,
             "trained_on": model.entry.get("trained_on"),
             "enforced": enforced,
@@ -200,14 +203,15 @@ def predict_services(resources: Sequence[Any], settings: Any, previous: Sequence
     change = _change_risk(services, previous_services, models["change-risk"], cfg)
     plan = PlanPrediction(services, workloads, settings=cfg)
     problems: list[str] = []
+    memo: PriceMemo = {}  # this plan's prices by (configuration, workload point); see costing.priced_points
     for svc in services:
         wl = workloads[svc.name]
         if svc.kind == "lambda" and svc.provisioned_concurrency > 0:
             svc.observed_pc = (observed_pc or {}).get(svc.name)
         try:
-            cost, current_p50, line_items = _cost_quantiles(svc, wl, cfg, prices, band)
+            cost, current_p50, line_items = _cost_quantiles(svc, wl, cfg, prices, band, memo)
             recommendation = (recommend(svc, wl, cfg, prices, project_dir, current_p50,
-                                        capacity[svc.name]["probability"]) if with_recommendations
+                                        capacity[svc.name]["probability"], memo) if with_recommendations
                               else {"changes": {}, "saving_usd_month": 0.0, "edits": None, "patch": None})
         except (PricingError, PredictionInputError) as exc:
             problems.append(f"{svc.source}: {svc.name}: {exc}")

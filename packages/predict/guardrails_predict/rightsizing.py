@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from guardrails_predict.config import PredictionSettings
-from guardrails_predict.costing import knative_scaling, service_cost
+from guardrails_predict.costing import PriceMemo, knative_scaling, service_cost
 from guardrails_predict.features import peak_concurrency
 from guardrails_predict.pricing import KubernetesPrices
 from guardrails_predict.pricing.knative_cost import KnativeWorkload, knative_monthly_cost, per_pod_target
@@ -145,7 +145,8 @@ def _lambda(svc: Service, wl: Workload, capacity_at_risk: bool) -> Recommendatio
 
 
 def recommend(svc: Service, wl: Workload, settings: PredictionSettings, prices: KubernetesPrices,
-              project_dir: Path, current_p50: Decimal, capacity_probability: float) -> dict[str, Any]:
+              project_dir: Path, current_p50: Decimal, capacity_probability: float,
+              memo: PriceMemo | None = None) -> dict[str, Any]:
     threshold = settings.capacity_risk_threshold if settings.capacity_risk_threshold is not None else 0.5
     at_risk = capacity_probability >= threshold
     rec = _knative(svc, wl, settings, prices, at_risk) if svc.kind == "knative" else _lambda(svc, wl, at_risk)
@@ -154,7 +155,7 @@ def recommend(svc: Service, wl: Workload, settings: PredictionSettings, prices: 
         return result
     if rec.overrides:
         after = service_cost(svc, wl.requests_per_month["p50"], wl.mean_duration_ms["p50"], settings, prices,
-                             wl.burstiness["p50"], **rec.overrides)
+                             wl.burstiness["p50"], memo=memo, **rec.overrides)
         result["saving_usd_month"] = float(round(current_p50 - after, 2))
     file, line = svc.primary.source_file, svc.primary.source_line
     if file and rec.edits:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -271,8 +272,7 @@ def group_services(views: list[ResourceView]) -> list[Service]:
         elif view.type == LAMBDA_FUNCTION:
             siblings = [v for v in by_parent.get(view.parent or "", []) if v is not view] if view.parent else []
             services.append(_lambda(view, siblings, component_declaration(view, by_urn)))
-    names = [s.name for s in services]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    duplicates = sorted(name for name, count in Counter(s.name for s in services).items() if count > 1)
     if duplicates:
         raise PredictionInputError(f"services with the same name {duplicates}: predictions are keyed by name")
     return sorted(services, key=lambda s: s.name)

@@ -10,7 +10,7 @@ are capped at the declared timeout (a request cannot run longer).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,10 @@ from guardrails_predict.features import (
     WORKLOAD_FEATURES,
     WorkloadInputs,
     WorkloadPolicy,
+    for_target,
     hint_variant,
-    workload_matrix,
+    with_requests_hint,
+    workload_features,
     workload_quantiles,
 )
 from guardrails_predict.model_store import LoadedModel, predict_rows
@@ -68,9 +70,18 @@ class Workload:
 def top_contributions(row: np.ndarray, names: tuple[str, ...] | list[str], k: int = TOP_CONTRIBUTIONS
                       ) -> dict[str, float]:
     """Largest |SHAP| features of one row (the last column is the bias and is reported as `bias`)."""
-    order = np.argsort(-np.abs(row[:-1]), kind="stable")[:k]
-    out = {names[i]: round(float(row[i]), 4) for i in order if row[i] != 0}
-    out["bias"] = round(float(row[-1]), 4)
+    return top_contributions_rows(row[np.newaxis, :], names, k)[0]
+
+
+def top_contributions_rows(rows: np.ndarray, names: tuple[str, ...] | list[str], k: int = TOP_CONTRIBUTIONS
+                           ) -> list[dict[str, float]]:
+    """`top_contributions` of every row of a (n, features + 1) SHAP matrix, sorted in one call."""
+    orders = np.argsort(-np.abs(rows[:, :-1]), axis=1, kind="stable")[:, :k].tolist()
+    out = []
+    for values, order in zip(rows.tolist(), orders, strict=True):  # Python floats: round() as on np.float64
+        top = {names[i]: round(values[i], 4) for i in order if values[i] != 0}
+        top["bias"] = round(values[-1], 4)
+        out.append(top)
     return out
 
 
@@ -88,8 +99,8 @@ def _declared(service: Service, key: str, domain: str) -> float | None:
     return value
 
 
-def _quantile_dict(values: tuple[float, float, float] | np.ndarray) -> dict[str, float]:
-    return {k: round(float(v), 3) for k, v in zip(QKEYS, values, strict=True)}
+def _quantile_dict(values: list[float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in zip(QKEYS, values, strict=True)}
 
 
 def workload_policy(models: dict[str, LoadedModel]) -> WorkloadPolicy:
@@ -133,43 +144,45 @@ def estimate_workloads(services: list[Service], models: dict[str, LoadedModel], 
     wq = workload_quantiles(lambda t, m: predict_rows(boosters[t], m, FEATURES), inputs, workload_policy(models),
                             declared_uncertainty)
     median = QUANTILES.index(0.5)
-    contributions: dict[int, np.ndarray] = {}
+    keys = ("requests_per_month", "mean_duration_ms", "burstiness")
+    features = workload_features(inputs)
+    top: dict[int, dict[int, dict[str, float]]] = {}  # target -> row -> top contributions of the P50
     for target in range(3):
         rows = [i for i in range(len(inputs)) if wq.sources[target][i] == "model"]
         if not rows:
             continue
-        chosen = [inputs[i] for i in rows]
+        matrix = for_target(features[rows], target)
         if target == 2:  # burstiness is chained: explain the P50 link (requests hint = the requests P50)
-            chosen = [replace(inp, declared_requests_per_month=float(10 ** wq.log10[0][i, median]))
-                      for i, inp in zip(rows, chosen, strict=True)]
+            matrix = with_requests_hint(matrix, wq.log10[0][rows, median])
         # (rows, quantiles, features + 1), SHAP values in log10 units
-        shap = predict_rows(boosters[target], workload_matrix(chosen, target), FEATURES, pred_contribs=True)
-        full = np.zeros((len(inputs), *shap.shape[1:]))
-        full[rows] = shap
-        contributions[target] = full
-    out: dict[str, Workload] = {}
-    keys = ("requests_per_month", "mean_duration_ms", "burstiness")
+        shap = predict_rows(boosters[target], matrix, FEATURES, pred_contribs=True)
+        top[target] = dict(zip(rows, top_contributions_rows(shap[:, median], WORKLOAD_FEATURES), strict=True))
+    # All services at once: 10**, the timeout cap, the burstiness floor and the rounding are elementwise, so
+    # this is the same as per service; a usage history's rows are put in before.
+    req_all, dur_all, burst_all = (10 ** wq.log10[t] for t in range(3))
     for i, svc in enumerate(services):
-        variant = hint_variant(inputs[i])
-        req, dur, burst = (10 ** wq.log10[t][i] for t in range(3))
-        sources = {key: _source_label(wq.sources[t][i], t, variant) for t, key in enumerate(keys)}
         history = histories[svc.name]
         if history is not None:
-            req, dur, burst = (np.sort(np.array(q, dtype=np.float64)) for q in
-                               (history.requests_per_month, history.mean_duration_ms, history.burstiness))
-            sources = {k: "history" for k in sources}
-        if svc.timeout_s > 0:
-            dur = np.minimum(dur, svc.timeout_s * 1000.0)  # monotone: keeps the order
-        burst = np.maximum(burst, 1.0)
+            req_all[i], dur_all[i], burst_all[i] = (
+                np.sort(np.array(q, dtype=np.float64))
+                for q in (history.requests_per_month, history.mean_duration_ms, history.burstiness))
+    timeout_ms = np.array([[svc.timeout_s * 1000.0] for svc in services], dtype=np.float64).reshape(-1, 1)
+    dur_all = np.where(timeout_ms > 0, np.minimum(dur_all, timeout_ms), dur_all)  # monotone: keeps the order
+    burst_all = np.maximum(burst_all, 1.0)
+    requests_rows, duration_rows, burst_rows = (
+        np.round(values, digits).tolist() for values, digits in ((req_all, 0), (dur_all, 3), (burst_all, 3)))
+    out: dict[str, Workload] = {}
+    for i, svc in enumerate(services):
+        variant = hint_variant(inputs[i])
+        history = histories[svc.name]
+        sources = ({key: "history" for key in keys} if history is not None
+                   else {key: _source_label(wq.sources[t][i], t, variant) for t, key in enumerate(keys)})
         out[svc.name] = Workload(
-            requests_per_month=_quantile_dict(np.round(req, 0)),
-            mean_duration_ms=_quantile_dict(np.round(dur, 3)),
-            burstiness=_quantile_dict(np.round(burst, 3)),
+            requests_per_month=_quantile_dict(requests_rows[i]),
+            mean_duration_ms=_quantile_dict(duration_rows[i]),
+            burstiness=_quantile_dict(burst_rows[i]),
             sources=sources,
-            contributions={
-                key: top_contributions(contributions[t][i, median], WORKLOAD_FEATURES)
-                for t, key in enumerate(keys) if sources[key] == "model"
-            },
+            contributions={key: top[t][i] for t, key in enumerate(keys) if sources[key] == "model"},
             history=history,
             hint_variant=variant,
         )

@@ -4,8 +4,20 @@ All money is `decimal.Decimal` so results match hand arithmetic to the cent; pri
 files under `data/` with their sources and date.
 """
 
-from guardrails_predict.pricing.knative_cost import KnativeCost, KnativeScaling, KnativeWorkload, knative_monthly_cost
-from guardrails_predict.pricing.lambda_cost import LambdaConfig, LambdaCost, LambdaUsage, lambda_monthly_cost
+from guardrails_predict.pricing.knative_cost import (
+    KnativeCost,
+    KnativeScaling,
+    KnativeWorkload,
+    knative_monthly_cost,
+    knative_monthly_costs,
+)
+from guardrails_predict.pricing.lambda_cost import (
+    LambdaConfig,
+    LambdaCost,
+    LambdaUsage,
+    lambda_monthly_cost,
+    lambda_monthly_costs,
+)
 from guardrails_predict.pricing.tables import (
     KubernetesPrices,
     LambdaPriceTable,
@@ -25,7 +37,9 @@ __all__ = [
     "LambdaUsage",
     "PricingError",
     "knative_monthly_cost",
+    "knative_monthly_costs",
     "lambda_monthly_cost",
+    "lambda_monthly_costs",
     "load_kubernetes_prices",
     "load_lambda_prices",
 ]

@@ -83,40 +83,61 @@ def per_pod_target(scaling: KnativeScaling, prices: KubernetesPrices) -> Decimal
     return max(Decimal("0.01"), total * utilisation)
 
 
-def _validate(workload: KnativeWorkload, scaling: KnativeScaling) -> None:
-    checks = [
-        (workload.requests_per_month >= 0, "requests_per_month must be >= 0"),
-        (workload.mean_latency_ms >= 0, "mean_latency_ms must be >= 0"),
-        (scaling.cpu_request_vcpu >= 0 and scaling.memory_request_gib >= 0, "resource requests must be >= 0"),
-        (scaling.min_scale >= 0, "min-scale must be >= 0"),
-        (scaling.max_scale >= 0, "max-scale must be >= 0 (0 = unlimited)"),
-        (scaling.max_scale == 0 or scaling.max_scale >= scaling.min_scale, "max-scale must be >= min-scale"),
-        (scaling.container_concurrency >= 0, "containerConcurrency must be >= 0"),
-    ]
+def _check(checks: list[tuple[bool, str]]) -> None:
     for ok, message in checks:
         if not ok:
             raise PricingError(f"Knative cost input: {message}")
 
 
-def knative_monthly_cost(workload: KnativeWorkload, scaling: KnativeScaling,
-                         prices: KubernetesPrices | None = None) -> KnativeCost:
-    prices = prices or load_kubernetes_prices()
-    _validate(workload, scaling)
-    hours = prices.hours_per_month
-    latency_s = workload.mean_latency_ms / Decimal(1000)
+def _validate_workload(workload: KnativeWorkload) -> None:
+    _check([
+        (workload.requests_per_month >= 0, "requests_per_month must be >= 0"),
+        (workload.mean_latency_ms >= 0, "mean_latency_ms must be >= 0"),
+    ])
+
+
+def _validate_scaling(scaling: KnativeScaling) -> None:
+    _check([
+        (scaling.cpu_request_vcpu >= 0 and scaling.memory_request_gib >= 0, "resource requests must be >= 0"),
+        (scaling.min_scale >= 0, "min-scale must be >= 0"),
+        (scaling.max_scale >= 0, "max-scale must be >= 0 (0 = unlimited)"),
+        (scaling.max_scale == 0 or scaling.max_scale >= scaling.min_scale, "max-scale must be >= min-scale"),
+        (scaling.container_concurrency >= 0, "containerConcurrency must be >= 0"),
+    ])
+
+
+def _buckets(workload: KnativeWorkload, hours: Decimal) -> list[tuple[Decimal, Decimal]]:
+    """(rps, hours) buckets of the month: `hourly_rps`, `profile`, or one bucket at the mean rate."""
     if workload.hourly_rps is not None:
         rates = [Decimal(r) for r in workload.hourly_rps]
         if any(r < 0 for r in rates) or not rates:
             raise PricingError("Knative cost input: hourly_rps must be a non-empty list of rates >= 0")
-        buckets = [(r, Decimal(1)) for r in rates]
-    elif workload.profile is not None:
+        return [(r, Decimal(1)) for r in rates]
+    if workload.profile is not None:
         buckets = [(Decimal(r), Decimal(h)) for r, h in workload.profile]
         if not buckets or any(r < 0 or h < 0 for r, h in buckets):
             raise PricingError("Knative cost input: profile must be a non-empty list of (rps >= 0, hours >= 0)")
         if abs(sum(h for _, h in buckets) - hours) > Decimal("0.000001"):
             raise PricingError(f"Knative cost input: profile hours must add up to the month ({hours} h)")
-    else:
-        buckets = [(workload.requests_per_month / (hours * 3600), hours)]
+        return buckets
+    return [(workload.requests_per_month / (hours * 3600), hours)]
+
+
+def knative_monthly_cost(workload: KnativeWorkload, scaling: KnativeScaling,
+                         prices: KubernetesPrices | None = None) -> KnativeCost:
+    return knative_monthly_costs([workload], scaling, prices)[0]
+
+
+def knative_monthly_costs(workloads: Sequence[KnativeWorkload], scaling: KnativeScaling,
+                          prices: KubernetesPrices | None = None) -> list[KnativeCost]:
+    """`knative_monthly_cost` of several workloads of one service's scaling (e.g. its P10/P50/P90 workload):
+    the scaling is validated and its per-pod target and pod price computed once (issue 17)."""
+    prices = prices or load_kubernetes_prices()
+    for workload in workloads:
+        _validate_workload(workload)
+    _validate_scaling(scaling)
+    hours = prices.hours_per_month
+    all_buckets = [_buckets(workload, hours) for workload in workloads]
 
     target = per_pod_target(scaling, prices)
     window = (scaling.stable_window_seconds if scaling.stable_window_seconds is not None
@@ -124,42 +145,46 @@ def knative_monthly_cost(workload: KnativeWorkload, scaling: KnativeScaling,
     delay = (scaling.scale_down_delay_seconds if scaling.scale_down_delay_seconds is not None
              else prices.scale_down_delay_seconds)
     grace = prices.scale_to_zero_grace_seconds
-
-    replica_hours = Decimal(0)
-    peak_desired = 0
-    saturated = False
-    for rate, bucket_hours in buckets:
-        load = rate if scaling.metric == "rps" else rate * latency_s
-        desired = int((load / target).to_integral_value(rounding=ROUND_CEILING))
-        peak_desired = max(peak_desired, desired)
-        if scaling.max_scale and desired > scaling.max_scale:
-            saturated = True
-        replicas = max(desired, scaling.min_scale)
-        if scaling.max_scale:
-            replicas = min(replicas, scaling.max_scale)
-        if scaling.min_scale == 0 and rate > 0:
-            # Share of time at least one pod is up (Poisson arrivals, keep-alive W + window + delay + grace).
-            keep_alive = latency_s + window + delay + grace
-            up_share = Decimal(1) - Decimal(str(math.exp(-float(rate * keep_alive))))
-            replicas_time = max(replicas, 1) * up_share
-        else:
-            replicas_time = Decimal(replicas)
-        replica_hours += replicas_time * bucket_hours
-
     cpu = scaling.cpu_request_vcpu + prices.queue_proxy_cpu_vcpu
     ram = scaling.memory_request_gib + prices.queue_proxy_memory_gib
     pod_hourly = cpu * prices.cpu_per_vcpu_hour + ram * prices.ram_per_gib_hour
-    components = {
-        "cpu": replica_hours * cpu * prices.cpu_per_vcpu_hour,
-        "memory": replica_hours * ram * prices.ram_per_gib_hour,
-    }
-    return KnativeCost(
-        total=components["cpu"] + components["memory"],
-        replica_hours=replica_hours,
-        pod_hourly_usd=pod_hourly,
-        per_pod_target=target,
-        desired_replicas_peak=peak_desired,
-        saturated=saturated,
-        components=components,
-        price_table_version=prices.version,
-    )
+
+    out = []
+    for workload, buckets in zip(workloads, all_buckets, strict=True):
+        latency_s = workload.mean_latency_ms / Decimal(1000)
+        replica_hours = Decimal(0)
+        peak_desired = 0
+        saturated = False
+        for rate, bucket_hours in buckets:
+            load = rate if scaling.metric == "rps" else rate * latency_s
+            desired = int((load / target).to_integral_value(rounding=ROUND_CEILING))
+            peak_desired = max(peak_desired, desired)
+            if scaling.max_scale and desired > scaling.max_scale:
+                saturated = True
+            replicas = max(desired, scaling.min_scale)
+            if scaling.max_scale:
+                replicas = min(replicas, scaling.max_scale)
+            if scaling.min_scale == 0 and rate > 0:
+                # Share of time at least one pod is up (Poisson arrivals, keep-alive W + window + delay + grace).
+                keep_alive = latency_s + window + delay + grace
+                up_share = Decimal(1) - Decimal(str(math.exp(-float(rate * keep_alive))))
+                replicas_time = max(replicas, 1) * up_share
+            else:
+                replicas_time = Decimal(replicas)
+            replica_hours += replicas_time * bucket_hours
+
+        components = {
+            "cpu": replica_hours * cpu * prices.cpu_per_vcpu_hour,
+            "memory": replica_hours * ram * prices.ram_per_gib_hour,
+        }
+        out.append(KnativeCost(
+            total=components["cpu"] + components["memory"],
+            replica_hours=replica_hours,
+            pod_hourly_usd=pod_hourly,
+            per_pod_target=target,
+            desired_replicas_peak=peak_desired,
+            saturated=saturated,
+            components=components,
+            price_table_version=prices.version,
+        ))
+    return out

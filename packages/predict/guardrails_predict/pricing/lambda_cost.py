@@ -21,6 +21,7 @@ estimate that starts at tier 1 can only over-state.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
@@ -95,65 +96,88 @@ def tiered_duration_cost(gb_seconds: Decimal, prices: LambdaArchPrices, cfg: Lam
     return cost
 
 
-def _validate(usage: LambdaUsage, cfg: LambdaConfig) -> None:
-    checks = [
+def _check(checks: list[tuple[bool, str]]) -> None:
+    for ok, message in checks:
+        if not ok:
+            raise PricingError(f"Lambda cost input: {message}")
+
+
+def _validate_usage(usage: LambdaUsage) -> None:
+    _check([
         (usage.requests_per_month >= 0, "requests_per_month must be >= 0"),
         (usage.mean_duration_ms >= 0, "mean_duration_ms must be >= 0"),
         (0 <= usage.cold_start_fraction <= 1, "cold_start_fraction must be within 0..1"),
         (usage.init_duration_ms >= 0, "init_duration_ms must be >= 0"),
+    ])
+
+
+def _validate_config(cfg: LambdaConfig) -> None:
+    _check([
         (128 <= cfg.memory_mb, "memorySize must be >= 128 MB"),
         (512 <= cfg.ephemeral_storage_mb <= 10240, "ephemeralStorage.size must be within 512..10240 MB"),
         (cfg.provisioned_concurrency >= 0, "provisioned concurrency must be >= 0"),
         (0 <= cfg.provisioned_hours <= 744, "provisioned hours must be within 0..744"),
         (cfg.provisioned_utilisation is None or 0 <= cfg.provisioned_utilisation <= 1,
          "provisioned-concurrency utilisation must be within 0..1"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise PricingError(f"Lambda cost input: {message}")
+    ])
 
 
 def lambda_monthly_cost(usage: LambdaUsage, cfg: LambdaConfig, *, free_tier: bool = False,
                         table: LambdaPriceTable | None = None) -> LambdaCost:
+    return lambda_monthly_costs([usage], cfg, free_tier=free_tier, table=table)[0]
+
+
+def lambda_monthly_costs(usages: Sequence[LambdaUsage], cfg: LambdaConfig, *, free_tier: bool = False,
+                         table: LambdaPriceTable | None = None) -> list[LambdaCost]:
+    """`lambda_monthly_cost` of several usages of one function configuration (e.g. its P10/P50/P90 workload):
+    the configuration is validated and its prices looked up once (issue 17)."""
     table = table or load_lambda_prices()
-    _validate(usage, cfg)
+    for usage in usages:
+        _validate_usage(usage)
+    _validate_config(cfg)
     prices = table.for_region(cfg.region, cfg.architecture)
     memory_gb = Decimal(cfg.memory_mb) / MB_PER_GB
-
-    billed_ms_per_request = _ceil(usage.mean_duration_ms) + usage.cold_start_fraction * _ceil(usage.init_duration_ms)
-    duration_seconds = usage.requests_per_month * billed_ms_per_request / Decimal(1000)
-    gb_seconds = duration_seconds * memory_gb
-
-    components: dict[str, Decimal] = {}
     pc = cfg.provisioned_concurrency
-    on_demand_gb_s = gb_seconds
+    pc_capacity_gb_s = pc_rate = pc_duration_rate = Decimal(0)
+    utilisation = Decimal(1) if cfg.provisioned_utilisation is None else cfg.provisioned_utilisation
     if pc > 0:
         enabled_seconds = _ceil(cfg.provisioned_hours * 3600 / PC_BILLING_STEP_SECONDS) * PC_BILLING_STEP_SECONDS
         pc_capacity_gb_s = Decimal(pc) * memory_gb * enabled_seconds
         pc_rate = _need(prices.provisioned_concurrency_per_gb_s, "provisioned concurrency", cfg, table)
         pc_duration_rate = _need(prices.provisioned_duration_per_gb_s, "provisioned duration", cfg, table)
-        utilisation = Decimal(1) if cfg.provisioned_utilisation is None else cfg.provisioned_utilisation
-        served_by_pc = min(gb_seconds, utilisation * pc_capacity_gb_s)
-        components["provisioned_concurrency"] = pc_capacity_gb_s * pc_rate
-        components["provisioned_duration"] = served_by_pc * pc_duration_rate
-        on_demand_gb_s = gb_seconds - served_by_pc
-
-    billable_requests = usage.requests_per_month
-    if free_tier and pc == 0:  # AWS: the free tier does not apply to functions with PC enabled
-        billable_requests = max(Decimal(0), billable_requests - table.free_tier_requests)
-        on_demand_gb_s = max(Decimal(0), on_demand_gb_s - table.free_tier_gb_seconds)
-
-    components["requests"] = billable_requests * prices.requests_per_million / Decimal(1_000_000)
-    components["duration"] = tiered_duration_cost(on_demand_gb_s, prices, cfg, table)
-
     extra_storage_gb = (Decimal(cfg.ephemeral_storage_mb) - INCLUDED_EPHEMERAL_MB) / MB_PER_GB
-    if extra_storage_gb > 0:
-        rate = _need(prices.ephemeral_storage_per_gb_s, "ephemeral storage", cfg, table)
-        components["ephemeral_storage"] = extra_storage_gb * duration_seconds * rate
 
-    return LambdaCost(
-        total=sum(components.values(), Decimal(0)),
-        components=components,
-        gb_seconds=gb_seconds,
-        price_table_version=table.version,
-    )
+    out = []
+    for usage in usages:
+        billed_ms_per_request = (_ceil(usage.mean_duration_ms)
+                                 + usage.cold_start_fraction * _ceil(usage.init_duration_ms))
+        duration_seconds = usage.requests_per_month * billed_ms_per_request / Decimal(1000)
+        gb_seconds = duration_seconds * memory_gb
+
+        components: dict[str, Decimal] = {}
+        on_demand_gb_s = gb_seconds
+        if pc > 0:
+            served_by_pc = min(gb_seconds, utilisation * pc_capacity_gb_s)
+            components["provisioned_concurrency"] = pc_capacity_gb_s * pc_rate
+            components["provisioned_duration"] = served_by_pc * pc_duration_rate
+            on_demand_gb_s = gb_seconds - served_by_pc
+
+        billable_requests = usage.requests_per_month
+        if free_tier and pc == 0:  # AWS: the free tier does not apply to functions with PC enabled
+            billable_requests = max(Decimal(0), billable_requests - table.free_tier_requests)
+            on_demand_gb_s = max(Decimal(0), on_demand_gb_s - table.free_tier_gb_seconds)
+
+        components["requests"] = billable_requests * prices.requests_per_million / Decimal(1_000_000)
+        components["duration"] = tiered_duration_cost(on_demand_gb_s, prices, cfg, table)
+
+        if extra_storage_gb > 0:
+            rate = _need(prices.ephemeral_storage_per_gb_s, "ephemeral storage", cfg, table)
+            components["ephemeral_storage"] = extra_storage_gb * duration_seconds * rate
+
+        out.append(LambdaCost(
+            total=sum(components.values(), Decimal(0)),
+            components=components,
+            gb_seconds=gb_seconds,
+            price_table_version=table.version,
+        ))
+    return out
