@@ -18,6 +18,7 @@ from typing import Any
 
 import jsonschema
 from guardrails_core.levels import ENFORCEMENT_LEVELS
+from referencing import Registry
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ def reconcile(
                 schema["properties"] = dict(schema_props)
             if required:
                 schema["required"] = list(required)
-            validator = validators[name] = jsonschema.Draft7Validator(schema)
+            # an explicit registry: a reference the schema does not hold fails instead of being fetched
+            validator = validators[name] = jsonschema.Draft7Validator(schema, registry=Registry())
         for err in sorted(validator.iter_errors(result[name].properties), key=lambda e: list(e.path)):
             where = ".".join(str(p) for p in err.path) or "(root)"
             problems.append(f"{name}: {where}: {err.message}")

@@ -6,7 +6,6 @@ them equal) so validation works from an editable install, a wheel, or a CI check
 
 from __future__ import annotations
 
-import copy
 import functools
 import importlib.resources
 import json
@@ -16,6 +15,7 @@ from typing import Any
 
 import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
+from referencing import Registry
 
 SCHEMA_RESOURCE = "preflight-report.schema.json"
 _MAX_LISTED_ERRORS = 20
@@ -37,26 +37,37 @@ class ReportValidationError(ValueError):
 
 
 @functools.cache
+def _schema_text() -> str:
+    return importlib.resources.files("preflight.report").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+
+
 def load_schema() -> dict[str, Any]:
-    """The report JSON Schema (2020-12), read from the package data."""
-    text = importlib.resources.files("preflight.report").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
-    return json.loads(text)
+    """The report JSON Schema (2020-12), read from the package data: a fresh copy per call, because a validator
+    compiler annotates the dict it is given (an annotated schema's references then look remote)."""
+    return json.loads(_schema_text())
+
+
+def _no_remote_reference(uri: str) -> Any:
+    # Every reference of the schema is inside it ("#/$defs/..."): one that is not must fail, never be fetched.
+    raise ValueError(f"the report schema refers to {uri}, outside itself; remote references are never fetched")
 
 
 @functools.cache
 def _validator() -> Draft202012Validator:
     # Checking the schema against its meta-schema costs ~0.2 s: done where the reference validator is needed (a
-    # document the compiled one rejected) and by tests/report/test_schema.py, not on every report.
+    # document the compiled one rejected) and by tests/report/test_schema.py, not on every report. An explicit
+    # (empty) registry: jsonschema's default would still fetch an unknown http(s) reference.
     schema = load_schema()
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    return Draft202012Validator(schema, registry=Registry())
 
 
 @functools.cache
 def _compiled() -> Any:
     # The schema uses only keywords whose meaning is the same in draft 7 (a test guards this), which the
     # compiled validator implements; disagreement falls back to jsonschema above, never to a pass.
-    return fastjsonschema.compile(copy.deepcopy(load_schema()))  # compile() annotates the dict it is given
+    return fastjsonschema.compile(load_schema(), handlers={"http": _no_remote_reference,
+                                                           "https": _no_remote_reference})
 
 
 def _path(parts: Any) -> str:

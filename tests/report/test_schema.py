@@ -170,3 +170,39 @@ def test_fast_and_reference_validators_agree_on_broken_documents():
         assert not reference.is_valid(broken), key
         with pytest.raises(fastjsonschema.JsonSchemaException):
             compiled(broken)
+
+
+def test_the_schema_is_neither_shared_nor_fetched(monkeypatch):
+    """A caller that changes (or a compiler that annotates) its copy does not change the next one, and a reference
+    outside the schema fails instead of reaching the network (jsonschema's default registry would fetch it)."""
+    import socket
+
+    import fastjsonschema
+
+    from preflight.report import schema as schema_module
+
+    mine = load_schema()
+    fastjsonschema.compile(mine)  # annotates `mine`
+    mine["$defs"].clear()
+    assert load_schema()["$defs"] and "$defs" in json.dumps(load_schema())
+
+    def no_network(*args, **kwargs):
+        raise AssertionError(f"network access: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    remote = json.dumps({"$schema": "https://json-schema.org/draft/2020-12/schema",
+                         "$ref": "https://schemas.example.invalid/elsewhere.json"})
+    monkeypatch.setattr(schema_module, "_schema_text", lambda: remote)
+    for cached in (schema_module._compiled, schema_module._validator):
+        cached.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="never fetched"):
+            schema_module._compiled()
+        from referencing.exceptions import Unresolvable
+
+        with pytest.raises(Unresolvable):
+            schema_module._validator().validate({})
+    finally:
+        monkeypatch.undo()
+        for cached in (schema_module._compiled, schema_module._validator):
+            cached.cache_clear()
