@@ -284,7 +284,7 @@ def test_a_kpi_without_data_holds_with_the_reason_never_passes(cloudwatch, tmp_p
     ("        dimensions: {FunctionName: $function, ExecutedVersion: $version}\n", "spec.canary.kpis[0].dimensions",
      "a dimension value must contain $version"),
     ("        statistic: Average\n", "spec.canary.kpis[0].statistic", "must be a CloudWatch statistic"),
-])
+], ids=["op", "dimensions", "statistic"])
 def test_a_bad_kpi_declaration_is_exit_2_naming_file_line_and_field(tmp_path: Path, capsys, bad: str, field: str,
                                                                    allowed: str) -> None:
     replacement = {"op": '        op: "=>"\n', "dimensions": "        dimensions: {FunctionName: $function}\n",
