@@ -22,7 +22,8 @@ the commit) goes to out/rollout/ and, with `--json`, to stdout: {decision, reaso
 
 A Lambda function's canary is `spec.canary: {stableVersion, weight}` (the `live` alias on the stable version,
 `weight` to the version the deploy published), measured in CloudWatch per `ExecutedVersion` of the alias (error
-rate, Duration p99; endpoint from the standard AWS SDK settings, region `aws:region`). Promote removes
+rate, Duration p99, and the KPIs declared in `spec.canary.kpis`: a CloudWatch metric per `$version` with its
+condition; endpoint from the standard AWS SDK settings, region `aws:region`). Promote removes
 `spec.canary` (the alias then points at the published version, no additional weights); rollback reverts the
 commit that introduced it. See docs/gitops.md.
 
@@ -135,13 +136,10 @@ def _kpi_query(expr: str, namespace: str, service: str, revision: str) -> str:
             .replace("$service", quoted(service)))
 
 
-_OPS = {"<": lambda v, t: v < t, "<=": lambda v, t: v <= t, ">": lambda v, t: v > t, ">=": lambda v, t: v >= t}
-
-
 def _tests(client: Any, target: Target, window: Any, settings: Any, stable: str, canary: str,
            observed: dict[str, Any]) -> tuple[list[Any], list[str]]:
     from components.specs.annotations import parse_kpi
-    from preflight.observe.canary import LATENCY_QUANTILES, MetricTest, error_rate_test
+    from preflight.observe.canary import LATENCY_QUANTILES, MetricTest, error_rate_test, kpi_test
     from preflight.observe.prometheus import latency_histograms
 
     cfg = settings.rollout
@@ -184,21 +182,12 @@ def _tests(client: Any, target: Target, window: Any, settings: Any, stable: str,
     for name, parsed in kpis.items():
         expr, op, threshold = parsed
         query = _kpi_query(expr, target.namespace, decl.name, canary)
-        series = client.query_range(query, kpi_window)
-        values = [v for _, points in series for v in points.values() if not math.isnan(v)]
-        if not values:
-            untestable.append(f"kpi.{name}: `{query}` returned no samples for {canary} in the window")
-            continue
-        bad = sum(1 for v in values if not _OPS[op](v, threshold))
         stable_query = _kpi_query(expr, target.namespace, decl.name, stable)
-        stable_values = [v for _, pts in client.query_range(stable_query, kpi_window) for v in pts.values()
-                         if not math.isnan(v)]
-        tests.append(MetricTest(f"kpi.{name}", len(values), bad, cfg.kpi_violation_tolerance, alpha,
-                                {"revision": stable, "condition": f"{op} {threshold:g}",
-                                 "samples": len(stable_values),
-                                 "violations": sum(1 for v in stable_values if not _OPS[op](v, threshold)),
-                                 "step_seconds": cfg.kpi_step_seconds},
-                                [query, stable_query]).run())
+        canary_values = [v for _, points in client.query_range(query, kpi_window) for v in points.values()]
+        stable_values = [v for _, points in client.query_range(stable_query, kpi_window) for v in points.values()]
+        kpi = kpi_test(name, canary_values, stable_values, op, threshold, cfg.kpi_violation_tolerance, alpha,
+                       cfg.kpi_step_seconds, stable, canary, f"`{query}`", [query, stable_query])
+        (tests if isinstance(kpi, MetricTest) else untestable).append(kpi)
     return tests, untestable
 
 
@@ -358,18 +347,20 @@ def rollout(project_dir: Path, stack: str, service: str, prometheus_url: str, si
 
 # ---- Lambda: a weighted alias, measured per executed version in CloudWatch --------------------------------
 
-def _lambda_tests(stable: Any, canary: Any, settings: Any) -> tuple[list[Any], list[str]]:
-    """Error rate and Duration p99 of the canary version against the stable one (`preflight.observe.canary`)."""
+def _lambda_tests(stable: Any, canary: Any, settings: Any, kpis: list[tuple[Any, Any]]) -> tuple[list[Any], list[str]]:
+    """Error rate, Duration p99 and the declared KPIs of the canary version against the stable one
+    (`preflight.observe.canary`). `kpis`: (declared KPI, its samples per version or why they could not be read)."""
     from preflight.observe.canary import (
         LAMBDA_LATENCY_QUANTILES,
         MetricTest,
         count_above,
         error_rate_test,
+        kpi_test,
         quantile_bounds,
     )
 
     cfg = settings.rollout
-    alpha = cfg.false_alarm_rate / (1 + len(LAMBDA_LATENCY_QUANTILES))
+    alpha = cfg.false_alarm_rate / (1 + len(LAMBDA_LATENCY_QUANTILES) + len(kpis))
     tests: list[MetricTest] = []
     untestable: list[str] = []
     error_test = error_rate_test(stable.version, round(stable.requests.value), round(stable.errors.value),
@@ -398,7 +389,21 @@ def _lambda_tests(stable: Any, canary: Any, settings: Any) -> tuple[list[Any], l
                         "canary_bad above bound_ms_harm, at most canary_bad_upper above bound_ms_safe (from "
                         "per-minute SampleCount/Minimum/Maximum)"},
             [stable.duration_query, canary.duration_query], k_safe=slow_hi).run())
+    for kpi, samples in kpis:
+        if isinstance(samples, str):
+            untestable.append(f"kpi.{kpi.name}: cannot be tested ({samples})")
+            continue
+        (s_values, s_query), (c_values, c_query) = samples[stable.version], samples[canary.version]
+        result = kpi_test(kpi.name, c_values, s_values, kpi.op, kpi.threshold, cfg.kpi_violation_tolerance, alpha,
+                          kpi_period(settings), stable.version, f"version {canary.version}",
+                          f"CloudWatch `{c_query}`", [c_query, s_query])
+        (tests if isinstance(result, MetricTest) else untestable).append(result)
     return tests, untestable
+
+
+def kpi_period(settings: Any) -> int:
+    """A Lambda KPI's CloudWatch period: `kpiStepSeconds` up to whole minutes (CloudWatch's standard resolution)."""
+    return max(1, math.ceil(settings.rollout.kpi_step_seconds / 60)) * 60
 
 
 def _version_dict(v: Any) -> dict[str, Any]:
@@ -458,7 +463,8 @@ def lambda_rollout(project_dir: Path, stack: str, settings: Any, decl: Any, git:
         "service": service, "kind": "lambda", "stack": stack, "declaration": decl.source,
         "canary_declared_in": file_in_repo, "window": window.label(),
         "cloudwatch": f"{reader.endpoint} (region {region})", "alias": ALIAS, "stable": stable, "canary": canary,
-        "declared": {"stable_version": stable, "weight": canary_spec.weight},
+        "declared": {"stable_version": stable, "weight": canary_spec.weight,
+                     "kpis": [k.model_dump(by_alias=True) for k in canary_spec.kpis]},
         "commit": None, "branch": None, "status": None, "patch_file": None, "body_file": None,
     }
     metrics: dict[str, Any] = {"versions": {v: _version_dict(f) for v, f in figures.items()}, "tests": []}
@@ -476,7 +482,10 @@ def lambda_rollout(project_dir: Path, stack: str, settings: Any, decl: Any, git:
     if len(others) > 1:
         metrics["note"] = f"several non-stable versions ran invocations ({', '.join(others)}); judged the newest"
     s, c = figures[stable], figures[canary]
-    tests, untestable = _lambda_tests(s, c, settings)
+    kpis = [(kpi, reader.kpi_samples(kpi, service, [stable, canary], window, kpi_period(settings)))
+            for kpi in canary_spec.kpis]
+    queries += sorted(q for _, got in kpis if not isinstance(got, str) for _, q in got.values())
+    tests, untestable = _lambda_tests(s, c, settings, kpis)
     analysis = decide(tests, untestable, f"version {canary}", f"version {stable}", round(c.requests.value),
                       round(s.requests.value), settings.rollout.min_requests)
     metrics["tests"] = [t.as_dict() for t in tests]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from components.specs import kubernetes as k8s
-from components.specs.annotations import AnnotationKeys, check_annotations
+from components.specs.annotations import KPI_NAME, AnnotationKeys, check_annotations
 from components.specs.errors import DeclarationError, format_path, is_sensitive, shown
 from components.specs.images import image_problem
 from components.specs.yaml_source import SourceDocument
@@ -80,11 +81,62 @@ class Vpc(_Strict):
     security_group_ids: Annotated[list[str], Field(min_length=1)]
 
 
+# CloudWatch's statistics: the standard ones, or a percentile p0..p100 (extended statistics).
+_STATISTIC = re.compile(r"^(SampleCount|Average|Sum|Minimum|Maximum|p(100|[0-9]{1,2}(\.[0-9]{1,2})?))$")
+_PLACEHOLDER = re.compile(r"\$[A-Za-z_]+")
+KPI_PLACEHOLDERS = ("$function", "$version")
+
+
+class LambdaKpi(_Strict):
+    """A KPI the canary must hold, read from CloudWatch per version: the Lambda form of the Knative annotation
+    `rollout.<domain>/kpi.<name>: '<PromQL using $revision> <op> <threshold>'`. In dimension values `$function` is
+    the function's name and `$version` the version (the stable's, then the canary's)."""
+
+    name: Annotated[str, Field(pattern=f"^{KPI_NAME.pattern}$", description="lower-case letters, digits and '-'")]
+    namespace: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^:]")]
+    metric: Annotated[str, Field(min_length=1, max_length=255)]
+    statistic: str = Field("Average", description="SampleCount, Average, Sum, Minimum, Maximum or p0..p100")
+    dimensions: Annotated[dict[Annotated[str, Field(min_length=1, max_length=255)],
+                               Annotated[str, Field(min_length=1, max_length=1024)]],
+                          Field(min_length=1, max_length=30)]
+    op: Literal["<", "<=", ">", ">="] = Field(description="the canary's samples must satisfy `value <op> threshold`")
+    threshold: float
+
+    @field_validator("statistic")
+    @classmethod
+    def _statistic(cls, value: str) -> str:
+        if not _STATISTIC.match(value):
+            raise ValueError("must be a CloudWatch statistic: SampleCount, Average, Sum, Minimum, Maximum or a "
+                             "percentile p0..p100 (e.g. p99)")
+        return value
+
+    @field_validator("dimensions")
+    @classmethod
+    def _per_version(cls, dims: dict[str, str]) -> dict[str, str]:
+        unknown = sorted({p for v in dims.values() for p in _PLACEHOLDER.findall(v)} - set(KPI_PLACEHOLDERS))
+        if unknown:
+            raise ValueError(f"unknown placeholder {', '.join(unknown)}; allowed: {', '.join(KPI_PLACEHOLDERS)}")
+        # Without $version both versions would read the same series: the test would compare nothing.
+        if not any("$version" in v for v in dims.values()):
+            raise ValueError("a dimension value must contain $version (e.g. ExecutedVersion: $version), so the "
+                             "stable and the canary version are read apart")
+        return dims
+
+
 class LambdaCanary(_Strict):
     """Weighted alias routing: `weight` of traffic to the new version, the rest to `stableVersion`."""
 
     stable_version: Annotated[str, Field(pattern=r"^[0-9]+$")]
     weight: Annotated[float, Field(ge=0.0, le=1.0)]
+    kpis: Annotated[list[LambdaKpi], Field(max_length=20)] = []
+
+    @field_validator("kpis")
+    @classmethod
+    def _unique_names(cls, kpis: list[LambdaKpi]) -> list[LambdaKpi]:
+        names = [k.name for k in kpis]
+        if dup := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"KPI names must be unique; {', '.join(dup)} declared more than once")
+        return kpis
 
 
 class FunctionBody(_Strict):

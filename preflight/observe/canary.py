@@ -157,6 +157,27 @@ def error_rate_test(stable: str, n_stable: int, k_stable: int, n_canary: int, k_
                        "tolerance": tolerance}, queries).run()
 
 
+# A KPI holds for a sample when `value <op> threshold` (the declared condition; Knative annotation or Lambda spec).
+KPI_OPS = {"<": lambda v, t: v < t, "<=": lambda v, t: v <= t, ">": lambda v, t: v > t, ">=": lambda v, t: v >= t}
+
+
+def kpi_test(name: str, canary_values: list[float], stable_values: list[float], op: str, threshold: float,
+             tolerance: float, alpha: float, step_seconds: int, stable: str, canary: str, source: str,
+             queries: list[str]) -> MetricTest | str:
+    """The KPI test (run): canary samples on the wrong side of `<op> threshold` against the tolerated share
+    `tolerance` (rollout's `kpiViolationTolerance`); or, when the canary has no samples, why it cannot be run
+    (no data is never a pass). `source` says where the samples came from (the query), for that reason."""
+    values = [v for v in canary_values if not math.isnan(v)]
+    if not values:
+        return f"kpi.{name}: {source} returned no samples for {canary} in the window"
+    stable_ok = [v for v in stable_values if not math.isnan(v)]
+    holds = KPI_OPS[op]
+    return MetricTest(f"kpi.{name}", len(values), sum(1 for v in values if not holds(v, threshold)), tolerance, alpha,
+                      {"revision": stable, "condition": f"{op} {threshold:g}", "samples": len(stable_ok),
+                       "violations": sum(1 for v in stable_ok if not holds(v, threshold)),
+                       "step_seconds": step_seconds}, queries).run()
+
+
 @dataclass
 class Analysis:
     decision: Decision

@@ -220,6 +220,25 @@ class CloudWatchReader:
                 periods, f"{n.text(window)} + Minimum + Maximum")
         return out
 
+    def kpi_samples(self, kpi: Any, function: str, versions: list[str], window: Window, period: int
+                    ) -> dict[str, tuple[list[float], str]] | str:
+        """A declared KPI (`spec.canary.kpis[]`) per version: ({version: (one value per period with data, the
+        query)}), `$function`/`$version` substituted in its dimensions; or why the endpoint could not compute it
+        (e.g. an extended statistic moto does not implement). Unreachable/refused CloudWatch: CloudWatchError."""
+        queries = [_Query(f"k{i}", kpi.metric, kpi.statistic,
+                          tuple((n, v.replace("$function", function).replace("$version", version))
+                                for n, v in kpi.dimensions.items()), period, kpi.namespace)
+                   for i, version in enumerate(versions)]
+        try:
+            data = self._get(queries, window)
+        except Exception as exc:  # noqa: BLE001
+            why = f"{self._where()}: GetMetricData for KPI {kpi.name!r} failed: {_error_text(exc)}"
+            if _fatal(exc):
+                raise CloudWatchError(why) from None
+            return why
+        return {v: ([value for _, value in sorted(data[q.id].items())], q.text(window))
+                for v, q in zip(versions, queries, strict=True)}
+
     def observe(self, name: str, declaration: str, window: Window, function: str | None = None,
                 alias: str = ALIAS) -> ObservedService:
         function = function or name

@@ -76,3 +76,15 @@ def put_alias_versions(function: str, versions: dict[str, dict[str, float]], *, 
                       "Unit": "Milliseconds"}]
     for i in range(0, len(data), 500):
         cw.put_metric_data(Namespace="AWS/Lambda", MetricData=data[i:i + 500])
+
+
+def put_version_gauge(namespace: str, metric: str, function: str, values: dict[str, float], *, minutes: int,
+                      region: str = "eu-west-1", end: datetime = END) -> None:
+    """One datapoint a minute of a custom gauge per executed version (e.g. a model-quality score the handler
+    publishes), dimensions FunctionName and ExecutedVersion: `values[version]` every minute of the window."""
+    cw = client(region)
+    data = [{"MetricName": metric, "Timestamp": end - timedelta(minutes=minutes - m), "Value": value,
+             "Dimensions": [{"Name": "FunctionName", "Value": function}, {"Name": "ExecutedVersion", "Value": v}]}
+            for v, value in values.items() for m in range(minutes)]
+    for i in range(0, len(data), 500):
+        cw.put_metric_data(Namespace=namespace, MetricData=data[i:i + 500])

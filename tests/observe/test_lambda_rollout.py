@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from preflight.cli import main
 from tests.gitops.helpers import git, init_repo
-from tests.observe.helpers import END, put_alias_versions
+from tests.observe.helpers import END, put_alias_versions, put_version_gauge
 
 STACK = """config:
   aws:region: eu-west-1
@@ -46,7 +47,7 @@ HEALTHY = {"7": {"per_minute": 90, "error_rate": 0.0005, "min_ms": 80.0, "max_ms
            "8": {"per_minute": 10, "error_rate": 0.0, "min_ms": 85.0, "max_ms": 240.0}}
 
 
-def lambda_project(root: Path, env: str = "dev") -> tuple[Path, str]:
+def lambda_project(root: Path, env: str = "dev", canary: str = CANARY) -> tuple[Path, str]:
     """Three commits: the function (alias on its published version), the canary commit (handler v2 + spec.canary,
     returned) and an unrelated later one."""
     files = {"Pulumi.yaml": "name: lambda-canary\nruntime: python\nstackConfigDir: stacks\n", ".gitignore": "out/\n",
@@ -55,7 +56,7 @@ def lambda_project(root: Path, env: str = "dev") -> tuple[Path, str]:
              "services/emb.yaml": FUNCTION.format(canary="")}
     init_repo(root, files)
     (root / "functions/emb/app.py").write_text("def handler(e, c):\n    return 2\n")
-    (root / "services/emb.yaml").write_text(FUNCTION.format(canary=CANARY))
+    (root / "services/emb.yaml").write_text(FUNCTION.format(canary=canary))
     git(root, "commit", "-qam", "emb v2 as a 10% canary")
     introduced = git(root, "rev-parse", "HEAD")
     (root / "NOTES.md").write_text("unrelated\n")
@@ -207,3 +208,93 @@ def test_a_canary_declared_in_the_stacks_overlay_is_promoted_and_reverted_there(
     record = json.loads(capsys.readouterr().out)
     assert record["decision"] == "rollback" and record["reverted"] == [introduced]
     assert git(root, "ls-tree", "--name-only", record["commit"], "services/overlays/prod/") == ""
+
+
+# ---- declared KPIs (spec.canary.kpis): a CloudWatch metric per version, the same KPI test as Knative's -------
+
+KPI_CANARY = CANARY + """    kpis:                  # the model's quality score the handler publishes per version
+      - name: quality
+        namespace: ApexLogic/Inference
+        metric: ModelQuality
+        statistic: Average
+        dimensions: {FunctionName: $function, ExecutedVersion: $version}
+        op: ">="
+        threshold: 0.9
+"""
+
+
+def kpi_test_of(record: dict) -> dict:
+    return next(t for t in record["metrics"]["tests"] if t["metric"] == "kpi.quality")
+
+
+def test_a_failing_quality_kpi_rolls_back_though_errors_and_latency_are_healthy(cloudwatch, tmp_path: Path,
+                                                                                capsys) -> None:
+    root, introduced = lambda_project(tmp_path / "repo", canary=KPI_CANARY)
+    put_alias_versions("emb", HEALTHY, minutes=180)
+    put_version_gauge("ApexLogic/Inference", "ModelQuality", "emb", {"7": 0.95, "8": 0.7}, minutes=180)
+    code, record = rollout(root, capsys)
+    assert code == 1 and record["decision"] == "rollback", record["reasons"]
+    assert record["reverted"] == [introduced]
+    outcomes = {t["metric"]: t["outcome"] for t in record["metrics"]["tests"]}
+    assert outcomes == {"error_rate": "safe", "latency_p99": "safe", "kpi.quality": "harm"}
+    kpi = kpi_test_of(record)
+    assert (kpi["canary_trials"], kpi["canary_bad"], kpi["tolerated_rate"]) == (180, 180, 0.05)
+    assert kpi["stable"] == {"revision": "7", "condition": ">= 0.9", "samples": 180, "violations": 0,
+                             "step_seconds": 60}
+    assert kpi["alpha"] == pytest.approx(0.05 / 3)  # three metrics share the false-alarm rate
+    query = json.loads(kpi["queries"][0])
+    assert (query["Namespace"], query["MetricName"], query["Stat"], query["Period"]) == \
+        ("ApexLogic/Inference", "ModelQuality", "Average", 60)
+    assert query["Dimensions"] == {"FunctionName": "emb", "ExecutedVersion": "8"}
+    assert kpi["queries"][0] in record["queries"]
+    assert [r for r in record["reasons"] if r.startswith("kpi.quality: canary 180/180 = 100.0000% above the "
+                                                         "tolerated 5.0000%")], record["reasons"]
+    assert record["declared"]["kpis"][0]["threshold"] == 0.9
+    assert "kpi.quality: canary 180/180" in git(root, "log", "-1", "--format=%B", record["commit"])
+    assert git(root, "show", f"{record['commit']}:services/emb.yaml") == FUNCTION.format(canary="").strip()
+
+
+def test_a_healthy_quality_kpi_does_not_block_promotion(cloudwatch, tmp_path: Path, capsys) -> None:
+    root, _ = lambda_project(tmp_path / "repo", canary=KPI_CANARY)
+    put_alias_versions("emb", HEALTHY, minutes=180)
+    put_version_gauge("ApexLogic/Inference", "ModelQuality", "emb", {"7": 0.93, "8": 0.96}, minutes=180)
+    code, record = rollout(root, capsys)
+    assert code == 0 and record["decision"] == "promote", record["reasons"]
+    kpi = kpi_test_of(record)
+    assert (kpi["outcome"], kpi["canary_trials"], kpi["canary_bad"]) == ("safe", 180, 0)
+    assert any(r.startswith("kpi.quality: canary 0/180 = 0.0000% proved below") for r in record["reasons"])
+
+
+def test_a_kpi_without_data_holds_with_the_reason_never_passes(cloudwatch, tmp_path: Path, capsys) -> None:
+    root, _ = lambda_project(tmp_path / "repo", canary=KPI_CANARY)
+    refs = git(root, "for-each-ref")
+    put_alias_versions("emb", HEALTHY, minutes=180)  # errors and latency alone would promote
+    put_version_gauge("ApexLogic/Inference", "ModelQuality", "emb", {"7": 0.95}, minutes=180)  # none for 8
+    code, record = rollout(root, capsys)
+    assert code == 0 and record["decision"] == "hold", record["reasons"]
+    assert {t["metric"] for t in record["metrics"]["tests"]} == {"error_rate", "latency_p99"}
+    no_samples = [r for r in record["reasons"] if r.startswith("kpi.quality: CloudWatch `")]
+    assert len(no_samples) == 1 and no_samples[0].endswith("returned no samples for version 8 in the window")
+    assert '"ExecutedVersion":"8"' in no_samples[0]
+    assert record["commit"] is None and git(root, "for-each-ref") == refs
+
+
+@pytest.mark.parametrize(("bad", "field", "allowed"), [
+    ('        op: ">="\n', "spec.canary.kpis[0].op", "Input should be '<', '<=', '>' or '>=' (found '=>')"),
+    ("        dimensions: {FunctionName: $function, ExecutedVersion: $version}\n", "spec.canary.kpis[0].dimensions",
+     "a dimension value must contain $version"),
+    ("        statistic: Average\n", "spec.canary.kpis[0].statistic", "must be a CloudWatch statistic"),
+], ids=["op", "dimensions", "statistic"])
+def test_a_bad_kpi_declaration_is_exit_2_naming_file_line_and_field(tmp_path: Path, capsys, bad: str, field: str,
+                                                                   allowed: str) -> None:
+    replacement = {"op": '        op: "=>"\n', "dimensions": "        dimensions: {FunctionName: $function}\n",
+                   "statistic": "        statistic: Mean\n"}[field.rsplit(".", 1)[1]]
+    root, _ = lambda_project(tmp_path / "repo", canary=KPI_CANARY.replace(bad, replacement))
+    refs = git(root, "for-each-ref")
+    text = (root / "services/emb.yaml").read_text()
+    line = text[:text.index(replacement)].count("\n") + 1
+    code = main(["rollout", "--project-dir", str(root), "--stack", "dev", "--service", "emb", "--until", UNTIL])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"services/emb.yaml:{line}: {field}: {allowed}" in err and "nothing committed" in err
+    assert "Traceback" not in err and git(root, "for-each-ref") == refs
