@@ -670,6 +670,22 @@ def parser() -> argparse.ArgumentParser:
                            help="downgrade one control to advisory for this deploy (repeatable), e.g. "
                                 "dc.confidential-cluster-local=\"SEC-123: demo, expires 2026-12-31\"; recorded with "
                                 "who/when/why; refused where guardrails:policy.overrides is forbidden (prod default)")
+    # The help lists commands by what they are for: plan and deploy, see what runs, act through Git, tools.
+    from preflight.audit_cli import add_audit_parser
+    from preflight.destroy_cli import add_destroy_parser
+    from preflight.drift_cli import add_drift_parser
+    from preflight.observe_cli import add_observe_parser
+    from preflight.operator_cli import add_operator_parser
+    from preflight.rightsize_cli import add_rightsize_parser
+    from preflight.rollout_cli import add_rollout_parser
+    from preflight.verify_cli import add_verify_parser
+
+    add_destroy_parser(sub)
+    add_drift_parser(sub)
+    add_audit_parser(sub)
+    add_observe_parser(sub)
+    add_rollout_parser(sub)
+    add_rightsize_parser(sub)
     pc = sub.add_parser("policy-config", help="the --policy-pack-config JSON for a stack (for the real CLI)",
                         epilog="example:\n  preflight policy-config --stack prod -o out/policy-config.json\n"
                                "  pulumi preview --policy-pack policy_packs/guardrails "
@@ -677,32 +693,14 @@ def parser() -> argparse.ArgumentParser:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_target(pc)
     pc.add_argument("-o", "--output", metavar="FILE", help="write the JSON to FILE (default: stdout)")
-    from preflight.destroy_cli import add_destroy_parser
-    from preflight.verify_cli import add_verify_parser
-
     add_verify_parser(sub)
-    from preflight.observe_cli import add_observe_parser
-
-    add_observe_parser(sub)
-    from preflight.rightsize_cli import add_rightsize_parser
-    from preflight.rollout_cli import add_rollout_parser
-
-    add_rollout_parser(sub)
-    add_rightsize_parser(sub)
-    add_destroy_parser(sub)
-    from preflight.audit_cli import add_audit_parser
-    from preflight.drift_cli import add_drift_parser
-    from preflight.operator_cli import add_operator_parser
-
-    add_audit_parser(sub)
-    add_drift_parser(sub)
-    add_operator_parser(sub)
     try:
         from preflight.train_cli import add_train_parser
 
         add_train_parser(sub)
     except ImportError:
         pass
+    add_operator_parser(sub)
     return top
 
 
