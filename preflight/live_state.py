@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -28,7 +27,7 @@ from guardrails_core.settings import StackSettings, read_stack_config
 
 from preflight.drift import Step
 from preflight.engine.base import EngineResult, PlannedResource
-from preflight.processes import child_command, child_process_options, raise_if_interrupted
+from preflight.processes import child_command, child_process_options, kill_child, raise_if_interrupted
 
 DEFAULT_TIMEOUT_S = 600.0
 PROJECT = "serverless-guardrails"
@@ -72,10 +71,10 @@ def _pulumi(project_dir: Path, args: Sequence[str], *, timeout: float, env: Mapp
         try:
             child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill(child)
+            kill_child(child)
             raise LiveStateError(f"`pulumi {' '.join(args[:2])}` did not finish within {timeout:.0f}s") from None
         except BaseException:
-            _kill(child)
+            kill_child(child)
             raise
         raise_if_interrupted()
         out.seek(0)
@@ -85,14 +84,6 @@ def _pulumi(project_dir: Path, args: Sequence[str], *, timeout: float, env: Mapp
         raise LiveStateError(f"`pulumi {' '.join(args[:2])} --stack ...` failed (exit {child.returncode}): "
                              f"{_reason(stdout, stderr)}")
     return stdout
-
-
-def _kill(child: subprocess.Popen) -> None:
-    try:
-        os.killpg(child.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    child.wait()
 
 
 def _reason(stdout: str, stderr: str) -> str:

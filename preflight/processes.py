@@ -48,6 +48,16 @@ def child_process_options() -> dict[str, Any]:
     return {"start_new_session": True}
 
 
+def kill_child(child: Any) -> None:
+    """Kill a child started with `child_process_options` and everything in its process group (its own session),
+    then reap it; a child already gone is fine."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    child.wait()
+
+
 def _as_interrupt(signum: int, frame: object) -> None:
     _received.append(signum)
     raise KeyboardInterrupt(signal.Signals(signum).name)

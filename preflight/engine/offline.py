@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from preflight.crossguard.errors import CrossGuardError
 from preflight.crossguard.run import SharedWork
 from preflight.engine.base import EngineResult, PlannedResource
 from preflight.packs import pack_config
-from preflight.processes import child_command, child_process_options
+from preflight.processes import child_command, child_process_options, kill_child
 
 Progress = Callable[[str], None]
 PROJECT = "serverless-guardrails"
@@ -79,10 +78,10 @@ def run_program_child(project_dir: Path, stack: str, *, timeout: float = 600.0,
         try:
             _, stderr = child.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill(child)
+            kill_child(child)
             raise ProgramError(f"the program did not finish within {timeout:.0f}s") from None
         except BaseException:  # Ctrl-C included: never leave the child behind
-            _kill(child)
+            kill_child(child)
             raise
         if child.returncode == 3 and out.exists():
             raise ProgramError(pickle.loads(out.read_bytes())["error"])
@@ -90,14 +89,6 @@ def run_program_child(project_dir: Path, stack: str, *, timeout: float = 600.0,
             tail = "\n".join(stderr.strip().splitlines()[-15:])
             raise ProgramError(f"the program crashed (exit {child.returncode}):\n{tail}")
         return pickle.loads(out.read_bytes())["resources"]
-
-
-def _kill(child: subprocess.Popen) -> None:
-    try:
-        os.killpg(child.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    child.wait()
 
 
 def run_offline(
