@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from guardrails_core.safe_input import JSONSyntaxError, UnsafeInputError, read_json_bounded
+from guardrails_core.safe_input import UnsafeInputError, json_input_problem, read_json_bounded
 from guardrails_predict.pricing.currency import USD, ExchangeRate
 
 from preflight.report import view
@@ -33,10 +33,8 @@ def load_base_report(path: Path, *, project: str) -> dict[str, Any]:
                               "out/preflight-<stack>.json)")
     try:
         doc = read_json_bounded(path)
-    except JSONSyntaxError as exc:
-        raise BaseReportError(f"{path}:{exc.lineno}: --compare-to: not JSON ({exc.reason})") from None
     except UnsafeInputError as exc:
-        raise BaseReportError(f"{path}: --compare-to: the file {exc}") from None
+        raise BaseReportError(json_input_problem(path, "--compare-to", exc)) from None
     return checked_base_report(doc, str(path), project=project)
 
 

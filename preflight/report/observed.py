@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from guardrails_core.safe_input import JSONSyntaxError, UnsafeInputError, read_json_bounded
+from guardrails_core.safe_input import UnsafeInputError, json_input_problem, read_json_bounded
 from guardrails_predict.observed import ObservedPcUtilisation
 
 OBSERVE_SCHEMA = "preflight-observe/v1"
@@ -34,10 +34,8 @@ def load_observed(path: Path, *, stack: str, label: str) -> dict[str, Any]:
         raise ObservedReportError(f"{path}: --observed: no such file (the observe.json `preflight observe` writes)")
     try:
         doc = read_json_bounded(path)
-    except JSONSyntaxError as exc:
-        raise ObservedReportError(f"{path}:{exc.lineno}: --observed: not JSON ({exc.reason})") from None
     except UnsafeInputError as exc:
-        raise ObservedReportError(f"{path}: --observed: the file {exc}") from None
+        raise ObservedReportError(json_input_problem(path, "--observed", exc)) from None
     if not isinstance(doc, dict) or doc.get("schema") != OBSERVE_SCHEMA:
         raise ObservedReportError(f"{path}: --observed: field 'schema' must be {OBSERVE_SCHEMA!r} "
                                   "(the observe.json that `preflight observe` writes)")

@@ -124,6 +124,13 @@ def read_json_bounded(path: Path, max_bytes: int = MAX_BINARY_BYTES) -> Any:
         raise UnsafeInputError("is nested too deeply to be read") from None
 
 
+def json_input_problem(path: Path, option: str, exc: UnsafeInputError) -> str:
+    """`file[:line]: option: what is wrong` for a JSON file named by a command-line option (`--compare-to`)."""
+    if isinstance(exc, JSONSyntaxError):
+        return f"{path}:{exc.lineno}: {option}: not JSON ({exc.reason})"
+    return f"{path}: {option}: the file {exc}"
+
+
 def compose_documents(text: str) -> Iterator[tuple[int, Any]]:
     """(index, node) for each document of `text`, each checked by `check_node_budget` before it is yielded.
 
