@@ -234,16 +234,15 @@ def _pack_metadata(result: EngineResult, packs: list[Path], stack: str, step: An
 
 
 def _predictions(result: EngineResult, settings: StackSettings, project_dir: Path, previous: Any,
-                 errors: list[str], observed: dict | None = None) -> dict[str, Any]:
+                 errors: list[str], observed_pc: dict[str, Any] | None = None) -> dict[str, Any]:
     try:
         from guardrails_predict.plan import predict_plan
 
         from preflight.gitops import render_recommendation_patches
-        from preflight.report.observed import observed_pc_inputs
 
         # No policy findings: change risk is computed exactly as the gate computes it (it cannot see them).
         predictions = predict_plan(result.resources, settings, previous.resources, project_dir,
-                                   observed_pc=observed_pc_inputs(observed))
+                                   observed_pc=observed_pc)
         render_recommendation_patches(predictions, project_dir)
         return predictions
     except Exception as exc:  # noqa: BLE001 - fail closed: a missing/corrupt model blocks, never a silent zero
@@ -311,7 +310,10 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
     except StackConfigError as exc:
         raise UsageError(str(exc)) from exc
     observed = _observed_section(args, project_dir, console)  # before the long run, like the base
-    _share_observed_inputs(observed, project_dir, args.stack)
+    from preflight.report.observed import observed_pc_inputs
+
+    observed_pc = observed_pc_inputs(observed)  # one figure per service for the report, the gate and the base
+    _share_observed_inputs(observed_pc, project_dir, args.stack)
     base = None
     from preflight.base_report import DEPLOYED
 
@@ -353,7 +355,7 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
         errors = previous_errors + list(result.errors)
         progress.phase("cost and risk predictions", key="predictions", count=len(result.resources),
                        unit="resources")
-        predictions = _predictions(result, settings, project_dir, previous, errors, observed)
+        predictions = _predictions(result, settings, project_dir, previous, errors, observed_pc)
         progress.phase("supply chain", key="supply chain", count=len(result.resources), unit="resources")
         supply_chain = _supply_chain(result, settings, project_dir, errors)
         progress.phase("gate and report")
@@ -369,12 +371,11 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
     if compare_deployed:
         from preflight.base_report import deployed_base
         from preflight.report.compare import BaseReportError
-        from preflight.report.observed import observed_pc_inputs
 
         packs = [Path(p).resolve() for p in args.policy_pack] or discover_packs(project_dir)
         try:
             base, base_label = deployed_base(previous, project_dir, args.stack, settings, loaded, packs,
-                                             observed_pc_inputs(observed), doc["generated_at"])
+                                             observed_pc, doc["generated_at"])
         except BaseReportError as exc:
             doc["errors"].append(str(exc))  # fail closed: a comparison that could not be made blocks
             doc["gate"] = decide(violation_list, doc["errors"]).as_dict()
@@ -387,14 +388,11 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
     return doc, result
 
 
-def _share_observed_inputs(observed: dict | None, project_dir: Path, stack: str) -> None:
+def _share_observed_inputs(inputs: dict[str, Any], project_dir: Path, stack: str) -> None:
     """The observed figures the predictions use reach the packs' budget controls too (one figure for report and
     gate): written to out/observed-pc-<stack>.json, named by GUARDRAILS_OBSERVED_PC for every process of the run."""
     from guardrails_predict.observed import OBSERVED_PC_ENV, write_observed_pc
 
-    from preflight.report.observed import observed_pc_inputs
-
-    inputs = observed_pc_inputs(observed)
     if not inputs:
         os.environ.pop(OBSERVED_PC_ENV, None)
         return
