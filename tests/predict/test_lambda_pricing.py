@@ -94,10 +94,16 @@ CASES = [
      2_000_000_000 * REQ + D("7.5e9") * A_T1 + D("11.25e9") * A_T2 + D("1.25e9") * A_T3),
     ("eu-west-1-tier-1", dict(requests=10_000_000, ms=120, memory=512, region="eu-west-1"),
      2 + D(600_000) * D("0.0000166667")),
+    # Regional request prices (the table's source list): 10M requests x $0.27/M = $2.70 in Cape Town, $0.28/M in
+    # Hong Kong, $0.23/M in Milan, $0.25/M in Bahrain.
     ("af-south-1", dict(requests=10_000_000, ms=120, memory=512, region="af-south-1"),
-     2 + D(600_000) * D("0.0000221")),
+     D("2.70") + D(600_000) * D("0.0000221")),  # $2.70 + $13.26 = $15.96
     ("ap-east-1-arm", dict(requests=10_000_000, ms=120, memory=512, region="ap-east-1", architecture="arm64"),
-     2 + D(600_000) * D("0.0000183")),
+     D("2.80") + D(600_000) * D("0.0000183")),  # $2.80 + $10.98 = $13.78
+    ("eu-south-1", dict(requests=10_000_000, ms=120, memory=512, region="eu-south-1"),
+     D("2.30") + D(600_000) * D("0.0000195172")),  # $2.30 + $11.71 = $14.01
+    ("me-south-1-arm", dict(requests=4_000_000, ms=300, memory=1024, region="me-south-1", architecture="arm64"),
+     D("1.00") + D(1_200_000) * D("0.0000165334")),  # $1.00 + $19.84 = $20.84
     ("me-central-1", dict(requests=15_000_000, ms=50, memory=256, region="me-central-1"),
      3 + D(15_000_000) * D("0.05") * D("0.25") * D("0.0000206667")),
     ("init-billing", dict(requests=1_000_000, ms=100, memory=512, cold_start_fraction="0.01",
@@ -134,7 +140,7 @@ def test_components_are_reported() -> None:
     result = lambda_monthly_cost(LambdaUsage(D(10_000_000), D(120)), LambdaConfig(512, ephemeral_storage_mb=2048))
     assert set(result.components) == {"requests", "duration", "ephemeral_storage"}
     assert result.gb_seconds == D(600_000)
-    assert result.price_table_version == "2026-08-19"
+    assert result.price_table_version == "2026-12-01"
 
 
 @pytest.mark.parametrize(("kwargs", "needle"), [
