@@ -63,7 +63,7 @@ def build_audit(args: argparse.Namespace, target: Target) -> dict[str, Any]:
     verdict = judge({"deployed": resources}, target.project_dir, target.stack, target.settings, target.declarations,
                     target.packs)["deployed"]
     result.update(deployed=True, violations=verdict.violations, gate=verdict.gate, predictions=verdict.predictions,
-                  errors=verdict.errors)
+                  errors=verdict.errors, currency=target.currency)
     return result
 
 
@@ -81,10 +81,11 @@ def render(result: dict[str, Any], console: Console) -> None:
                            f"{view.detail(v)}{where}"))
     for reason in result["gate"]["reasons"]:
         console.print(Text(f"  blocks: {reason}"))
+    rate = view.exchange(result)
     for name, prediction in result["predictions"].items():
         band = prediction["cost_usd_month"]
-        console.print(Text(f"  cost {name}: P10 {view.usd(band['p10'])}, P50 {view.usd(band['p50'])}, "
-                           f"P90 {view.usd(band['p90'])} per month"))
+        console.print(Text(f"  cost {name}: P10 {view.money(band['p10'], rate)}, P50 {view.money(band['p50'], rate)}, "
+                           f"P90 {view.money(band['p90'], rate)} per month"))
 
 
 def run_audit(args: argparse.Namespace) -> int:

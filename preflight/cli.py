@@ -283,7 +283,7 @@ def _engine_progress(progress: Progress, declarations: int) -> Any:
     return report
 
 
-def _stack_currency(settings: StackSettings, origin: str) -> dict:
+def stack_currency(settings: StackSettings, origin: str) -> dict:
     """The report's `currency`: the stated rate of every converted figure. Which codes and dates exist is the
     bundled ECB table's knowledge (the predictions library), so an unknown one is exit 2 here, at load."""
     from guardrails_predict.config import prediction_settings
@@ -306,7 +306,7 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
     project_dir = Path(args.project_dir).resolve()
     try:
         settings = load_stack_settings(project_dir, args.stack)
-        currency = _stack_currency(settings, str(stack_file(project_dir, args.stack)))
+        currency = stack_currency(settings, str(stack_file(project_dir, args.stack)))
     except StackConfigError as exc:
         raise UsageError(str(exc)) from exc
     observed = _observed_section(args, project_dir, console)  # before the long run, like the base

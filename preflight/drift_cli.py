@@ -89,10 +89,10 @@ class Target:
     """Project, stack, settings, declarations and packs: what every live-state command starts from."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from guardrails_core.settings import StackConfigError, load_stack_settings
+        from guardrails_core.settings import StackConfigError, load_stack_settings, stack_file
 
         from components.specs import DeclarationErrors, load_declarations
-        from preflight.cli import UsageError, resolve_target
+        from preflight.cli import UsageError, resolve_target, stack_currency
         from preflight.packs import discover_packs
 
         resolve_target(args)
@@ -101,6 +101,8 @@ class Target:
         try:
             self.settings = load_stack_settings(self.project_dir, config_stack(self.stack))
             self.declarations = load_declarations(self.project_dir, config_stack(self.stack), self.settings)
+            # the stated rate of the figures shown (they stay USD in the JSON); an unknown currency is exit 2 here
+            self.currency = stack_currency(self.settings, str(stack_file(self.project_dir, config_stack(self.stack))))
         except (StackConfigError, DeclarationErrors) as exc:
             raise UsageError(str(exc)) from exc
         self.packs = [Path(p).resolve() for p in args.policy_pack] or discover_packs(self.project_dir)
@@ -231,6 +233,7 @@ def build_drift(args: argparse.Namespace, target: Target) -> dict[str, Any]:
                          target.stack, target.settings, target.declarations, target.packs)
         result["policies"] = _policy_summary(verdicts["deployed"], verdicts["live"])
         result["cost"] = _cost_summary(verdicts["deployed"].predictions, verdicts["live"].predictions)
+        result["currency"] = target.currency
         result["errors"] = list(dict.fromkeys(verdicts["deployed"].errors + verdicts["live"].errors))
         result["remedies"] = {"revert": revert_command(target.stack, drifts), "adopt": adopt_remedy(target, drifts)}
     result["seconds"] = round(time.monotonic() - started, 2)
@@ -274,12 +277,14 @@ def render(result: dict[str, Any], console: Console) -> None:
     for v in policies.get("new_violations", [])[:20]:
         where = f" ({v['file']}:{v['line']})" if v.get("file") else ""
         console.print(Text(f"  new [{v['enforcement']}] {v['policy']}: {view.detail(v)}{where}"))
-    console.print(Text("cost (USD per month, deployed → live):", style="bold"))
+    rate = view.exchange(result)
+    console.print(Text(f"cost ({rate.code} per month, deployed → live):", style="bold"))
     for name, cost in (result.get("cost") or {}).items():
         before, after, delta = cost.get("deployed"), cost.get("live"), cost.get("delta")
         if before and after and delta:
-            console.print(Text(f"  {name}: P50 {before['p50']:.2f} → {after['p50']:.2f} ({delta['p50']:+.2f}), "
-                               f"P90 {before['p90']:.2f} → {after['p90']:.2f} ({delta['p90']:+.2f})"))
+            b, a, d = ({q: rate.convert(side[q]) for q in ("p50", "p90")} for side in (before, after, delta))
+            console.print(Text(f"  {name}: P50 {b['p50']:,.2f} → {a['p50']:,.2f} ({d['p50']:+,.2f}), "
+                               f"P90 {b['p90']:,.2f} → {a['p90']:,.2f} ({d['p90']:+,.2f})"))
         else:
             console.print(Text(f"  {name}: not priced on both sides"))
     remedies = result.get("remedies") or {}

@@ -205,7 +205,9 @@ def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, sta
                            "window": {"start": window.start.isoformat(), "end": window.end.isoformat(),
                                       "step_seconds": window.step_seconds},
                            "aws_region": region, "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                           "services": {}, "anomalies": [], "idle": [], "proposals": [], "model_monitoring": {}}
+                           "services": {}, "anomalies": [], "idle": [], "proposals": [], "model_monitoring": {},
+                           # money fields stay USD (`*_usd_month`); messages and PR bodies are in this currency
+                           "currency": cfg.exchange.as_dict()}
     histories: dict[str, Any] = {}
     proposals: list[Any] = []
     mandatory: list[str] = []
@@ -231,7 +233,8 @@ def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, sta
                                   {"duration": seen.hourly[duration_key].values})
             try:
                 result = cost_anomaly(work, service_price(svc, cfg, prices),
-                                      recent_hours=rules.anomaly_recent_hours, factor=rules.anomaly_factor)
+                                      recent_hours=rules.anomaly_recent_hours, factor=rules.anomaly_factor,
+                                      money=cfg.exchange.text)
                 entry["anomaly"] = result.as_dict()
             except (PricingError, PredictionInputError) as exc:
                 entry["anomaly"] = {"status": "missing", "message": f"cannot be priced: {exc}"}
@@ -322,9 +325,12 @@ def _act(project_dir: Path, settings: Any, proposals: list[Any], approve: bool) 
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
+    from guardrails_predict.pricing.currency import ExchangeRate
+
     from preflight.report.markdown import code, text
 
     lines = [f"# Observed: {text(doc['stack'])} ({text(doc['window']['start'])} to {text(doc['window']['end'])})",
+             "", text(ExchangeRate.from_dict(doc.get("currency")).sentence()),
              "", "| service | requests/hour | error rate | p50 ms | p99 ms | peak concurrency |",
              "|---|---:|---:|---:|---:|---:|"]
 

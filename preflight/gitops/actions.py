@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from guardrails_core.settings import StackSettings
+from guardrails_predict.pricing.currency import USD, ExchangeRate
 
 from preflight.gitops.git import Git, GitError
 from preflight.gitops.yaml_edit import Edit, EditError, apply_edits
@@ -58,6 +59,7 @@ class Proposal:
     saving_usd_month: dict[str, float] | None = None  # {"p10", "p50", "p90"}; None when no saving is expected
     risk: str = ""
     branch: str | None = None  # default: preflight/<kind>/<service>
+    currency: ExchangeRate = USD  # the stack's: how the PR body writes `saving_usd_month`
 
 
 @dataclass
@@ -107,8 +109,11 @@ def pr_body(proposal: Proposal, outcome: Outcome | None = None, patch: str = "")
     out += ["### Expected saving", ""]
     if proposal.saving_usd_month:
         s = proposal.saving_usd_month
+        money = proposal.currency.text
         out += ["| P10 | P50 | P90 |", "|---:|---:|---:|",
-                f"| ${s['p10']:,.2f}/month | ${s['p50']:,.2f}/month | ${s['p90']:,.2f}/month |", ""]
+                f"| {money(s['p10'])}/month | {money(s['p50'])}/month | {money(s['p90'])}/month |", ""]
+        if proposal.currency.code != USD.code:
+            out += [proposal.currency.sentence(), ""]
     else:
         out += ["None expected: this change is about correctness or risk, not cost.", ""]
     out += ["### Risk", "", text(proposal.risk or "Not assessed."), "", "### Evidence", ""]

@@ -132,16 +132,17 @@ def find_idle(svc: Any, observed: ObservedService, settings: Any, cfg: Any, pric
         key = f"finops.{domain}/delete-after"
         edits = [Edit(("metadata", "annotations", key), expiry.isoformat(), quote=True)]
         changes = [Change(f"metadata.annotations.{key}", "(none)", expiry.isoformat())]
-    finding.message += f" (saves ${saving:,.2f}/month)" if saving is not None else f" (saving unknown: {why})"
+    money = cfg.exchange.text  # the stack's currency; `saving_usd_month` stays USD
+    finding.message += f" (saves {money(saving)}/month)" if saving is not None else f" (saving unknown: {why})"
     if not protected:
         finding.proposal = Proposal(
             kind="cleanup", service=svc.name, title=f"{svc.name}: {finding.message.split(': ', 1)[1].split(' (')[0]}",
             why=f"idle: {quiet} (guardrails:observe.idleDays {n}); "
-                + (f"saves ${saving:,.2f}/month" if saving is not None else f"saving unknown: {why}"),
+                + (f"saves {money(saving)}/month" if saving is not None else f"saving unknown: {why}"),
             evidence=[*evidence, f"window {observed.window.label()}"],
             edits=[FileEdits(file, line, tuple(edits))], changes=changes,
             # idle: the saving does not depend on a workload forecast, so the band is one figure
-            saving_usd_month={q: saving for q in ("p10", "p50", "p90")} if saving else None,
+            saving_usd_month={q: saving for q in ("p10", "p50", "p90")} if saving else None, currency=cfg.exchange,
             risk="Nothing is deleted: the service keeps running (scaled down); revert this commit to undo."
             if finding.rule != "no-traffic" else
             f"Nothing is deleted now: the owner deletes the declaration, or removes the mark, before {expiry}.")

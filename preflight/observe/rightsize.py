@@ -63,8 +63,9 @@ def knative_rightsizing(decl: Any, observed: ObservedService, settings: Any) -> 
         mean_latency_ms=_value(observed.duration_mean_ms))
     document = decl.origin.data if decl.origin is not None else decl.document  # the file as written, not overlaid
     headroom = settings.gitops.headroom
+    cfg = prediction_settings(settings)
     result = knative_from_observed(document, decl.file, decl.line, usage, headroom,
-                                   kubernetes_prices(prediction_settings(settings)), settings.limits.max_scale)
+                                   kubernetes_prices(cfg), settings.limits.max_scale)
     if not result["edits"]:
         return result, None
     changes = [Change(knob, str(c["current"]), str(c["recommended"])) for knob, c in result["changes"].items()]
@@ -86,7 +87,7 @@ def knative_rightsizing(decl: Any, observed: ObservedService, settings: Any) -> 
             f"stays at or above the observed P99 plus {headroom:.0%} headroom.",
         evidence=evidence,
         edits=[FileEdits(decl.file, decl.line, tuple(recommendation_edits(result["edits"])))],
-        changes=changes, saving_usd_month=saving,
+        changes=changes, saving_usd_month=saving, currency=cfg.exchange,
         risk="Requests below a future peak throttle CPU (latency) or, for memory limits, OOM-kill pods; the floors "
              "are the observed P99 (max for the memory limit) plus headroom, so only traffic beyond what the "
              "window saw is at risk. Revert the commit to undo." + overlays)
@@ -226,7 +227,8 @@ def rightsize_lambda(svc: Any, observed: ObservedService, settings: Any, cfg: An
         kind="rightsize", service=svc.name, title=title, why=why, evidence=evidence,
         edits=[FileEdits(svc.primary.source_file or observed.declaration, svc.primary.source_line, tuple(edits))],
         changes=[Change(f"spec.{k}", str(b), str(a)) for k, (b, a, _) in changes.items()],
-        saving_usd_month=savings if savings and savings["p90"] > 0 else None, risk=_risk(changes))
+        saving_usd_month=savings if savings and savings["p90"] > 0 else None, currency=cfg.exchange,
+        risk=_risk(changes))
     return proposal, notes
 
 

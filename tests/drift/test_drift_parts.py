@@ -152,3 +152,28 @@ def test_adopt_names_the_file_and_field_it_cannot_reach(tmp_path: Path) -> None:
     (tmp_path / "svc.yaml").write_text("spec:\n  containers: []\n")
     with pytest.raises(AdoptError, match=r"svc.yaml:1: spec.containers.3.image"):
         adopt_patch(tmp_path, [FieldEdit("svc.yaml", 1, ("spec", "containers", 3, "image"), "x")])
+
+
+def test_drift_and_audit_show_costs_in_the_stack_currency() -> None:
+    """The JSON's figures stay USD; the console shows them at the stated rate (ECB 2024-12-24, 0.962001 EUR)."""
+    from rich.console import Console
+
+    from preflight import audit_cli, drift_cli
+
+    eur = {"code": "EUR", "per_usd": 0.962001, "date": "2024-12-24", "source": "ECB"}
+    drift = {"stack": "dev", "resources_checked": 1, "drifted": True, "resources": [], "currency": eur,
+             "cost": {"svc": {"deployed": {"p50": 44.47, "p90": 50.0}, "live": {"p50": 88.94, "p90": 100.0},
+                              "delta": {"p50": 44.47, "p90": 50.0}}}}
+    console = Console(record=True, width=200, color_system=None)
+    drift_cli.render(drift, console)
+    shown = console.export_text()
+    # $44.47 x 0.962001 = 42.78 EUR; $88.94 -> 85.56 EUR; $50.00 -> 48.10 EUR; $100.00 -> 96.20 EUR
+    assert "cost (EUR per month, deployed → live):" in shown
+    assert "svc: P50 42.78 → 85.56 (+42.78), P90 48.10 → 96.20 (+48.10)" in shown
+    audit = {"stack": "dev", "source": "live state", "resources": 1, "deployed": True, "violations": [],
+             "gate": {"decision": "pass", "reasons": []}, "currency": eur,
+             "predictions": {"svc": {"cost_usd_month": {"p10": 10.0, "p50": 44.47, "p90": 150.0}}}}
+    console = Console(record=True, width=200, color_system=None)
+    audit_cli.render(audit, console)
+    # the report's rounding: cents below 100, whole units above ($150 x 0.962001 = 144.30 -> 144 EUR)
+    assert "cost svc: P10 9.62 EUR, P50 42.78 EUR, P90 144 EUR per month" in console.export_text()

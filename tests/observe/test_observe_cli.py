@@ -232,3 +232,29 @@ def test_unreachable_prometheus_for_a_knative_service_is_exit_2(tmp_path: Path, 
     run = observe(project, cloudwatch.env(), "--prometheus", f"http://127.0.0.1:{free_port()}")
     assert run.returncode == 2 and "127.0.0.1" in run.stderr and "Traceback" not in run.stderr
     assert not (project / "out" / "observe").exists()
+
+
+def test_observe_messages_and_pull_requests_are_in_the_stack_currency(project: Path, cloudwatch) -> None:
+    # ECB 2024-12-24: 1 USD = 0.962001 EUR (tests/predict/test_currency.py). The JSON's money stays USD.
+    stack = project / "stacks" / "Pulumi.dev.yaml"
+    stack.write_text(stack.read_text() + "  guardrails:currency: EUR\n  guardrails:currencyDate: \"2024-12-24\"\n")
+    feed()
+    run = observe(project, cloudwatch.env(), "--propose")
+    assert run.returncode == 0, run.stderr
+    out = project / "out" / "observe" / "dev"
+    doc = json.loads((out / "observe.json").read_text())
+    assert doc["currency"]["code"] == "EUR" and doc["currency"]["per_usd"] == 0.962001
+    idle = next(i for i in doc["idle"] if i["service"] == "warm-reranker")
+    assert idle["saving_usd_month"] == pytest.approx(43.80, abs=0.005)  # USD, as priced
+    # $43.80 x 0.962001 = 42.1356 -> 42.14 EUR
+    assert "saves 42.14 EUR/month" in idle["message"] and "$" not in idle["message"]
+    # $5.20 x 0.962001 = 5.0024 -> 5.00 EUR; $24.40 x 0.962001 = 23.4728 -> 23.47 EUR
+    anomaly = doc["services"]["embeddings-batch"]["anomaly"]["message"]
+    assert anomaly.startswith("cost 5.00 EUR -> 23.47 EUR/month") and "$" not in anomaly
+    markdown = (out / "observe.md").read_text()
+    assert "Costs in EUR at 1 USD = 0.962001 EUR" in markdown and "saves 42.14 EUR/month" in markdown
+    cleanup = next(a for a in doc["actions"] if a["service"] == "warm-reranker")
+    body = Path(cleanup["body_file"]).read_text()
+    assert "| 42.14 EUR/month | 42.14 EUR/month | 42.14 EUR/month |" in body and "$" not in body
+    assert "0.962001" in body
+    assert "saves 42.14 EUR/month" in run.stdout + run.stderr

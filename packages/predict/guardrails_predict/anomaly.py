@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from guardrails_predict.pricing.currency import USD
+
 HOURS_PER_MONTH = 730
 MIN_HISTORY_HOURS = 7 * 24  # one value for every hour of the week
 WEIGHTED = frozenset({"duration"})  # drivers averaged per request; the others per hour
@@ -173,10 +175,11 @@ def _baseline_ratios(work: HourlyWorkload, price: Price, history: list[int]) -> 
 
 
 def cost_anomaly(work: HourlyWorkload, price: Price, *, recent_hours: int = 24, factor: float = 1.5,
-                 min_delta_usd: float = 1.0) -> Anomaly:
+                 min_delta_usd: float = 1.0, money: Callable[[float], str] = USD.text) -> Anomaly:
     """Compare the last `recent_hours` with the history before them (see the module docstring).
 
-    `min_delta_usd`: an unexplained move smaller than this many dollars a month is not worth a finding."""
+    `min_delta_usd`: an unexplained move smaller than this many dollars a month is not worth a finding. `money`
+    writes the message's USD figures in the stack's currency (the `*_usd_month` fields stay USD)."""
     total = len(work.requests)
     history = list(range(0, max(0, total - recent_hours)))
     recent = list(range(max(0, total - recent_hours), total))
@@ -209,12 +212,12 @@ def cost_anomaly(work: HourlyWorkload, price: Price, *, recent_hours: int = 24, 
                   unexplained_ratio=round(unexplained, 3), threshold=round(threshold, 3),
                   contributions_usd_month=contributions, observed=_rounded(observed), usual=_rounded(usual),
                   history_hours=known_history, recent_hours=len(recent))
-    usd = f"${cost_usual:,.2f} -> ${cost_obs:,.2f}/month"
+    usd = f"{money(cost_usual)} -> {money(cost_obs)}/month"
     if unexplained > threshold and cost_obs - cost_explained >= min_delta_usd and driver is not None:
         moved = f"{_describe(driver, drivers_usual[driver], drivers_obs[driver])}"
         return Anomaly("anomaly", f"cost {usd} at {traffic:.2f}x the usual traffic: x{unexplained:.2f} that traffic "
                        f"does not explain (threshold x{threshold:.2f}); driver: {driver} ({moved}, "
-                       f"+${shares[driver]:,.2f}/month)", driver=driver, **common)  # type: ignore[arg-type]
+                       f"+{money(shares[driver])}/month)", driver=driver, **common)  # type: ignore[arg-type]
     why = "cost follows traffic" if abs(traffic - 1) > 0.2 else "cost as usual"
     return Anomaly("normal", f"cost {usd} at {traffic:.2f}x the usual traffic: {why} (unexplained x{unexplained:.2f}, "
                    f"threshold x{threshold:.2f})", driver=None, **common)  # type: ignore[arg-type]

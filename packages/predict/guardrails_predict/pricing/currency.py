@@ -56,6 +56,12 @@ class ExchangeRate:
     def convert_exact(self, usd: float | Decimal) -> Decimal:
         return Decimal(str(usd)) * self.per_usd
 
+    def text(self, usd: float | Decimal) -> str:
+        """A USD amount written in this currency to the cent: `$1,234.56`, or `1,139.12 EUR` (the messages of
+        observe, idle, anomalies, pull requests and drift; the reports have their own rounding, `view.money`)."""
+        amount = self.convert(usd)
+        return f"${amount:,.2f}" if self.code == BASE_CURRENCY else f"{amount:,.2f} {self.code}"
+
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "per_usd": float(self.per_usd),
                 "date": self.date.isoformat() if self.date else None, "source": self.source,
