@@ -17,6 +17,14 @@ Peak concurrency comes from Little's law on the latency sum: `rate(latencies_sum
 of requests in flight during that minute (seconds of latency accrued per second); the peak is its maximum over
 the window (a 1-minute subquery).
 
+For `autoscaling.knative.dev/target` the autoscaler's own metrics are read (Knative Serving v1.17 names, as its
+OpenCensus Prometheus exporter writes them; labels `namespace_name`, `service_name`, `configuration_name`,
+`revision_name`): `autoscaler_stable_request_concurrency` (a revision's requests in flight averaged over the
+stable window, summed over its pods - what the autoscaler divides by the target), `autoscaler_actual_pods`,
+`autoscaler_target_concurrency_per_pod`, `autoscaler_panic_mode`, and the queue-proxy's `revision_queue_depth`
+(per pod; reported only when containerConcurrency > 0). Requests in flight per pod each minute are
+`sum(stable_request_concurrency) / sum(actual_pods)` (minutes at zero pods left out).
+
 Requests are bounded: each HTTP call has a timeout (`timeout_s`), each client a budget of calls
 (`max_queries`) and each answer a size limit; an unreachable server or an API error is `PrometheusError` with the
 URL (without credentials) and what went wrong - the CLI exits 2 and commits nothing.
@@ -197,6 +205,27 @@ def concurrency_p99_query(sel: str, seconds: int) -> str:
     return f"quantile_over_time(0.99, ({in_flight})[{seconds}s:1m])"
 
 
+def _pod_concurrency(sel: str) -> str:
+    return (f"sum(autoscaler_stable_request_concurrency{{{sel}}}) / "
+            f"(sum(autoscaler_actual_pods{{{sel}}}) > 0)")
+
+
+def pod_concurrency_query(q: float, sel: str, seconds: int) -> str:
+    return f"quantile_over_time({q:g}, ({_pod_concurrency(sel)})[{seconds}s:1m])"
+
+
+def autoscaler_target_query(sel: str, seconds: int) -> str:
+    return f"max_over_time(max(autoscaler_target_concurrency_per_pod{{{sel}}})[{seconds}s:1m])"
+
+
+def queue_depth_query(sel: str, seconds: int) -> str:
+    return f"quantile_over_time(0.99, max(revision_queue_depth{{{sel}}})[{seconds}s:1m])"
+
+
+def panic_query(sel: str, seconds: int) -> str:
+    return f"max_over_time(max(autoscaler_panic_mode{{{sel}}})[{seconds}s:1m])"
+
+
 def mean_latency_query(sel: str, seconds: int) -> str:
     return (f"sum(increase(revision_app_request_latencies_sum{{{sel}}}[{seconds}s])) / "
             f"sum(increase(revision_app_request_latencies_count{{{sel}}}[{seconds}s]))")
@@ -336,6 +365,10 @@ def observe_knative(service_decl: Any, prometheus: str | PrometheusClient, windo
     k = errors[0][1] if errors else (0.0 if n is not None else None)
     error_rate = _measure(k / n if n else None, "ratio", f"({eq}) / ({rq})", window,
                           nothing if n is None else "no requests in the window")
+    no_autoscaler = (f"no Knative autoscaler metrics for {name} in namespace {ns} in the window (is the "
+                     "autoscaler's metrics endpoint scraped?)")
+    no_queue = (f"no revision_queue_depth for {name} in namespace {ns} in the window (queue-proxy reports it only "
+                "with containerConcurrency > 0)")
     return ObservedService(
         name=name, kind="knative", declaration=service_decl.file, window=window,
         requests_per_hour=requests, error_rate=error_rate,
@@ -347,6 +380,14 @@ def observe_knative(service_decl: Any, prometheus: str | PrometheusClient, windo
         memory_p99_mib=_single(client, memory_query(ns, name, seconds, 0.99), window, "MiB", no_pods),
         memory_max_mib=_single(client, memory_query(ns, name, seconds, None), window, "MiB", no_pods),
         concurrency_p99=_single(client, concurrency_p99_query(sel, seconds), window, "concurrent", nothing),
+        pod_concurrency_p99=_single(client, pod_concurrency_query(0.99, sel, seconds), window, "concurrent/pod",
+                                    no_autoscaler),
+        pod_concurrency_p50=_single(client, pod_concurrency_query(0.5, sel, seconds), window, "concurrent/pod",
+                                    no_autoscaler),
+        autoscaler_target_per_pod=_single(client, autoscaler_target_query(sel, seconds), window, "concurrent/pod",
+                                          no_autoscaler),
+        queue_depth_p99=_single(client, queue_depth_query(sel, seconds), window, "requests", no_queue),
+        panic_max=_single(client, panic_query(sel, seconds), window, "flag", no_autoscaler),
         hourly={"requests": _hourly(client, hourly_requests_query(sel), window, "requests/hour"),
                 "latency_p50_ms": _hourly(client, hourly_latency_p50_query(sel), window, "ms")},
         targets=observe_targets(client, ns, name, window),

@@ -25,6 +25,14 @@ class Revision:
     model_quality: float | None = None  # a gauge `model_quality` (a KPI a canary can declare), when set
     cpu_cores: float | None = None  # cAdvisor: the user container's CPU use, when set
     memory_mib: float | None = None  # cAdvisor: its working set
+    # Knative's autoscaler (Serving v1.17 names), when `pods` is set: the revision's requests in flight over the
+    # stable window (summed over its pods), the pods it has, its target per pod, panic mode; and queue-proxy's
+    # queue depth per pod (reported only with containerConcurrency > 0, so only when `queue_depth` is set)
+    pods: int | None = None
+    in_flight: float = 0.0
+    target_per_pod: float = 70.0
+    panic: bool = False
+    queue_depth: float | None = None
 
     def cdf(self, le_ms: float) -> float:
         z = (math.log(le_ms) - math.log(self.latency_median_ms)) / self.latency_sigma
@@ -34,6 +42,8 @@ class Revision:
         return self.latency_median_ms * math.exp(self.latency_sigma ** 2 / 2)
 
 
+AUTOSCALER_GAUGES = ("autoscaler_stable_request_concurrency", "autoscaler_actual_pods",
+                     "autoscaler_target_concurrency_per_pod", "autoscaler_panic_mode", "revision_queue_depth")
 QUEUE_PROXY_CPU_CORES, QUEUE_PROXY_MEMORY_MIB = 0.05, 40.0  # the sidecar, which rightsizing must not count
 
 
@@ -62,6 +72,17 @@ def samples(namespace: str, service: str, revision: Revision, requests: int,
             labels = {**pod, "container": container}
             out.append(("container_cpu_usage_seconds_total", labels, cores * elapsed_s))
             out.append(("container_memory_working_set_bytes", labels, mib * 1048576))
+    revision_labels = {"namespace_name": namespace, "service_name": service, "configuration_name": service,
+                       "revision_name": revision.name}
+    if revision.pods is not None:
+        out += [("autoscaler_stable_request_concurrency", revision_labels, revision.in_flight),
+                ("autoscaler_actual_pods", revision_labels, float(revision.pods)),
+                ("autoscaler_target_concurrency_per_pod", revision_labels, revision.target_per_pod),
+                ("autoscaler_panic_mode", revision_labels, 1.0 if revision.panic else 0.0)]
+    if revision.queue_depth is not None:
+        for pod in range(revision.pods or 1):
+            out.append(("revision_queue_depth", {**revision_labels, "pod_name": f"{revision.name}-deployment-{pod}",
+                                                 "container_name": "queue-proxy"}, revision.queue_depth))
     if revision.model_quality is not None:
         out.append(("model_quality", {"namespace_name": namespace, "service_name": service,
                                       "revision_name": revision.name}, revision.model_quality))
@@ -79,7 +100,8 @@ def openmetrics_history(namespace: str, service: str, totals: dict[Revision, int
     times = list(range(start_s, end_s, step_s)) + [end_s]
     families: dict[str, list[str]] = {"revision_app_request_count": [], "revision_app_request_latencies": [],
                                       "model_quality": [], "container_cpu_usage_seconds_total": [],
-                                      "container_memory_working_set_bytes": []}
+                                      "container_memory_working_set_bytes": [],
+                                      **{name: [] for name in AUTOSCALER_GAUGES}}
     for revision, total in totals.items():
         for i, t in enumerate(times):
             served = round(total * i / (len(times) - 1))
@@ -89,7 +111,8 @@ def openmetrics_history(namespace: str, service: str, totals: dict[Revision, int
     out = []
     for family, kind in (("revision_app_request_count", "unknown"), ("revision_app_request_latencies", "histogram"),
                          ("model_quality", "gauge"), ("container_cpu_usage_seconds_total", "unknown"),
-                         ("container_memory_working_set_bytes", "gauge")):
+                         ("container_memory_working_set_bytes", "gauge"),
+                         *((name, "gauge") for name in AUTOSCALER_GAUGES)):
         if families[family]:
             out += [f"# TYPE {family} {kind}", *sorted(families[family], key=_series_then_time)]
     return "\n".join([*out, "# EOF", ""])
