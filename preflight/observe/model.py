@@ -92,6 +92,8 @@ class ObservedService:
     # Knative only, from the autoscaler and queue-proxy, for the target: requests in flight per pod (P99, P50 of
     # the minutes), the autoscaler's target per pod, the busiest pod's queue depth P99, panic mode (max)
     pod_concurrency_p99: Measurement | None = None
+    cpu_p50_millicores: Measurement | None = None  # the busiest pod's median CPU and memory (the P50 load point)
+    memory_p50_mib: Measurement | None = None
     pod_concurrency_p50: Measurement | None = None
     autoscaler_target_per_pod: Measurement | None = None
     queue_depth_p99: Measurement | None = None

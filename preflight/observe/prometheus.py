@@ -188,10 +188,10 @@ def pod_selector(namespace: str, service: str) -> str:
             'container!~"queue-proxy|POD|"')
 
 
-def cpu_p99_query(namespace: str, service: str, seconds: int) -> str:
+def cpu_p99_query(namespace: str, service: str, seconds: int, quantile: float = 0.99) -> str:
     pods = pod_selector(namespace, service)
-    return (f"quantile_over_time(0.99, max(rate(container_cpu_usage_seconds_total{{{pods}}}[2m]))[{seconds}s:1m])"
-            " * 1000")
+    return (f"quantile_over_time({quantile:g}, max(rate(container_cpu_usage_seconds_total{{{pods}}}[2m]))"
+            f"[{seconds}s:1m]) * 1000")
 
 
 def memory_query(namespace: str, service: str, seconds: int, quantile: float | None) -> str:
@@ -379,6 +379,8 @@ def observe_knative(service_decl: Any, prometheus: str | PrometheusClient, windo
         cpu_p99_millicores=_single(client, cpu_p99_query(ns, name, seconds), window, "millicores", no_pods),
         memory_p99_mib=_single(client, memory_query(ns, name, seconds, 0.99), window, "MiB", no_pods),
         memory_max_mib=_single(client, memory_query(ns, name, seconds, None), window, "MiB", no_pods),
+        cpu_p50_millicores=_single(client, cpu_p99_query(ns, name, seconds, 0.5), window, "millicores", no_pods),
+        memory_p50_mib=_single(client, memory_query(ns, name, seconds, 0.5), window, "MiB", no_pods),
         concurrency_p99=_single(client, concurrency_p99_query(sel, seconds), window, "concurrent", nothing),
         pod_concurrency_p99=_single(client, pod_concurrency_query(0.99, sel, seconds), window, "concurrent/pod",
                                     no_autoscaler),

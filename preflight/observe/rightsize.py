@@ -65,6 +65,7 @@ def knative_rightsizing(decl: Any, observed: ObservedService, settings: Any) -> 
         mean_latency_ms=_value(observed.duration_mean_ms),
         pod_concurrency_p99=_value(observed.pod_concurrency_p99),
         pod_concurrency_p50=_value(observed.pod_concurrency_p50),
+        cpu_p50_millicores=_value(observed.cpu_p50_millicores), memory_p50_mib=_value(observed.memory_p50_mib),
         autoscaler_target_per_pod=_value(observed.autoscaler_target_per_pod),
         queue_depth_p99=_value(observed.queue_depth_p99), panic_max=_value(observed.panic_max),
         missing={name: (m.missing_reason if m is not None and m.missing_reason else "not measured")
@@ -78,6 +79,8 @@ def knative_rightsizing(decl: Any, observed: ObservedService, settings: Any) -> 
     changes = [Change(knob, str(c["current"]), str(c["recommended"])) for knob, c in result["changes"].items()]
     summary = ", ".join(f"{c.field} {c.before} -> {c.after}" for c in changes)
     figures = [("busiest pod CPU P99", observed.cpu_p99_millicores),
+               ("busiest pod CPU P50", observed.cpu_p50_millicores),
+               ("memory working set P50", observed.memory_p50_mib),
                ("memory working set P99", observed.memory_p99_mib), ("memory working set max", observed.memory_max_mib),
                ("requests in flight P99", observed.concurrency_p99), ("mean latency", observed.duration_mean_ms),
                ("requests", observed.requests_per_hour),

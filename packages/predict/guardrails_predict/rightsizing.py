@@ -20,16 +20,18 @@ From what was *observed* (`knative_from_observed`, the numbers measured in Prome
     (raised only: a lower cap saves nothing and queues requests).
   * target (`autoscaling.knative.dev/target`, concurrency metric only), from Knative's autoscaler metrics
     (Serving v1.17 names, OpenCensus -> Prometheus): per-pod concurrency c = autoscaler_stable_request_concurrency
-    (the revision's requests in flight over the stable window, summed over its pods) / autoscaler_actual_pods, its
-    P99 over the window's minutes. CPU per request in flight k = busiest pod P99 CPU / c (linear from zero, which
-    over-states the CPU a higher load needs). A pod at `capacity` = cpu request / (k x (1 + headroom)) in flight
-    stays within its request less the headroom; new target = floor(capacity / target utilisation).
+    (the revision's requests in flight over the stable window, summed over its pods) / autoscaler_actual_pods,
+    its P50 and P99 over the window's minutes. The busiest pod's CPU (and memory) as base + slope x c: the line
+    through the (P50, P50) and (P99, P99) points (both grow with the load, so they pair); when c varied by less
+    than 10 %, or the line falls or starts below zero, from zero through the P99 point (which over-states what
+    more load needs). A pod at `capacity` = (cpu request / (1 + headroom) - base) / slope in flight stays within
+    its request less the headroom; new target = floor(capacity / target utilisation).
       - raise when CPU is below 90 % of the request, nothing queues (queue-proxy revision_queue_depth P99 < 1,
         reported only with containerConcurrency > 0) and the autoscaler never panicked (autoscaler_panic_mode),
         the raise is >= 20 %, capped at containerConcurrency; the fuller pods' requests/limits are re-sized for
-        the new per-pod load (the same rules, usage x new per-pod target / c). It is proposed only when it saves
-        more (P50) than smaller pods at the current target; otherwise those are proposed and `not_changed` says
-        why the target was kept.
+        the new per-pod load (the rules above, CPU and memory read off the lines at the new target). It is
+        proposed only when it saves more (P50) than smaller pods at the current target; otherwise those are
+        proposed and `not_changed` says why the target was kept.
       - lower when the busiest pod's P99 CPU is >= 90 % of its request *and* requests queue or the autoscaler
         panicked: more, equally sized pods; a risk fix, priced as `extra_cost_usd_month`, never as a saving
         (max-scale raised for the new target when the observed P99 needs it).
@@ -193,7 +195,9 @@ class ObservedKnativeUsage:
     mean_latency_ms: float | None
     # Knative's autoscaler (and queue-proxy) figures, for `autoscaling.knative.dev/target`:
     pod_concurrency_p99: float | None = None  # stable-window requests in flight per pod, P99 of the minutes
-    pod_concurrency_p50: float | None = None  # the same, median (evidence only)
+    pod_concurrency_p50: float | None = None  # the same, median
+    cpu_p50_millicores: float | None = None  # busiest pod, median: with the P99s, how CPU/memory grow with load
+    memory_p50_mib: float | None = None
     autoscaler_target_per_pod: float | None = None  # what the autoscaler aimed for (target x utilisation)
     queue_depth_p99: float | None = None  # requests waiting in the busiest pod's queue-proxy, P99 of the minutes
     panic_max: float | None = None  # 1 when the autoscaler panicked at least once in the window
@@ -304,6 +308,37 @@ def _max_scale_rule(sizing: _Sizing, svc: Service, usage: ObservedKnativeUsage, 
 
 
 @dataclass(frozen=True)
+class _PerLoad:
+    """A pod's CPU or memory as a function of its requests in flight c: base + slope x c."""
+
+    base: float
+    slope: float
+    fitted: bool  # through the P50 and P99 points; False: from zero through the P99 point (over-states growth)
+
+    def at(self, c: float) -> float:
+        return self.base + self.slope * c
+
+    def how(self) -> str:
+        return (f"{self.base:.0f} + {self.slope:.3g} per request in flight (through the P50 and P99 points)"
+                if self.fitted else f"{self.slope:.3g} per request in flight, from zero (the load did not vary "
+                                    "enough to fit a base)")
+
+
+_MIN_SPREAD = 0.1  # P50 at least 10 % below P99 per-pod concurrency: enough spread to fit a line
+
+
+def _per_load(c50: float | None, v50: float | None, c99: float, v99: float) -> _PerLoad:
+    """Pairs the P50s and the P99s (both grow with the load, so the same minutes rank alike). A line that does not
+    rise, or would start below zero, is not trusted: from zero through the P99 point instead."""
+    if c50 is not None and v50 is not None and c99 - c50 >= _MIN_SPREAD * c99:
+        slope = (v99 - v50) / (c99 - c50)
+        base = v99 - slope * c99
+        if slope > 0 and base >= 0:
+            return _PerLoad(base, slope, True)
+    return _PerLoad(0.0, v99 / c99, False)
+
+
+@dataclass(frozen=True)
 class _TargetRule:
     """What the target rule found: `direction` raise | lower | None (kept, `reason` says why)."""
 
@@ -313,7 +348,8 @@ class _TargetRule:
     recommended: int = 0
     per_pod_now: float = 0.0  # target x utilisation (and containerConcurrency), what the autoscaler aims for
     per_pod_new: float = 0.0
-    scale: float = 1.0  # how much more (less) a pod carries at the new target than the observed P99
+    cpu: _PerLoad | None = None
+    memory: _PerLoad | None = None
 
 
 def _target_rule(svc: Service, usage: ObservedKnativeUsage, factor: float, prices: KubernetesPrices) -> _TargetRule:
@@ -339,9 +375,12 @@ def _target_rule(svc: Service, usage: ObservedKnativeUsage, factor: float, price
         return _TargetRule(None, f"the autoscaler aimed at {seen:g} per pod, the declaration gives {per_pod_now:g} "
                                  "(target x utilisation): the cluster's config-autoscaler or an overlay differs",
                            current, per_pod_now=per_pod_now)
-    # CPU per request in flight, the busiest pod's P99 over the mean pod's P99 concurrency (over-states it: safe
-    # for a raise); a pod at `capacity` requests in flight would use its request / (1 + headroom).
-    capacity = request_m * c99 / (cpu99 * factor)
+    # The busiest pod's CPU against the mean pod's requests in flight (over-states a pod's CPU: safe for a raise);
+    # a pod at `capacity` requests in flight would use its request / (1 + headroom).
+    cpu = _per_load(usage.pod_concurrency_p50, usage.cpu_p50_millicores, c99, cpu99)
+    memory = (_per_load(usage.pod_concurrency_p50, usage.memory_p50_mib, c99, usage.memory_p99_mib)
+              if usage.memory_p99_mib is not None else None)
+    capacity = max(0.0, (request_m / factor - cpu.base) / cpu.slope)
     new = max(1, math.floor(capacity / utilisation + 1e-9))
     saturated = cpu99 >= SATURATED_CPU_SHARE * request_m
     queueing = (usage.queue_depth_p99 or 0) >= 1
@@ -355,8 +394,9 @@ def _target_rule(svc: Service, usage: ObservedKnativeUsage, factor: float, price
                               current, per_pod_now=per_pod_now)
         per_pod_new = float(per_pod_target(replace(knative_scaling(svc), target=Decimal(new)), prices))
         return _TargetRule("lower", f"busiest pod P99 CPU {cpu99:.0f}m is {cpu99 / request_m:.0%} of its "
-                                    f"{request_m:.0f}m request and {signs}", current, new, per_pod_now,
-                           per_pod_new, per_pod_new / c99)
+                                    f"{request_m:.0f}m request and {signs}; CPU = {cpu.how()}: {capacity:.1f} "
+                                    f"in flight keep it within request / {factor:g}", current, new, per_pod_now,
+                           per_pod_new, cpu, memory)
     if saturated:
         return replace(kept, reason=f"busiest pod P99 CPU {cpu99:.0f}m is {cpu99 / request_m:.0%} of its request "
                                     "but nothing queues and the autoscaler never panicked: kept")
@@ -371,8 +411,8 @@ def _target_rule(svc: Service, usage: ObservedKnativeUsage, factor: float, price
         return replace(kept, reason=f"target {current:g} -> {new} is less than a {_MIN_CHANGE:.0%} change ({why})")
     per_pod_new = float(per_pod_target(replace(knative_scaling(svc), target=Decimal(new)), prices))
     return _TargetRule("raise", f"busiest pod P99 CPU {cpu99:.0f}m of a {request_m:.0f}m request at {c99:.1f} "
-                                f"in flight per pod (P99): {capacity:.1f} in flight keep it within request / "
-                                f"{factor:g}", current, new, per_pod_now, per_pod_new, per_pod_new / c99)
+                                f"in flight per pod (P99); CPU = {cpu.how()}: {capacity:.1f} in flight keep it "
+                                f"within request / {factor:g}", current, new, per_pod_now, per_pod_new, cpu, memory)
 
 
 def _target_edit(sizing: _Sizing, svc: Service, rule: _TargetRule) -> None:
@@ -405,13 +445,17 @@ def knative_from_observed(document: dict[str, Any], file: str, line: int | None,
     not_changed: dict[str, str] = {}
     priceable = bool(usage.hourly_rps) and usage.mean_latency_ms is not None
     if rule.direction is not None:
-        # Fuller (or, for a risk fix, emptier) pods: each pod carries `rule.scale` x the observed P99, and its
-        # requests/limits are sized for that load (CPU scaled linearly from zero: the fixed share is over-stated).
-        scaled = [None if v is None else v * rule.scale
-                  for v in (usage.cpu_p99_millicores, usage.memory_p99_mib, usage.memory_max_mib)]
+        # Fuller (or, for a risk fix, emptier) pods: each pod at its new target's load, its requests/limits sized
+        # for that load from the per-load lines (the memory max moves with the memory line).
+        c_new, c99 = rule.per_pod_new, float(usage.pod_concurrency_p99 or 0)
+        mem = rule.memory
+        cpu_new = rule.cpu.at(c_new) if rule.cpu else None
+        mem_new = mem.at(c_new) if mem else None
+        max_new = (usage.memory_max_mib + mem.at(c_new) - mem.at(c99)) if mem and usage.memory_max_mib else None
         other = fresh()
-        basis = f"at {rule.per_pod_new:g} in flight per pod ({rule.scale:.2f} x the observed P99 per pod):"
-        _resource_rules(other, svc, document, file, *scaled, factor, basis, lower=rule.direction == "raise")
+        basis = f"at {c_new:g} in flight per pod (the new target), from the observed per-load lines:"
+        _resource_rules(other, svc, document, file, cpu_new, mem_new, max_new, factor, basis,
+                        lower=rule.direction == "raise")
         _max_scale_rule(other, svc, usage, factor, rule.per_pod_new, max_scale_limit)
         _target_edit(other, svc, rule)
         if rule.direction == "lower":
