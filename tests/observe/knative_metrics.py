@@ -33,6 +33,23 @@ class Revision:
     target_per_pod: float = 70.0
     panic: bool = False
     queue_depth: float | None = None
+    # the load per pod swings as in_flight/pods x (1 + swing x sin(2 pi t / period)); the user container then uses
+    # cpu_cores + cpu_per_request x that load, memory_mib + memory_per_request x that load
+    swing: float = 0.0
+    swing_period_s: float = 1800.0
+    cpu_per_request: float = 0.0
+    memory_per_request_mib: float = 0.0
+
+    def per_pod(self, t: float) -> float:
+        if not self.pods:
+            return 0.0
+        return self.in_flight / self.pods * (1 + self.swing * math.sin(2 * math.pi * t / self.swing_period_s))
+
+    def cpu_seconds(self, t: float) -> float:
+        """The user container's CPU counter at t: the integral of its use."""
+        omega = 2 * math.pi / self.swing_period_s
+        mean = self.in_flight / self.pods if self.pods else 0.0
+        return self.cpu_cores * t + self.cpu_per_request * mean * (t + self.swing * (1 - math.cos(omega * t)) / omega)
 
     def cdf(self, le_ms: float) -> float:
         z = (math.log(le_ms) - math.log(self.latency_median_ms)) / self.latency_sigma
@@ -67,15 +84,17 @@ def samples(namespace: str, service: str, revision: Revision, requests: int,
         out.append(("revision_app_request_latencies_sum", labels, count * revision.mean_ms()))
     if revision.cpu_cores is not None and revision.memory_mib is not None:
         pod = {"namespace": namespace, "pod": f"{revision.name}-deployment-7d9f8b6c5-x2x4z"}
-        for container, cores, mib in (("user-container", revision.cpu_cores, revision.memory_mib),
-                                      ("queue-proxy", QUEUE_PROXY_CPU_CORES, QUEUE_PROXY_MEMORY_MIB)):
+        user_mib = revision.memory_mib + revision.memory_per_request_mib * revision.per_pod(elapsed_s)
+        for container, cpu_seconds, mib in (("user-container", revision.cpu_seconds(elapsed_s), user_mib),
+                                            ("queue-proxy", QUEUE_PROXY_CPU_CORES * elapsed_s, QUEUE_PROXY_MEMORY_MIB)):
             labels = {**pod, "container": container}
-            out.append(("container_cpu_usage_seconds_total", labels, cores * elapsed_s))
+            out.append(("container_cpu_usage_seconds_total", labels, cpu_seconds))
             out.append(("container_memory_working_set_bytes", labels, mib * 1048576))
     revision_labels = {"namespace_name": namespace, "service_name": service, "configuration_name": service,
                        "revision_name": revision.name}
     if revision.pods is not None:
-        out += [("autoscaler_stable_request_concurrency", revision_labels, revision.in_flight),
+        in_flight = revision.per_pod(elapsed_s) * revision.pods
+        out += [("autoscaler_stable_request_concurrency", revision_labels, in_flight),
                 ("autoscaler_actual_pods", revision_labels, float(revision.pods)),
                 ("autoscaler_target_concurrency_per_pod", revision_labels, revision.target_per_pod),
                 ("autoscaler_panic_mode", revision_labels, 1.0 if revision.panic else 0.0)]
