@@ -74,8 +74,8 @@ def test_container_concurrency_needs_the_queue_depth_and_caps_the_raise() -> Non
 
 
 def test_queueing_without_cpu_saturation_keeps_the_target() -> None:
-    result = _rightsize(_document({"autoscaling.knative.dev/target": "100"}, cc=80), _usage(queue_depth_p99=4,
-                                                                                        autoscaler_target_per_pod=56))
+    usage = _usage(queue_depth_p99=4, autoscaler_target_per_pod=56)  # containerConcurrency 80 x 0.7
+    result = _rightsize(_document({"autoscaling.knative.dev/target": "100"}, cc=80), usage)
     assert "target" not in result["changes"]
     assert result["not_changed"]["target"].startswith("requests queue in queue-proxy while CPU is at 46%")
 
