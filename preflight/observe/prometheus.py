@@ -64,6 +64,11 @@ class PrometheusError(RuntimeError):
     """Prometheus could not be asked, or refused the query; the message names the server and the reason."""
 
 
+class PrometheusQueryError(PrometheusError):
+    """Prometheus answered, with an error for this query (bad PromQL, an execution error or timeout): the server
+    is reachable, the one query is not measurable."""
+
+
 def _redact(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
@@ -116,7 +121,7 @@ class PrometheusClient:
         if not isinstance(doc, dict) or doc.get("status") != "success":
             error = doc.get("error", "unknown error") if isinstance(doc, dict) else "unknown error"
             what = f" for `{params.get('query', '')}`" if params.get("query") else ""
-            raise PrometheusError(f"{self.shown_url}: query failed{what}: {error}")
+            raise PrometheusQueryError(f"{self.shown_url}: query failed{what}: {error}")
         return doc.get("data")
 
     def check(self) -> str:
@@ -396,5 +401,5 @@ def observe_knative(service_decl: Any, prometheus: str | PrometheusClient, windo
     )
 
 
-__all__: Sequence[str] = ["PrometheusClient", "PrometheusError", "RevisionHistogram", "latency_histograms",
-                          "observe_knative", "observe_targets", "selector"]
+__all__: Sequence[str] = ["PrometheusClient", "PrometheusError", "PrometheusQueryError", "RevisionHistogram",
+                          "latency_histograms", "observe_knative", "observe_targets", "selector"]
