@@ -8,6 +8,7 @@ backfilled history (`promtool tsdb create-blocks-from openmetrics`), so a test k
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Knative's queue-proxy latency distribution (ms), pkg/metrics defaultLatencyDistribution.
@@ -113,17 +114,29 @@ def _labels(labels: dict) -> str:
 
 
 def openmetrics_history(namespace: str, service: str, totals: dict[Revision, int], start_s: int, end_s: int,
-                        step_s: int = 15) -> str:
+                        step_s: int = 15, hourly_weights: Sequence[float] | None = None) -> str:
     """OpenMetrics text for promtool: each revision's counters rise linearly from 0 at `start_s` to its total at
-    `end_s` (the last sample exactly at `end_s`, so `increase(...[w])` evaluated there is exact)."""
+    `end_s` (the last sample exactly at `end_s`, so `increase(...[w])` evaluated there is exact); with
+    `hourly_weights`, the request rate of the i-th hour from `start_s` is proportional to its weight."""
     times = list(range(start_s, end_s, step_s)) + [end_s]
+
+    def share(t: int) -> float:  # of the total served by t
+        if not hourly_weights:
+            return (t - start_s) / (end_s - start_s)
+        done = 0.0
+        for hour, weight in enumerate(hourly_weights):
+            lo, hi = start_s + hour * 3600, min(end_s, start_s + (hour + 1) * 3600)
+            done += weight * max(0, min(t, hi) - lo)
+        return done / sum(w * max(0, min(end_s, start_s + (h + 1) * 3600) - (start_s + h * 3600))
+                          for h, w in enumerate(hourly_weights))
+
     families: dict[str, list[str]] = {"revision_app_request_count": [], "revision_app_request_latencies": [],
                                       "model_quality": [], "container_cpu_usage_seconds_total": [],
                                       "container_memory_working_set_bytes": [],
                                       **{name: [] for name in AUTOSCALER_GAUGES}}
     for revision, total in totals.items():
-        for i, t in enumerate(times):
-            served = round(total * i / (len(times) - 1))
+        for t in times:
+            served = round(total * share(t))
             for name, labels, value in samples(namespace, service, revision, served, t - start_s):
                 family = next(f for f in families if name.startswith(f))
                 families[family].append(f"{name}{{{_labels(labels)}}} {value:.6f} {t}")

@@ -55,11 +55,11 @@ def _project(tmp_path: Path, cpu: str, memory: str, env: str = "dev") -> Path:
         "services/inference.yaml": DECLARATION.format(cpu=cpu, memory=memory)})
 
 
-def _observe(root: Path, server, end: int):
+def _observe(root: Path, server, end: int, hours: int):
     settings = load_stack_settings(root, "dev")
     (decl,) = load_declarations(root, "dev", settings)
     at = datetime.fromtimestamp(end, UTC)
-    observed = observe_knative(decl, server.url, Window(at - timedelta(hours=1), at, 3600),
+    observed = observe_knative(decl, server.url, Window(at - timedelta(hours=hours), at, 3600),
                                namespace=settings.namespace)
     return settings, decl, observed
 
@@ -72,9 +72,12 @@ def test_over_provisioned_service_gets_a_target_raise_with_a_saving(prometheus_s
     revision = Revision("inference-00001", latency_median_ms=80, cpu_cores=0.1, cpu_per_request=0.0055,
                         memory_mib=1200, memory_per_request_mib=2, pods=4, in_flight=220, swing=0.2,
                         target_per_pod=70)
-    server = prometheus_server(history=openmetrics_history("ai", "inference", {revision: 7_800_000},
-                                                           end - 3000, end))
-    settings, decl, observed = _observe(root, server, end)
+    # six hours of traffic at 0.6..1.8 x the mean of ~2,600 requests/s, so the saving's bootstrap has a spread
+    # (the simulated autoscaler gauges do not follow the hourly weights; the cost engine prices the hours)
+    weights = [1.0, 1.4, 0.6, 1.8, 1.0, 1.2]
+    server = prometheus_server(history=openmetrics_history("ai", "inference", {revision: 56_700_000},
+                                                           end - 6 * 3600, end, step_s=30, hourly_weights=weights))
+    settings, decl, observed = _observe(root, server, end, hours=6)
     c50, c99 = observed.pod_concurrency_p50.value, observed.pod_concurrency_p99.value
     cpu50, cpu99 = observed.cpu_p50_millicores.value, observed.cpu_p99_millicores.value
     assert 60 < c99 <= 66.01 and 50 < c50 < 60  # 55 x (1 + 0.2 sin): the autoscaler's figures per pod
@@ -82,7 +85,8 @@ def test_over_provisioned_service_gets_a_target_raise_with_a_saving(prometheus_s
     assert observed.queue_depth_p99.missing  # containerConcurrency 0: queue-proxy reports no queue depth
     slope = (cpu99 - cpu50) / (c99 - c50)
     base = cpu99 - slope * c99
-    assert abs(slope - 5.5) < 0.3 and abs(base - 100) < 15  # the measured line is the simulated one
+    # the measured line is the simulated one, within what 1-minute samples of a rate[2m] give at the median
+    assert abs(slope - 5.5) < 0.55 and abs(base - 100) < 25
     result, proposal = knative_rightsizing(decl, observed, settings)
     headroom = settings.gitops.headroom
     capacity = (1000 / (1 + headroom) - base) / slope
@@ -94,7 +98,7 @@ def test_over_provisioned_service_gets_a_target_raise_with_a_saving(prometheus_s
     # the fuller pods still need their 1 vCPU and 2Gi: requests kept; smaller pods at target 100 saved less
     assert "cpu_request" not in result["changes"] and "memory_request" not in result["changes"]
     saving = result["saving_usd_month"]
-    assert 0 < saving["p10"] <= saving["p50"] <= saving["p90"] and result["extra_cost_usd_month"] is None
+    assert 0 < saving["p10"] < saving["p50"] < saving["p90"] and result["extra_cost_usd_month"] is None
     main_before = git(root, "rev-parse", "main")
     outcome = act(root, proposal, approved=False, approval_required=needs_approval(settings, "rightsize"),
                   out_dir=tmp_path / "out")
