@@ -99,3 +99,17 @@ def test_a_raise_that_saves_less_than_smaller_pods_is_not_proposed() -> None:
     result = _rightsize(_document({"autoscaling.knative.dev/target": "100"}, memory="128Mi"), usage)
     assert "target" not in result["changes"] and result["changes"]["cpu_request"]["recommended"] == "650m"
     assert "smaller pods at the current target" in result["not_changed"]["target"]
+
+
+def test_a_saturated_service_is_lowered_from_what_the_autoscaler_aims_for() -> None:
+    # target 200 above containerConcurrency 50: the autoscaler aims for 50 x 0.7 = 35 per pod, and the pods there
+    # burn 480m of 500m with the autoscaler panicking
+    usage = _usage(cpu_p99_millicores=480, cpu_p50_millicores=480, memory_p99_mib=400, memory_p50_mib=400,
+                   memory_max_mib=410, pod_concurrency_p99=35, pod_concurrency_p50=35, autoscaler_target_per_pod=35,
+                   queue_depth_p99=0, panic_max=1)
+    document = _document({"autoscaling.knative.dev/target": "200"}, cpu="500m", memory="1Gi", cc=50)
+    result = _rightsize(document, usage)
+    # 500 / 1.3 / (480 / 35) = 28.0 in flight -> floor(28.0 / 0.7) = 40, below the 50 the autoscaler aims for
+    assert result["changes"]["target"]["current"] == "200" and result["changes"]["target"]["recommended"] == "40"
+    assert result["saving_usd_month"] is None and result["extra_cost_usd_month"]["p50"] > 0
+    assert set(result["changes"]) == {"target"}  # no request is lowered for a saturated service

@@ -388,10 +388,12 @@ def _target_rule(svc: Service, usage: ObservedKnativeUsage, factor: float, price
     signs = ", ".join(s for s, on in (("requests queue in queue-proxy", queueing), ("the autoscaler panicked",
                                                                                    panicked)) if on)
     kept = _TargetRule(None, "", current, per_pod_now=per_pod_now)
+    # what the autoscaler aims for now, before utilisation: min(target, containerConcurrency), or the default
+    effective = per_pod_now / utilisation
     if saturated and signs:
-        if new >= current:
-            return type(kept)(None, f"CPU saturated and {signs}, but the target is already at or below {new}",
-                              current, per_pod_now=per_pod_now)
+        if new >= effective:
+            return replace(kept, reason=f"CPU saturated and {signs}, but the autoscaler already aims for "
+                                        f"{effective:g} <= {new} per pod")
         per_pod_new = float(per_pod_target(replace(knative_scaling(svc), target=Decimal(new)), prices))
         return _TargetRule("lower", f"busiest pod P99 CPU {cpu99:.0f}m is {cpu99 / request_m:.0%} of its "
                                     f"{request_m:.0f}m request and {signs}; CPU = {cpu.how()}: {capacity:.1f} "
@@ -405,10 +407,10 @@ def _target_rule(svc: Service, usage: ObservedKnativeUsage, factor: float, price
                                     "bottleneck is not CPU, a higher target would make it worse")
     if cc > 0:
         new = min(new, cc)  # the autoscaler aims for min(target, containerConcurrency)
-    if new < current * (1 + _MIN_CHANGE):
+    if new < effective * (1 + _MIN_CHANGE):
         why = f"containerConcurrency {cc} caps it" if cc and new == cc else \
             f"a pod could take {capacity:.1f} in flight within its request / {factor:g}"
-        return replace(kept, reason=f"target {current:g} -> {new} is less than a {_MIN_CHANGE:.0%} change ({why})")
+        return replace(kept, reason=f"target {effective:g} -> {new} is less than a {_MIN_CHANGE:.0%} change ({why})")
     per_pod_new = float(per_pod_target(replace(knative_scaling(svc), target=Decimal(new)), prices))
     return _TargetRule("raise", f"busiest pod P99 CPU {cpu99:.0f}m of a {request_m:.0f}m request at {c99:.1f} "
                                 f"in flight per pod (P99); CPU = {cpu.how()}: {capacity:.1f} in flight keep it "
