@@ -27,6 +27,9 @@ condition; endpoint from the standard AWS SDK settings, region `aws:region`). Pr
 `spec.canary` (the alias then points at the published version, no additional weights); rollback reverts the
 commit that introduced it. See docs/gitops.md.
 
+A declared KPI whose query the backend answers with an error (bad PromQL, an evaluation error, a GetMetricData
+failure other than credentials/connection) cannot be tested: the decision holds (never promotes), saying why.
+
 Exit codes: 0 promoted or held; 1 rolled back, or a decision prepared that awaits approval; 2 usage/input error
 or Prometheus/Git unavailable (nothing committed).
 """
