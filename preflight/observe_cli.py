@@ -274,6 +274,7 @@ def _observe_all(args: argparse.Namespace, project_dir: Path, settings: Any, sta
                 result, proposal = {"error": str(exc)}, None
             entry["rightsizing"] = {"proposal": proposal.title if proposal else None,
                                     "changes": result.get("changes", {}), "floors": result.get("floors", {}),
+                                    "not_changed": result.get("not_changed", {}),
                                     **({"error": result["error"]} if "error" in result else {})}
             if proposal is not None:
                 proposals.append(proposal)

@@ -3,7 +3,9 @@
     preflight rightsize --stack S --service NAME [--prometheus URL] [--since 14d] [--until TIME] [--approve] [--json]
 
 cpu/memory requests from the busiest pod's P99 (cAdvisor), the memory limit from the max, max-scale from the P99
-of requests in flight - never below the observed figure x (1 + `guardrails:gitops.headroom`, default 0.3); the
+of requests in flight, `autoscaling.knative.dev/target` from the autoscaler's requests in flight per pod against
+the CPU each pod used (raised for a saving, lowered as a risk fix when CPU saturates and requests queue) - never
+below the observed figure x (1 + `guardrails:gitops.headroom`, default 0.3); the
 rules are in `guardrails_predict.rightsizing.knative_from_observed`. The change is a commit on
 `preflight/rightsize/<service>` (main untouched, nothing pushed) with a PR body (before/after, saving
 P10/P50/P90, risk, evidence with every query) in out/gitops/; a stack that requires approval for `rightsize`
@@ -67,6 +69,8 @@ def rightsize(project_dir: Path, stack: str, service: str, url: str, since: Any,
     record: dict[str, Any] = {"service": service, "stack": stack, "window": window.label(),
                               "prometheus": client.shown_url, "changes": result["changes"],
                               "floors": result["floors"], "saving_usd_month": result["saving_usd_month"],
+                              "extra_cost_usd_month": result["extra_cost_usd_month"],
+                              "not_changed": result["not_changed"], "target": result["target"],
                               "queries": client.asked, "status": "unchanged", "commit": None, "branch": None}
     if proposal is None:
         return record
@@ -104,6 +108,15 @@ def run_rightsize(args: argparse.Namespace) -> int:
         print(f"{record['service']}: {len(changes)} change(s) over {record['window']}")
         for knob, change in changes.items():
             print(f"  - {knob}: {change['current']} -> {change['recommended']} ({change['why']})")
+        for knob, why in (record["not_changed"] or {}).items():
+            print(f"  - {knob} not changed: {why}")
+        if record["saving_usd_month"]:
+            s = record["saving_usd_month"]
+            print(f"  saving P10/P50/P90 ${s['p10']:,.2f} / ${s['p50']:,.2f} / ${s['p90']:,.2f} a month")
+        if record["extra_cost_usd_month"]:
+            s = record["extra_cost_usd_month"]
+            print(f"  a risk fix that costs P10/P50/P90 ${s['p10']:,.2f} / ${s['p50']:,.2f} / ${s['p90']:,.2f} "
+                  "a month more (no saving claimed)")
         if record["status"] == "committed":
             print(f"committed {record['commit']} on branch {record['branch']}; PR body {record['body_file']}")
         elif record["status"] == "prepared":

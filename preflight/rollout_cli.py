@@ -27,6 +27,9 @@ condition; endpoint from the standard AWS SDK settings, region `aws:region`). Pr
 `spec.canary` (the alias then points at the published version, no additional weights); rollback reverts the
 commit that introduced it. See docs/gitops.md.
 
+A declared KPI whose query the backend answers with an error (bad PromQL, an evaluation error, a GetMetricData
+failure other than credentials/connection) cannot be tested: the decision holds (never promotes), saying why.
+
 Exit codes: 0 promoted or held; 1 rolled back, or a decision prepared that awaits approval; 2 usage/input error
 or Prometheus/Git unavailable (nothing committed).
 """
@@ -140,7 +143,7 @@ def _tests(client: Any, target: Target, window: Any, settings: Any, stable: str,
            observed: dict[str, Any]) -> tuple[list[Any], list[str]]:
     from components.specs.annotations import parse_kpi
     from preflight.observe.canary import LATENCY_QUANTILES, MetricTest, error_rate_test, kpi_test
-    from preflight.observe.prometheus import latency_histograms
+    from preflight.observe.prometheus import PrometheusQueryError, latency_histograms
 
     cfg = settings.rollout
     decl = target.declaration
@@ -183,8 +186,13 @@ def _tests(client: Any, target: Target, window: Any, settings: Any, stable: str,
         expr, op, threshold = parsed
         query = _kpi_query(expr, target.namespace, decl.name, canary)
         stable_query = _kpi_query(expr, target.namespace, decl.name, stable)
-        canary_values = [v for _, points in client.query_range(query, kpi_window) for v in points.values()]
-        stable_values = [v for _, points in client.query_range(stable_query, kpi_window) for v in points.values()]
+        try:
+            canary_values = [v for _, points in client.query_range(query, kpi_window) for v in points.values()]
+            stable_values = [v for _, points in client.query_range(stable_query, kpi_window)
+                             for v in points.values()]
+        except PrometheusQueryError as exc:  # the server answered with an error: this KPI is unmeasured
+            untestable.append(f"kpi.{name}: cannot be tested (Prometheus rejected its query: {exc})")
+            continue
         kpi = kpi_test(name, canary_values, stable_values, op, threshold, cfg.kpi_violation_tolerance, alpha,
                        cfg.kpi_step_seconds, stable, canary, f"`{query}`", [query, stable_query])
         (tests if isinstance(kpi, MetricTest) else untestable).append(kpi)

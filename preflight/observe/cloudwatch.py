@@ -109,7 +109,9 @@ def _error_text(exc: Exception) -> str:
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        code = err.get("Code") or status
+        code = err.get("Code")
+        if not code or str(code) == str(status):  # no error code in the answer (e.g. a bare 500): say it is HTTP's
+            code = f"HTTP {status}"
         message = str(err.get("Message") or "")
         if message.lstrip().startswith("<"):  # an HTML error page
             message = ""

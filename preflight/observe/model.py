@@ -89,6 +89,15 @@ class ObservedService:
     memory_p99_mib: Measurement | None = None
     memory_max_mib: Measurement | None = None
     concurrency_p99: Measurement | None = None
+    # Knative only, from the autoscaler and queue-proxy, for the target: requests in flight per pod (P99, P50 of
+    # the minutes), the autoscaler's target per pod, the busiest pod's queue depth P99, panic mode (max)
+    pod_concurrency_p99: Measurement | None = None
+    cpu_p50_millicores: Measurement | None = None  # the busiest pod's median CPU and memory (the P50 load point)
+    memory_p50_mib: Measurement | None = None
+    pod_concurrency_p50: Measurement | None = None
+    autoscaler_target_per_pod: Measurement | None = None
+    queue_depth_p99: Measurement | None = None
+    panic_max: Measurement | None = None
     # hourly series for seasonality/anomalies: "requests", "duration_ms" (Lambda), "latency_p50_ms" (Knative)
     hourly: dict[str, Series] = field(default_factory=dict)
     # per revision (Knative) or alias/version (Lambda) carrying traffic, for rollouts

@@ -17,6 +17,14 @@ Peak concurrency comes from Little's law on the latency sum: `rate(latencies_sum
 of requests in flight during that minute (seconds of latency accrued per second); the peak is its maximum over
 the window (a 1-minute subquery).
 
+For `autoscaling.knative.dev/target` the autoscaler's own metrics are read (Knative Serving v1.17 names, as its
+OpenCensus Prometheus exporter writes them; labels `namespace_name`, `service_name`, `configuration_name`,
+`revision_name`): `autoscaler_stable_request_concurrency` (a revision's requests in flight averaged over the
+stable window, summed over its pods - what the autoscaler divides by the target), `autoscaler_actual_pods`,
+`autoscaler_target_concurrency_per_pod`, `autoscaler_panic_mode`, and the queue-proxy's `revision_queue_depth`
+(per pod; reported only when containerConcurrency > 0). Requests in flight per pod each minute are
+`sum(stable_request_concurrency) / sum(actual_pods)` (minutes at zero pods left out).
+
 Requests are bounded: each HTTP call has a timeout (`timeout_s`), each client a budget of calls
 (`max_queries`) and each answer a size limit; an unreachable server or an API error is `PrometheusError` with the
 URL (without credentials) and what went wrong - the CLI exits 2 and commits nothing.
@@ -54,6 +62,11 @@ MAX_RANGE_POINTS = 11_000  # Prometheus refuses more than 11,000 points per seri
 
 class PrometheusError(RuntimeError):
     """Prometheus could not be asked, or refused the query; the message names the server and the reason."""
+
+
+class PrometheusQueryError(PrometheusError):
+    """Prometheus answered, with an error for this query (bad PromQL, an execution error or timeout): the server
+    is reachable, the one query is not measurable."""
 
 
 def _redact(url: str) -> str:
@@ -108,7 +121,7 @@ class PrometheusClient:
         if not isinstance(doc, dict) or doc.get("status") != "success":
             error = doc.get("error", "unknown error") if isinstance(doc, dict) else "unknown error"
             what = f" for `{params.get('query', '')}`" if params.get("query") else ""
-            raise PrometheusError(f"{self.shown_url}: query failed{what}: {error}")
+            raise PrometheusQueryError(f"{self.shown_url}: query failed{what}: {error}")
         return doc.get("data")
 
     def check(self) -> str:
@@ -180,10 +193,10 @@ def pod_selector(namespace: str, service: str) -> str:
             'container!~"queue-proxy|POD|"')
 
 
-def cpu_p99_query(namespace: str, service: str, seconds: int) -> str:
+def cpu_p99_query(namespace: str, service: str, seconds: int, quantile: float = 0.99) -> str:
     pods = pod_selector(namespace, service)
-    return (f"quantile_over_time(0.99, max(rate(container_cpu_usage_seconds_total{{{pods}}}[2m]))[{seconds}s:1m])"
-            " * 1000")
+    return (f"quantile_over_time({quantile:g}, max(rate(container_cpu_usage_seconds_total{{{pods}}}[2m]))"
+            f"[{seconds}s:1m]) * 1000")
 
 
 def memory_query(namespace: str, service: str, seconds: int, quantile: float | None) -> str:
@@ -195,6 +208,27 @@ def memory_query(namespace: str, service: str, seconds: int, quantile: float | N
 def concurrency_p99_query(sel: str, seconds: int) -> str:
     in_flight = f"sum(rate(revision_app_request_latencies_sum{{{sel}}}[1m])) / 1000"
     return f"quantile_over_time(0.99, ({in_flight})[{seconds}s:1m])"
+
+
+def _pod_concurrency(sel: str) -> str:
+    return (f"sum(autoscaler_stable_request_concurrency{{{sel}}}) / "
+            f"(sum(autoscaler_actual_pods{{{sel}}}) > 0)")
+
+
+def pod_concurrency_query(q: float, sel: str, seconds: int) -> str:
+    return f"quantile_over_time({q:g}, ({_pod_concurrency(sel)})[{seconds}s:1m])"
+
+
+def autoscaler_target_query(sel: str, seconds: int) -> str:
+    return f"max_over_time(max(autoscaler_target_concurrency_per_pod{{{sel}}})[{seconds}s:1m])"
+
+
+def queue_depth_query(sel: str, seconds: int) -> str:
+    return f"quantile_over_time(0.99, max(revision_queue_depth{{{sel}}})[{seconds}s:1m])"
+
+
+def panic_query(sel: str, seconds: int) -> str:
+    return f"max_over_time(max(autoscaler_panic_mode{{{sel}}})[{seconds}s:1m])"
 
 
 def mean_latency_query(sel: str, seconds: int) -> str:
@@ -336,6 +370,10 @@ def observe_knative(service_decl: Any, prometheus: str | PrometheusClient, windo
     k = errors[0][1] if errors else (0.0 if n is not None else None)
     error_rate = _measure(k / n if n else None, "ratio", f"({eq}) / ({rq})", window,
                           nothing if n is None else "no requests in the window")
+    no_autoscaler = (f"no Knative autoscaler metrics for {name} in namespace {ns} in the window (is the "
+                     "autoscaler's metrics endpoint scraped?)")
+    no_queue = (f"no revision_queue_depth for {name} in namespace {ns} in the window (queue-proxy reports it only "
+                "with containerConcurrency > 0)")
     return ObservedService(
         name=name, kind="knative", declaration=service_decl.file, window=window,
         requests_per_hour=requests, error_rate=error_rate,
@@ -346,12 +384,22 @@ def observe_knative(service_decl: Any, prometheus: str | PrometheusClient, windo
         cpu_p99_millicores=_single(client, cpu_p99_query(ns, name, seconds), window, "millicores", no_pods),
         memory_p99_mib=_single(client, memory_query(ns, name, seconds, 0.99), window, "MiB", no_pods),
         memory_max_mib=_single(client, memory_query(ns, name, seconds, None), window, "MiB", no_pods),
+        cpu_p50_millicores=_single(client, cpu_p99_query(ns, name, seconds, 0.5), window, "millicores", no_pods),
+        memory_p50_mib=_single(client, memory_query(ns, name, seconds, 0.5), window, "MiB", no_pods),
         concurrency_p99=_single(client, concurrency_p99_query(sel, seconds), window, "concurrent", nothing),
+        pod_concurrency_p99=_single(client, pod_concurrency_query(0.99, sel, seconds), window, "concurrent/pod",
+                                    no_autoscaler),
+        pod_concurrency_p50=_single(client, pod_concurrency_query(0.5, sel, seconds), window, "concurrent/pod",
+                                    no_autoscaler),
+        autoscaler_target_per_pod=_single(client, autoscaler_target_query(sel, seconds), window, "concurrent/pod",
+                                          no_autoscaler),
+        queue_depth_p99=_single(client, queue_depth_query(sel, seconds), window, "requests", no_queue),
+        panic_max=_single(client, panic_query(sel, seconds), window, "flag", no_autoscaler),
         hourly={"requests": _hourly(client, hourly_requests_query(sel), window, "requests/hour"),
                 "latency_p50_ms": _hourly(client, hourly_latency_p50_query(sel), window, "ms")},
         targets=observe_targets(client, ns, name, window),
     )
 
 
-__all__: Sequence[str] = ["PrometheusClient", "PrometheusError", "RevisionHistogram", "latency_histograms",
-                          "observe_knative", "observe_targets", "selector"]
+__all__: Sequence[str] = ["PrometheusClient", "PrometheusError", "PrometheusQueryError", "RevisionHistogram",
+                          "latency_histograms", "observe_knative", "observe_targets", "selector"]

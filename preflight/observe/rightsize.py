@@ -55,12 +55,21 @@ def _evidence(name: str, m: Measurement | None) -> str | None:
 
 def knative_rightsizing(decl: Any, observed: ObservedService, settings: Any) -> tuple[dict[str, Any], Proposal | None]:
     """(the recommendation: changes, floors, saving; the proposal, or None when nothing should change)."""
+    target_figures = {"per-pod concurrency": observed.pod_concurrency_p99, "queue depth": observed.queue_depth_p99,
+                      "busiest pod CPU P99": observed.cpu_p99_millicores}
     usage = ObservedKnativeUsage(
         cpu_p99_millicores=_value(observed.cpu_p99_millicores), memory_p99_mib=_value(observed.memory_p99_mib),
         memory_max_mib=_value(observed.memory_max_mib), concurrency_p99=_value(observed.concurrency_p99),
         hourly_rps=[v / 3600 for v in (observed.hourly.get("requests").values if "requests" in observed.hourly
                                        else ()) if v is not None],
-        mean_latency_ms=_value(observed.duration_mean_ms))
+        mean_latency_ms=_value(observed.duration_mean_ms),
+        pod_concurrency_p99=_value(observed.pod_concurrency_p99),
+        pod_concurrency_p50=_value(observed.pod_concurrency_p50),
+        cpu_p50_millicores=_value(observed.cpu_p50_millicores), memory_p50_mib=_value(observed.memory_p50_mib),
+        autoscaler_target_per_pod=_value(observed.autoscaler_target_per_pod),
+        queue_depth_p99=_value(observed.queue_depth_p99), panic_max=_value(observed.panic_max),
+        missing={name: (m.missing_reason if m is not None and m.missing_reason else "not measured")
+                 for name, m in target_figures.items() if m is None or m.missing})
     document = decl.origin.data if decl.origin is not None else decl.document  # the file as written, not overlaid
     headroom = settings.gitops.headroom
     cfg = prediction_settings(settings)
@@ -71,26 +80,48 @@ def knative_rightsizing(decl: Any, observed: ObservedService, settings: Any) -> 
     changes = [Change(knob, str(c["current"]), str(c["recommended"])) for knob, c in result["changes"].items()]
     summary = ", ".join(f"{c.field} {c.before} -> {c.after}" for c in changes)
     figures = [("busiest pod CPU P99", observed.cpu_p99_millicores),
+               ("busiest pod CPU P50", observed.cpu_p50_millicores),
+               ("memory working set P50", observed.memory_p50_mib),
                ("memory working set P99", observed.memory_p99_mib), ("memory working set max", observed.memory_max_mib),
                ("requests in flight P99", observed.concurrency_p99), ("mean latency", observed.duration_mean_ms),
-               ("requests", observed.requests_per_hour)]
+               ("requests", observed.requests_per_hour),
+               ("requests in flight per pod P99", observed.pod_concurrency_p99),
+               ("requests in flight per pod P50", observed.pod_concurrency_p50),
+               ("autoscaler target per pod", observed.autoscaler_target_per_pod),
+               ("queue depth P99 (busiest pod)", observed.queue_depth_p99),
+               ("autoscaler panic mode (max)", observed.panic_max)]
     evidence = [line for name, m in figures if (line := _evidence(name, m))]
     evidence += [f"{knob}: {c['why']}" for knob, c in result["changes"].items()]
+    evidence += [f"{knob} not changed: {why}" for knob, why in result["not_changed"].items()]
     evidence.append(f"floors (observed P99 x (1 + headroom {headroom:g})): "
                     + ", ".join(f"{k} {v}" for k, v in result["floors"].items()))
     saving = result["saving_usd_month"]
     overlays = f" The stack overlays {', '.join(decl.overlays)} also touch this service; check they do not " \
                "override these fields." if decl.overlays else ""
+    target = result["target"]["direction"]
+    why = (f"Observed usage over {observed.window.label()} differs from what {decl.file} requests; every value "
+           f"stays at or above the observed P99 plus {headroom:.0%} headroom.")
+    risk = ("Requests below a future peak throttle CPU (latency) or, for memory limits, OOM-kill pods; the floors "
+            "are the observed P99 (max for the memory limit) plus headroom, so only traffic beyond what the "
+            "window saw is at risk.")
+    if target == "raise":
+        risk += (" A higher target packs more requests into each pod: the CPU it needs is extrapolated from "
+                 "the busiest pod's CPU at the observed loads (a line through its P50 and P99 points), but "
+                 "latency that grows with in-flight requests for other reasons (locks, a downstream pool, GPU "
+                 "batching) is not measured by these figures; watch the P99 latency after the change.")
+    elif target == "lower":
+        extra, money = result["extra_cost_usd_month"], cfg.exchange.text
+        why = ("The pods are CPU-saturated while requests queue or the autoscaler panics: a lower target makes "
+               "the autoscaler add pods earlier. This is a risk fix, not a saving"
+               + (f"; it costs P10/P50/P90 {money(extra['p10'])} / {money(extra['p50'])} / {money(extra['p90'])} "
+                  "a month more at the observed traffic." if extra else "."))
+        risk += " More replicas cost more; max-scale must leave room for them (checked against the observed P99)."
     proposal = Proposal(
-        kind="rightsize", service=decl.name, title=f"rightsize {decl.name}: {summary}",
-        why=f"Observed usage over {observed.window.label()} differs from what {decl.file} requests; every value "
-            f"stays at or above the observed P99 plus {headroom:.0%} headroom.",
+        kind="rightsize", service=decl.name, title=f"rightsize {decl.name}: {summary}", why=why,
         evidence=evidence,
         edits=[FileEdits(decl.file, decl.line, tuple(recommendation_edits(result["edits"])))],
         changes=changes, saving_usd_month=saving, currency=cfg.exchange,
-        risk="Requests below a future peak throttle CPU (latency) or, for memory limits, OOM-kill pods; the floors "
-             "are the observed P99 (max for the memory limit) plus headroom, so only traffic beyond what the "
-             "window saw is at risk. Revert the commit to undo." + overlays)
+        risk=risk + " Revert the commit to undo." + overlays)
     return result, proposal
 
 

@@ -1,4 +1,5 @@
-"""A stand-in for Knative's queue-proxy: serves `revision_app_request_*` for simulated revisions on loopback.
+"""A stand-in for Knative's queue-proxy (and autoscaler): serves `revision_app_request_*`, `revision_queue_depth` and
+`autoscaler_*` gauges for simulated revisions on loopback.
 
 Run: `python knative_exporter.py '<json>'` with {"namespace", "service", "revisions": [{name, rps, error_rate,
 latency_median_ms, latency_sigma}]}. Prints the port it bound (127.0.0.1, a free port) and serves until killed or
@@ -20,7 +21,7 @@ from prometheus_client.exposition import MetricsHandler
 from prometheus_client.registry import CollectorRegistry
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from knative_metrics import Revision, samples  # noqa: E402
+from knative_metrics import AUTOSCALER_GAUGES, Revision, samples  # noqa: E402
 
 LABELS = ["namespace_name", "service_name", "configuration_name", "revision_name", "pod_name", "container_name",
           "response_code", "response_code_class"]
@@ -58,7 +59,10 @@ class QueueProxyCollector:
                  "container_cpu_usage_seconds_total": Metric("container_cpu_usage_seconds_total",
                                                              "cAdvisor: CPU seconds used", "unknown"),
                  "container_memory_working_set_bytes": Metric("container_memory_working_set_bytes",
-                                                              "cAdvisor: working set", "gauge")}
+                                                              "cAdvisor: working set", "gauge"),
+                 # Knative's autoscaler exports these from its own pod; one stand-in serves both here
+                 **{name: Metric(name, "Knative autoscaler / queue-proxy gauge", "gauge")
+                    for name in AUTOSCALER_GAUGES}}
         for revision in self.revisions:
             for name, labels, value in samples(self.namespace, self.service, revision, 0, elapsed):
                 if name in extra:

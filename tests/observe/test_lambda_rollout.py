@@ -298,3 +298,20 @@ def test_a_bad_kpi_declaration_is_exit_2_naming_file_line_and_field(tmp_path: Pa
     assert code == 2, err
     assert f"services/emb.yaml:{line}: {field}: {allowed}" in err and "nothing committed" in err
     assert "Traceback" not in err and git(root, "for-each-ref") == refs
+
+
+def test_a_kpi_query_cloudwatch_rejects_holds_with_the_reason(cloudwatch, tmp_path: Path, capsys) -> None:
+    # CloudWatch is reachable (errors and Duration are read) but fails the KPI's query: moto's server does not
+    # compute extended statistics such as p99 over data, so it answers GetMetricData for this KPI with HTTP 500
+    root, _ = lambda_project(tmp_path / "repo", canary=KPI_CANARY.replace("statistic: Average", "statistic: p99"))
+    refs = git(root, "for-each-ref")
+    put_alias_versions("emb", HEALTHY, minutes=180)  # errors and latency alone would promote
+    put_version_gauge("ApexLogic/Inference", "ModelQuality", "emb", {"7": 0.95, "8": 0.96}, minutes=180)
+    code, record = rollout(root, capsys)
+    assert code == 0 and record["decision"] == "hold", record["reasons"]
+    assert {t["metric"]: t["outcome"] for t in record["metrics"]["tests"]} == {
+        "error_rate": "safe", "latency_p99": "safe"}
+    (reason,) = [r for r in record["reasons"] if r.startswith("kpi.quality")]
+    assert reason.startswith("kpi.quality: cannot be tested (CloudWatch http://127.0.0.1:")
+    assert reason.endswith("GetMetricData for KPI 'quality' failed: HTTP 500)")
+    assert record["commit"] is None and git(root, "for-each-ref") == refs

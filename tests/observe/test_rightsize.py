@@ -54,6 +54,10 @@ def test_rightsizing_commit_from_observed_usage(prometheus_server, tmp_path: Pat
     assert result["changes"]["memory_request"]["recommended"] == "448Mi"  # 300 x 1.3 = 390 -> 448 (64Mi steps)
     assert "memory_limit" not in result["changes"]  # 2Gi is above the observed max + headroom
     assert result["changes"]["max_scale"]["recommended"] == result["floors"]["max_scale"] > 3
+    # no autoscaler metrics in this history: the target is not touched, and the reason says what is missing
+    assert "target" not in result["changes"] and observed.pod_concurrency_p99.missing
+    assert result["not_changed"]["target"].startswith("missing: per-pod concurrency (no Knative autoscaler "
+                                                      "metrics for inference in namespace ai")
     assert 300 >= result["floors"]["cpu_request_millicores"] == round(200 * (1 + headroom), 1)
     saving = result["saving_usd_month"]
     assert 0 < saving["p10"] <= saving["p50"] <= saving["p90"]
@@ -94,6 +98,7 @@ def test_rightsize_command_in_prod_prepares_only(prometheus_server, tmp_path: Pa
     record = json.loads(capsys.readouterr().out)
     assert code == 1 and record["status"] == "prepared" and record["commit"] is None
     assert record["changes"]["cpu_request"]["recommended"] == "300m"
+    assert record["not_changed"]["target"].startswith("missing: ") and record["target"]["direction"] is None
     assert git(root, "for-each-ref") == refs
     subprocess.run(["git", "apply", "--check", record["patch_file"]], cwd=root, check=True)
     code = main(["rightsize", "--project-dir", str(root), "--stack", "prod", "--service", "inference",

@@ -186,3 +186,26 @@ def test_usage_errors_are_exit_2(tmp_path: Path, capsys, args: list[str], needle
     code = main(["rollout", "--project-dir", str(root), "--stack", "dev", "--prometheus", "http://127.0.0.1:1",
                  *args])
     assert code == 2 and needle in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kpi", [
+    # a range vector where an instant vector is needed: Prometheus refuses it (400 bad_data)
+    'max(model_quality{revision_name="$revision"}[5m]) >= 0.9',
+    # valid PromQL that fails when evaluated (many-to-many matching: 422 execution)
+    'model_quality{revision_name="$revision"} / on() group_left model_quality >= 0.9',
+])
+def test_kpi_query_rejected_by_a_reachable_prometheus_holds(prometheus_server, tmp_path: Path, capsys,
+                                                            kpi: str) -> None:
+    root, _ = canary_project(tmp_path / "repo", kpis={"quality": kpi})
+    refs = git(root, "for-each-ref")
+    # a healthy canary: without the KPI it would be promoted (test_healthy_canary_is_promoted_...)
+    server = prometheus_server(history=_history(Revision(STABLE, model_quality=0.95),
+                                                Revision(CANARY, model_quality=0.95), 9000, 3000))
+    code, record = _rollout(root, server.url, capsys)
+    assert code == 0 and record["decision"] == "hold" and record["commit"] is None, record
+    assert {t["metric"]: t["outcome"] for t in record["metrics"]["tests"]} == {
+        "error_rate": "safe", "latency_p95": "safe", "latency_p99": "safe"}
+    (reason,) = [r for r in record["reasons"] if r.startswith("kpi.quality")]
+    assert reason.startswith("kpi.quality: cannot be tested (Prometheus rejected its query: ")
+    assert f'{server.url}: query failed for `{kpi.replace("$revision", CANARY).rsplit(" >=", 1)[0]}`' in reason
+    assert git(root, "for-each-ref") == refs
