@@ -64,9 +64,16 @@ def _observe(root: Path, server, end: int, hours: int):
     return settings, decl, observed
 
 
+def _minute_aligned_end() -> int:
+    """The window's end on a whole minute: Prometheus aligns the per-minute subqueries to absolute minutes, so an
+    end on an arbitrary second would shift the rate[2m] windows against the backfilled samples and the measured
+    figures with them (the test would depend on the second it runs at)."""
+    return int(time.time()) // 60 * 60 - 60
+
+
 def test_over_provisioned_service_gets_a_target_raise_with_a_saving(prometheus_server, tmp_path: Path) -> None:
     root = _project(tmp_path, cpu="1", memory="2Gi")
-    end = int(time.time()) - 1
+    end = _minute_aligned_end()
     # 4 pods carry 220 requests in flight (55 each, swinging +-20 %); each uses 100m + 5.5m per request in
     # flight of its 1 vCPU and 1200Mi + 2Mi per request: CPU-idle pods, target 100 (70 per pod) leaves it so
     revision = Revision("inference-00001", latency_median_ms=80, cpu_cores=0.1, cpu_per_request=0.0055,
@@ -122,7 +129,7 @@ def test_over_provisioned_service_gets_a_target_raise_with_a_saving(prometheus_s
 def test_saturated_service_gets_a_lower_target_and_no_saving(prometheus_server, tmp_path: Path,
                                                              capsys) -> None:
     root = _project(tmp_path, cpu="500m", memory="1Gi")
-    end = int(time.time()) - 1
+    end = _minute_aligned_end()
     # 3 pods at 70 in flight each (the target), each burning 480m of its 500m request; the autoscaler panicked
     revision = Revision("inference-00001", latency_median_ms=80, cpu_cores=0.48, memory_mib=400, pods=3,
                         in_flight=210, target_per_pod=70, panic=True)
