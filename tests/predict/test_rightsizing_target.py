@@ -113,3 +113,27 @@ def test_a_saturated_service_is_lowered_from_what_the_autoscaler_aims_for() -> N
     assert result["changes"]["target"]["current"] == "200" and result["changes"]["target"]["recommended"] == "40"
     assert result["saving_usd_month"] is None and result["extra_cost_usd_month"]["p50"] > 0
     assert set(result["changes"]) == {"target"}  # no request is lowered for a saturated service
+
+
+def test_container_concurrency_is_never_edited_but_says_whether_it_binds() -> None:
+    document = _document({"autoscaling.knative.dev/target": "100"}, cc=80)
+    # queueing at the limit with CPU at 46 % of the request: the limit holds the pods back
+    binding = _rightsize(document, _usage(queue_depth_p99=4, autoscaler_target_per_pod=56))
+    note = binding["not_changed"]["containerConcurrency"]
+    assert note.startswith("binding: requests queue in queue-proxy (depth P99 4) at containerConcurrency 80 while "
+                           "the busiest pod's P99 CPU is 46% of its request")
+    assert "containerConcurrency" not in binding["changes"]
+    assert all("containerConcurrency" not in str(e["path"]) for e in (binding["edits"] or {}).get("changes", []))
+    # nothing queues: not binding, with how far the per-pod P99 is from it
+    free = _rightsize(document, _usage(queue_depth_p99=0, autoscaler_target_per_pod=56))
+    assert free["not_changed"]["containerConcurrency"] == ("not binding: nothing queues in queue-proxy at "
+                                                           "containerConcurrency 80; per-pod P99 in flight 66")
+    # CPU-saturated pods queueing: CPU is the bottleneck, not the limit
+    hot = _rightsize(document, _usage(queue_depth_p99=4, autoscaler_target_per_pod=56, cpu_p99_millicores=950))
+    assert hot["not_changed"]["containerConcurrency"].startswith("requests queue at containerConcurrency 80 with "
+                                                                 "CPU at 95% of the request: CPU is the bottleneck")
+    # no queue depth measured: missing, never a guess
+    unknown = _rightsize(document, _usage(missing={"queue depth": "no revision_queue_depth series"}))
+    assert unknown["not_changed"]["containerConcurrency"] == "missing: queue depth (no revision_queue_depth series)"
+    # no hard limit declared: nothing to say
+    assert "containerConcurrency" not in _rightsize(_document({}), _usage())["not_changed"]

@@ -39,7 +39,11 @@ From what was *observed* (`knative_from_observed`, the numbers measured in Prome
         declaration's (the cluster's config-autoscaler or an overlay decides), and "missing: ..." whenever a
         figure it needs was not measured (never a guess).
   * containerConcurrency is never changed (it is the application's hard limit; lowering the target is the safe
-    knob), min-scale is not changed from these figures (idle detection owns it).
+    knob), but when it is set the result says whether it binds (`not_changed.containerConcurrency`): requests
+    queue in queue-proxy (depth P99 >= 1) while the busiest pod's CPU is below 90 % of its request means the
+    limit, not CPU, holds the pods back - raise it if the application can take more in flight; otherwise how
+    far the per-pod P99 in flight is from it. min-scale is not changed from these figures (idle detection owns
+    it).
   The saving is P10/P50/P90 over a bootstrap of the observed hours (730 hours drawn with replacement, 200 draws,
   fixed seed) of cost(current) - cost(recommended), both priced by `knative_monthly_cost` for each hour.
 
@@ -417,6 +421,27 @@ def _target_rule(svc: Service, usage: ObservedKnativeUsage, factor: float, price
                                 f"within request / {factor:g}", current, new, per_pod_now, per_pod_new, cpu, memory)
 
 
+def _container_concurrency_note(svc: Service, usage: ObservedKnativeUsage) -> str:
+    """Whether the declared hard limit binds, from the queue depth and the CPU (never an edit: see the docstring)."""
+    cc = svc.container_concurrency
+    if usage.queue_depth_p99 is None or usage.cpu_p99_millicores is None:
+        absent = [name for name, v in (("queue depth", usage.queue_depth_p99),
+                                       ("busiest pod CPU P99", usage.cpu_p99_millicores)) if v is None]
+        return "missing: " + "; ".join(f"{n} ({usage.missing.get(n, 'not measured')})" for n in absent)
+    request_m = float(svc.cpu_request_vcpu) * 1000
+    cpu_share = float(usage.cpu_p99_millicores) / request_m if request_m > 0 else None
+    if usage.queue_depth_p99 >= 1 and cpu_share is not None and cpu_share < SATURATED_CPU_SHARE:
+        return (f"binding: requests queue in queue-proxy (depth P99 {usage.queue_depth_p99:g}) at containerConcurrency "
+                f"{cc} while the busiest pod's P99 CPU is {cpu_share:.0%} of its request: the limit, not CPU, holds "
+                "the pods back; raise it if the application can take more requests in flight (its declared limit: "
+                "not changed automatically)")
+    if usage.queue_depth_p99 >= 1:
+        return (f"requests queue at containerConcurrency {cc} with CPU at {cpu_share:.0%} of the request: CPU is the "
+                "bottleneck; a higher limit would not help (see target)")
+    in_flight = f"; per-pod P99 in flight {usage.pod_concurrency_p99:g}" if usage.pod_concurrency_p99 else ""
+    return f"not binding: nothing queues in queue-proxy at containerConcurrency {cc}{in_flight}"
+
+
 def _target_edit(sizing: _Sizing, svc: Service, rule: _TargetRule) -> None:
     sizing.target = Decimal(rule.recommended)
     sizing.changes["target"] = {"current": f"{rule.current:g}", "recommended": str(rule.recommended),
@@ -479,6 +504,8 @@ def knative_from_observed(document: dict[str, Any], file: str, line: int | None,
                                          f"{shown}: kept")
     else:
         not_changed["target"] = rule.reason
+    if svc.container_concurrency > 0:
+        not_changed["containerConcurrency"] = _container_concurrency_note(svc, usage)
     result: dict[str, Any] = {
         "changes": chosen.changes, "floors": chosen.floors, "saving_usd_month": None,
         "extra_cost_usd_month": extra_cost, "not_changed": not_changed,
