@@ -39,10 +39,11 @@ _FLOOR_PROGRAM = textwrap.dedent("""
     t0 = time.perf_counter()
     import pulumi
     from preflight.engine.mock_runner import run_program
-    from preflight.engine.program_child import _collect_less, _skip_source_positions
+    from preflight.engine.program_child import _skip_source_positions
+    from preflight.processes import collect_less
     count, project = int(sys.argv[1]), sys.argv[2]
     _skip_source_positions()
-    _collect_less()  # the program child's process settings, so the floor and preflight are measured alike
+    collect_less()  # the program child's process settings, so the floor and preflight are measured alike
     resources = run_program(__import__("pathlib").Path(project), "dev", {}, project="floor")
     print(len(resources), time.perf_counter() - t0)
 """)

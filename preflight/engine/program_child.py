@@ -6,7 +6,6 @@ Exit 0: OUT_FILE holds {"resources": [...]}; exit 3: the program failed, OUT_FIL
 
 from __future__ import annotations
 
-import gc
 import logging
 import pickle
 import sys
@@ -17,6 +16,7 @@ from guardrails_core.settings import read_stack_config
 from pulumi.runtime.proto import source_pb2
 
 from preflight.engine.mock_runner import ProgramFailed, run_program
+from preflight.processes import collect_less
 
 PROJECT = "serverless-guardrails"
 
@@ -27,23 +27,11 @@ def _skip_source_positions() -> None:
     pulumi_resource._get_stack_trace = lambda: source_pb2.StackTrace()
 
 
-# Allocations between two young-generation collections. The SDK keeps ~100 futures and Outputs alive per resource
-# until the run ends, so under the default (700) the collector ran thousands of times over an ever larger live heap
-# that it could never free: about half of a 500-service run's CPU (issue 17). Reference counting still frees
-# everything else at once, and a collection still runs every GC_YOUNG_THRESHOLD allocations, so memory stays bounded.
-GC_YOUNG_THRESHOLD = 50_000
-
-
-def _collect_less() -> None:
-    gc.freeze()  # what is loaded by now (the SDKs, the providers' modules) lives as long as the process
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 100)
-
-
 def main(argv: list[str]) -> int:
     project_dir, stack, out = Path(argv[0]), argv[1], Path(argv[2])
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     _skip_source_positions()
-    _collect_less()
+    collect_less()  # the plan-building process's collector settings (preflight.processes)
     try:
         resources = run_program(project_dir, stack, read_stack_config(project_dir, stack), project=PROJECT)
     except ProgramFailed as exc:
