@@ -19,10 +19,12 @@ from guardrails_core.settings import read_stack_config  # noqa: E402
 from benchmarks.generate import generate  # noqa: E402
 from preflight.engine.mock_runner import run_program  # noqa: E402
 from preflight.engine.program_child import _skip_source_positions  # noqa: E402
+from preflight.processes import collect_less  # noqa: E402
 
 
 def main(counts: list[int]) -> None:
     _skip_source_positions()  # as the offline engine's program child does
+    collect_less()
     print(f"{'services':>8} {'resources':>9} {'wall s':>7} {'per svc ms':>10} {'peak RSS MB':>11}")
     for count in counts:
         with tempfile.TemporaryDirectory() as tmp:

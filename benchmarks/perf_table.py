@@ -40,8 +40,10 @@ _FLOOR_PROGRAM = textwrap.dedent("""
     import pulumi
     from preflight.engine.mock_runner import run_program
     from preflight.engine.program_child import _skip_source_positions
+    from preflight.processes import collect_less
     count, project = int(sys.argv[1]), sys.argv[2]
     _skip_source_positions()
+    collect_less()  # the program child's process settings, so the floor and preflight are measured alike
     resources = run_program(__import__("pathlib").Path(project), "dev", {}, project="floor")
     print(len(resources), time.perf_counter() - t0)
 """)

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import shutil
 import signal
@@ -77,3 +78,20 @@ def interrupted() -> bool:
 def raise_if_interrupted() -> None:
     if _received:
         raise KeyboardInterrupt(signal.Signals(_received[0]).name)
+
+
+# Allocations between two young-generation collections while a large plan is built. The Pulumi SDK keeps ~100 futures
+# and Outputs alive per resource until the program ends (the plan's records, once built, live as long), so under the
+# default (700) the cyclic collector ran thousands of times over an ever larger live heap that it could not free:
+# about 40% of a 500-service program run (issue 17). Reference counting still frees everything else at once, and a
+# collection still runs every GC_YOUNG_THRESHOLD allocations, so memory stays bounded.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def collect_less() -> None:
+    """For a child process that builds a plan and exits (the program child): what is loaded by now (SDKs, providers'
+    modules) lives as long as the process, so the collector stops scanning it, and young objects are collected
+    every GC_YOUNG_THRESHOLD allocations."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 100)
+

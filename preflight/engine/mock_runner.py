@@ -15,9 +15,10 @@ from typing import Any
 
 import pulumi
 import pulumi.runtime
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from guardrails_core.values import UNKNOWN_SENTINEL, from_wire
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -29,15 +30,28 @@ class _StateMocks(pulumi.runtime.Mocks):
     def __init__(self, preview: bool) -> None:
         self.preview = preview
 
+    @staticmethod
+    def computed(type_: str, name: str) -> dict[str, str]:
+        """What the mocked cloud fills in at an update (ARNs, a published version); the inputs win over it."""
+        state = {"arn": f"arn:mock:{type_}:{name}"}
+        if type_ == "aws:lambda/function:Function":
+            state["version"] = "2"
+        return state
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         # Preview: no id and only the inputs come back, like a create in `pulumi preview`.
         if self.preview:
             return None, dict(args.inputs)
-        # Update: the mocked cloud fills in what it computes (ARNs, a published version).
-        state = {"arn": f"arn:mock:{args.typ}:{args.name}", **args.inputs}
-        if args.typ == "aws:lambda/function:Function":
-            state.setdefault("version", "2")
-        return f"{args.name}-id", state
+        return f"{args.name}-id", {**self.computed(args.typ, args.name), **args.inputs}
+
+    def registered_state(self, type_: str, name: str, inputs: struct_pb2.Struct) -> tuple[str | None, Any]:
+        """`new_resource` on the wire: the id and state for a registration's inputs as the engine sent them."""
+        if self.preview:
+            return None, inputs
+        state = struct_pb2.Struct()
+        state.update(self.computed(type_, name))
+        state.MergeFrom(inputs)
+        return f"{name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         return {}
@@ -47,11 +61,12 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    def __init__(self, mocks: pulumi.runtime.Mocks, stack_config: dict[str, Any], preview: bool) -> None:
+    def __init__(self, mocks: _StateMocks, stack_config: dict[str, Any], preview: bool) -> None:
         super().__init__(mocks)
         self.records: list[PlannedResource] = []
         self.stack_config = stack_config
         self.preview = preview
+        self.mocks: _StateMocks = mocks
         self.default_providers: dict[str, PlannedResource] = {}
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -81,22 +96,29 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return f"{provider.urn}::{UNKNOWN_SENTINEL if self.preview else name + '-id'}"
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            inputs = from_wire(json_format.MessageToDict(request.object))
-            self.records.append(
-                PlannedResource(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    custom=bool(request.custom),
-                    parent=request.parent or None,
-                    provider=request.provider or (self._default_provider(request.type, request.version)
-                                                  if request.custom else None),
-                    inputs=inputs,
-                )
+        if request.type == STACK_TYPE:
+            return super().RegisterResource(request)
+        # The SDK's MockMonitor would deserialise the inputs into SDK values for `Mocks.new_resource` and serialise
+        # the answer back (~10% of a mock run), and the record needs them once more in our own form (UNKNOWN, Secret
+        # kept). A mocked create answers its inputs (plus, for an update, what the cloud computes), so the state is
+        # made on the wire from the request's own Struct and the inputs are converted once, for the record. Nothing is
+        # kept in `self.resources`: that table only serves `get`/`exists` of mocked resources, which programs run by
+        # preflight never call.
+        urn = self.make_urn(request.parent, request.type, request.name)
+        id_, state = self.mocks.registered_state(request.type, request.name, request.object)
+        self.records.append(
+            PlannedResource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent or None,
+                provider=request.provider or (self._default_provider(request.type, request.version)
+                                              if request.custom else None),
+                inputs=from_wire(json_format.MessageToDict(request.object)),
             )
-        return response
+        )
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=state)
 
 
 def engine_config(config: dict[str, Any]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from guardrails_core.settings import StackSettings
 from guardrails_core.types import KNATIVE_SERVICE
 
 from guardrails_pack.options import PROJECT_DIR_OPTION
+from guardrails_pack.speed import shared
 
 __all__ = [
     "KNATIVE_SERVICE",
@@ -78,28 +79,46 @@ def project_dir_option(config: Mapping[str, Any]) -> Path | UnsetProjectDir:
 # ---------------------------------------------------------------- generic property access
 
 
+# Types already known to be (or not to be) mappings / sequences: the same answer as the ABC checks, without them
+# (~100 checks per resource per control walk; pulumi-policy's proxies are ABC subclasses).
+_MAPPING_TYPES: set[type] = {dict}
+_LIST_TYPES: set[type] = {list, tuple}
+
+
 def is_mapping(value: Any) -> bool:
-    return isinstance(value, Mapping)
+    kind = type(value)
+    if kind in _MAPPING_TYPES:
+        return True
+    if isinstance(value, Mapping):
+        _MAPPING_TYPES.add(kind)
+        return True
+    return False
 
 
 def is_list(value: Any) -> bool:
-    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+    kind = type(value)
+    if kind in _LIST_TYPES:
+        return True
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        _LIST_TYPES.add(kind)
+        return True
+    return False
 
 
 def get_in(obj: Any, path: str, default: Any = None) -> Any:
     """`get_in(props, "spec.template.spec")`; a missing key gives `default`, a wrong type raises."""
     current = obj
-    walked: list[str] = []
-    for key in path.split("."):
+    for depth, key in enumerate(path.split(".")):
         if current is None:
             return default
         if not is_mapping(current):
-            where = ".".join(walked) or "<root>"
+            where = ".".join(path.split(".")[:depth]) or "<root>"
             raise ControlInputError(f"{where} must be a mapping (found {type(current).__name__})")
-        walked.append(key)
-        if key not in current:
+        # One look-up per step: `key in proxy` is a look-up too, and reading an unknown raises from either.
+        try:
+            current = current[key]
+        except KeyError:
             return default
-        current = current[key]
     return default if current is None else current
 
 
@@ -428,15 +447,22 @@ class ResourceContext:
             value = label(self.props, "data-classification")
         return value.strip().lower() if value is not None else None
 
-    # Knative shortcuts
+    # Knative shortcuts. Within one Analyze request every control gets the same props object, so the pod spec and
+    # the container list are found once per request (speed.shared); an error is not kept, and raises again.
     def pod_spec(self) -> Mapping[str, Any]:
-        return pod_spec(self.props)
+        return shared("pod_spec", self.props, lambda: pod_spec(self.props))
 
     def template_metadata(self) -> Mapping[str, Any]:
         return template_metadata(self.props)
 
     def containers(self, include_init: bool = True) -> Iterator[ContainerRef]:
-        return iter_containers(self.pod_spec(), include_init)
+        spec = self.pod_spec()
+        try:
+            found = shared(("containers", include_init), self.props,
+                           lambda: tuple(iter_containers(spec, include_init)))
+        except Exception:  # noqa: BLE001 - a malformed container: iterate as before, raising where it always did
+            return iter_containers(spec, include_init)
+        return iter(found)
 
 
 @dataclass(frozen=True)

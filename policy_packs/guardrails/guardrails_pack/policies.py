@@ -34,7 +34,7 @@ from guardrails_pack.context import ResourceContext, StackContext, StackResource
 from guardrails_pack.control import Control, ResourceControl, StackControl, StackViolation
 from guardrails_pack.options import PROJECT_DIR_OPTION, PROJECT_DIR_SCHEMA
 from guardrails_pack.runtime import control_defaults, error_message, unknown_message
-from guardrails_pack.speed import APPLIES_TO
+from guardrails_pack.speed import APPLIES_TO, shared
 
 SEVERITY = {
     "low": Severity.LOW,
@@ -153,9 +153,11 @@ def stack_policy(control: StackControl) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         def run() -> list[Any]:
             config = args.get_config()
-            resources = [StackResource(type=r.resource_type, name=r.name, urn=r.urn, props=r.props,
-                                       parent=r.parent.urn if r.parent is not None else None)
-                         for r in args.resources]
+            # One list per request: the stack policies of one AnalyzeStack get the same resources (speed.py).
+            resources = shared("stack resources", args.resources, lambda: [
+                StackResource(type=r.resource_type, name=r.name, urn=r.urn, props=r.props,
+                              parent=r.parent.urn if r.parent is not None else None)
+                for r in args.resources])
             ctx = StackContext(resources=resources, settings=resolve_settings(config),
                                config=_options(config, control), defaults=defaults)
             return list(control.check(ctx))

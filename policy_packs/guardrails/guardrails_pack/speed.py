@@ -20,6 +20,12 @@ policies that can apply to the request's type (a policy built by `policies.resou
 response is the same: a skipped policy would have reported nothing and nothing "not applicable".
 `GetAnalyzerInfo`, `AnalyzeStack` and `Remediate` still see every policy.
 
+`AnalyzeStack` in pulumi-policy rebuilds, for each of the ~10 stack policies, the list of every resource of the
+request (a `PolicyResource` per resource, its parent and dependencies linked): ~10 x 2,252 objects at 500 services,
+a third of the call. `_analyze_stack_sharing_resources` is that method with the list built once per request (on the
+first stack policy that runs) and handed to every stack policy; the policies only read it (policies.stack_policy).
+It is a copy of pulumi-policy 1.21's loop (`SHARED_STACK_SDK`); with any other SDK version the SDK's own method runs.
+
 pulumi-policy also re-parses `PULUMI_CONFIG` and rebuilds the runtime settings at the start of every request
 (`_configure_runtime_settings`); that is done again only when the environment it reads has changed.
 
@@ -38,11 +44,14 @@ from typing import Any
 from google.protobuf import json_format
 from guardrails_core.values import plain
 from pulumi_policy import policy as _policy
+from pulumi_policy.version import VERSION as _SDK_VERSION
 
 SWITCH_ENV = "GUARDRAILS_PACK_SHARED_PROPS"
 # The attribute a policy carries when it can only apply to some resource types (a frozenset of type tokens).
 APPLIES_TO = "_guardrails_resource_types"
 # What pulumi-policy's `_configure_runtime_settings` reads from the environment.
+# The pulumi-policy versions whose AnalyzeStack `_analyze_stack_sharing_resources` copies.
+SHARED_STACK_SDK = ("1.21.",)
 _RUNTIME_ENV = ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS", "PULUMI_PROJECT", "PULUMI_STACK", "PULUMI_DRY_RUN",
                 "PULUMI_ORGANIZATION")
 
@@ -176,6 +185,66 @@ def _configure_runtime_settings_on_change(servicer: Any) -> None:
     servicer._configure_runtime_settings = configure
 
 
+def _stack_resources(servicer: Any, request: Any) -> list[Any]:
+    """Every resource of an AnalyzeStack request as pulumi-policy 1.21 builds them for a stack policy (policy.py,
+    AnalyzeStack): props converted (once per request, see above), parent, dependencies and property dependencies
+    linked to the resource objects."""
+    intermediates = []
+    for r in request.resources:
+        props = _policy.unknown_checking_proxy(_policy.deserialize_properties(
+            _policy.json_format.MessageToDict(r.properties)))
+        resource = _policy.PolicyResource(r.type, props, r.urn, r.name, servicer._get_resource_options(r),
+                                          servicer._get_provider_resource(r), None, [], {})
+        property_dependencies = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
+        intermediates.append((resource, r.parent, list(r.dependencies), property_dependencies))
+    by_urn = {resource.urn: resource for resource, *_ in intermediates}
+    for resource, parent, dependencies, property_dependencies in intermediates:
+        if parent is not None and parent in by_urn:
+            resource.parent = by_urn[parent]
+        resource.dependencies.extend(by_urn[d] for d in dependencies if d in by_urn)
+        for key, urns in property_dependencies.items():
+            resource.property_dependencies[key] = [by_urn[d] for d in urns if d in by_urn]
+    return [resource for resource, *_ in intermediates]
+
+
+def _analyze_stack_sharing_resources(self: Any, request: Any, _context: Any) -> Any:
+    """pulumi-policy 1.21's `_PolicyAnalyzerServicer.AnalyzeStack`, the resource list built once (see above)."""
+    self._configure_runtime_settings()
+    proto, levels = _policy.proto, _policy.EnforcementLevel
+    pack_name = self._PolicyAnalyzerServicer__policy_pack_name
+    pack_version = self._PolicyAnalyzerServicer__policy_pack_version
+    response = proto.AnalyzeResponse()
+    resources: list[Any] | None = None
+    for policy in self._PolicyAnalyzerServicer__policies:
+        enforcement_level = self._get_enforcement_level(policy)
+        if enforcement_level == levels.DISABLED or not isinstance(policy, _policy.StackValidationPolicy):
+            continue
+        if enforcement_level == levels.REMEDIATE:
+            enforcement_level = levels.MANDATORY  # stack policies cannot be remediated
+        report_violation = self._create_report_violation(response, policy.name, policy.description,
+                                                         enforcement_level, policy.severity)
+        if resources is None:
+            resources = _stack_resources(self, request)
+        args = _policy.StackValidationArgs(resources, self._get_policy_config(policy.name),
+                                           self._PolicyAnalyzerServicer__stack_tags)
+        try:
+            result = policy.validate(args, report_violation)
+            if _policy.isawaitable(result):
+                loop = _policy.asyncio.new_event_loop()
+                loop.run_until_complete(_policy.asyncio.Task(result, loop=loop))
+                loop.close()
+        except _policy.UnknownValueError as e:
+            response.diagnostics.append(proto.AnalyzeDiagnostic(
+                policyName=policy.name, policyPackName=pack_name, policyPackVersion=pack_version,
+                message=(f"can't run policy '{policy.name}' from policy pack '{pack_name}@v{pack_version}' during "
+                         f"preview: {e.message}"),
+                urn="", description=policy.description,
+                enforcementLevel=self._map_enforcement_level(levels.ADVISORY)))
+        except _policy._NotApplicableError as e:
+            response.not_applicable.append(proto.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or ""))
+    return response
+
+
 def share_properties_conversion(environ: Any = None) -> bool:
     """Install the per-request sharing; False (and nothing changed) when switched off or the SDK looks different."""
     if not sharing_enabled(environ):
@@ -196,6 +265,11 @@ def share_properties_conversion(environ: Any = None) -> bool:
     _configure_runtime_settings_on_change(servicer)
     _filter_policies_by_type(servicer)
     servicer.Analyze = _per_request(servicer.Analyze, by_type=True)
-    servicer.AnalyzeStack = _per_request(servicer.AnalyzeStack)
+    stack_names = ("PolicyResource", "StackValidationArgs", "StackValidationPolicy", "EnforcementLevel",
+                   "UnknownValueError", "_NotApplicableError", "isawaitable", "asyncio", "proto")
+    if _SDK_VERSION.startswith(SHARED_STACK_SDK) and all(hasattr(_policy, n) for n in stack_names):
+        servicer.AnalyzeStack = _per_request(_analyze_stack_sharing_resources)
+    else:
+        servicer.AnalyzeStack = _per_request(servicer.AnalyzeStack)
     _policy._guardrails_shared = True
     return True
