@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -252,6 +253,17 @@ def _predictions(result: EngineResult, settings: StackSettings, project_dir: Pat
         return {}
 
 
+def _warm_report() -> None:
+    """The report's modules and its compiled schema validator, loaded while the engine runs (the main process only
+    waits then); whatever fails here is done again, and reported, where the report is written."""
+    try:
+        from preflight.report import links, schema  # noqa: F401 - the import is the point (all the renderers)
+
+        schema.compile_ahead()
+    except Exception:  # noqa: BLE001, S110 - see the docstring
+        pass
+
+
 # Below this many declarations the patches are rendered in-process: worker start-up would not pay for itself.
 PATCH_WORKERS_FROM = 100
 
@@ -364,6 +376,7 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
         from guardrails_predict.warm import warm_up_in_background
 
         warm_up_in_background()  # the predictions step's imports and models load while the engine runs
+        threading.Thread(target=_warm_report, name="preflight-warm-report", daemon=True).start()
         patch_workers = stack.enter_context(_patch_workers(project_dir, loaded))
         backend = _backend(args, project_dir)
         if backend is not None:  # without one there is nothing to read (and nothing to wait for)
