@@ -281,7 +281,10 @@ def _patch_workers(project_dir: Path, loaded: list[Declaration]) -> Any:
         return contextlib.nullcontext()
     from preflight.gitops.patch_workers import PatchWorkers
 
-    return PatchWorkers(project_dir, [d.file for d in loaded], count)
+    try:
+        return PatchWorkers(project_dir, [d.file for d in loaded], count)
+    except OSError:  # no worker could be started: the patches are rendered in-process, as for a small plan
+        return contextlib.nullcontext()
 
 
 def _supply_chain(result: EngineResult, settings: StackSettings, project_dir: Path,

@@ -102,6 +102,8 @@ class PatchWorkers:
         from multiprocessing.connection import wait
 
         self._sync()
+        if not self._workers:  # closed: the caller renders everything itself
+            return {}
         batches: list[list[Request]] = [[] for _ in self._workers]
         for n, request in enumerate(requests):
             owner = self._owner.get(request[1], n % len(batches))

@@ -107,6 +107,7 @@ def test_a_dead_worker_is_rendered_in_process_and_close_stops_them(plan: tuple[P
         workers.close()
     assert not [pid for pid in pids if _alive(pid)]
     workers.close()  # again: nothing left to stop
+    assert workers.render([("k", "services/fn-0000.yaml", 1, {})]) == {}  # closed: the caller renders
 
 
 def test_preflight_renders_itself_what_starved_workers_do_not(plan: tuple[Path, dict, list[str]],
