@@ -101,9 +101,9 @@ class PatchWorkers:
         answer is "again" (rendered in-process by the caller)."""
         from multiprocessing.connection import wait
 
-        self._sync()
         if not self._workers:  # closed: the caller renders everything itself
             return {}
+        self._sync()
         batches: list[list[Request]] = [[] for _ in self._workers]
         for n, request in enumerate(requests):
             owner = self._owner.get(request[1], n % len(batches))
@@ -168,7 +168,7 @@ class PatchWorkers:
         """Stop every worker (by its process group) and reap it; safe to call more than once, on any path."""
         from preflight.processes import kill_child
 
-        workers, self._workers, self._live = self._workers, [], []
+        workers, self._workers, self._live, self._unsynced = self._workers, [], [], set()
         for proc, conn in workers:
             conn.close()
             kill_child(proc)
