@@ -259,7 +259,14 @@ if __name__ == "__main__":
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # preflight stops its workers itself (own session anyway)
-    # The lowest priority: reading ahead while the engine runs must take only idle CPU, never the engine's.
+    # The lowest priority: reading ahead while the engine runs must take only idle CPU, never the engine's. The
+    # worker has its own session, so with autogroup scheduling (most Linux desktops and CI images) its nice value
+    # only counts within that session's group: the group's own nice is lowered too.
     os.nice(19)
+    try:
+        with open("/proc/self/autogroup", "w") as autogroup:
+            autogroup.write("19")
+    except OSError:  # no autogroups here (or not Linux): os.nice is what counts
+        pass
     serve(Connection(int(sys.argv[1])))
     os._exit(0)
