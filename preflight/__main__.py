@@ -5,6 +5,7 @@ traceback. Raising KeyboardInterrupt mid-import is not enough: pydantic-core tur
 builds a model into a SchemaError. So the signals are only *recorded* until the imports are done.
 """
 
+import gc
 import os
 import signal
 import sys
@@ -19,6 +20,13 @@ def run() -> int:
     from preflight.cli import main
     from preflight.processes import handle_termination_like_interrupt
 
+    # A large run allocates millions of small objects (resources, findings, predictions, the report) that live to
+    # the end: with the default thresholds the collector scanned the whole growing heap ~680 times (1.6-1.9 s of a
+    # 500-service preview). The imported modules are moved out of its sight and it runs ~70x less often
+    # (0.4 s); cycles are still collected.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
+
     if pending:
         sys.stderr.write("interrupted: nothing was run or deployed\n")
         return INTERRUPTED
@@ -27,23 +35,23 @@ def run() -> int:
 
 
 def exit_with(code: int) -> None:
-    """Exit with `code`. After an interrupt, exit hard: when Python swallowed a KeyboardInterrupt somewhere (an
-    import-lock or weakref callback), it re-kills itself with SIGINT at shutdown, and the status would be -2, not
-    the documented 130.
+    """Exit with `code`, hard: the exit handlers run, the output is flushed, and the process ends without module
+    teardown, which only frees a large run's heap one object at a time (~0.5 s at 500 services). After an
+    interrupt that also matters: when Python swallowed a KeyboardInterrupt somewhere (an import-lock or weakref
+    callback), it re-kills itself with SIGINT at shutdown, and the status would be -2, not the documented 130.
 
     The run's work is over once `run` returned (its report written, its children stopped), so the signals are
-    ignored from here on: Python's finalization resets its own handlers to the default one, and a Ctrl-C during
-    the ~0.2 s of module teardown would otherwise turn a finished run's status into a -2 kill (an ignored signal
-    stays ignored through finalization)."""
+    ignored from here on: a Ctrl-C now must not turn a finished run's status into a -2 kill."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
-    if code != INTERRUPTED:
-        sys.exit(code)
     import atexit
 
     atexit._run_exitfuncs()  # e.g. the CrossGuard driver's kill of leftover pack process groups
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: leave it to Python's own exit, which reports it as always
+        sys.exit(code)
     os._exit(code)
 
 

@@ -32,21 +32,26 @@ Contract (what `rollout`, `observe`, rightsizing and idle cleanup code against):
   are user-facing messages; a CLI prints them and exits 2.
 """
 
-from preflight.gitops.actions import (
-    ACTION_KINDS,
-    Change,
-    FileEdits,
-    Outcome,
-    Proposal,
-    act,
-    commit_message,
-    needs_approval,
-    pr_body,
-)
-from preflight.gitops.git import Git, GitError
-from preflight.gitops.recommendations import render_recommendation_patches
-from preflight.gitops.yaml_edit import REMOVE, Edit, EditError, apply_edits, diff, edit_file, unified_patch
+# Loaded on first use (PEP 562): a patch worker (`patch_workers`) imports only the editor, not the Git actions and
+# the report they write.
+_EXPORTS = {
+    "preflight.gitops.actions": ("ACTION_KINDS", "Change", "FileEdits", "Outcome", "Proposal", "act",
+                                 "commit_message", "needs_approval", "pr_body"),
+    "preflight.gitops.git": ("Git", "GitError"),
+    "preflight.gitops.recommendations": ("render_recommendation_patches",),
+    "preflight.gitops.yaml_edit": ("REMOVE", "Edit", "EditError", "apply_edits", "diff", "edit_file",
+                                   "unified_patch"),
+}
+_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = ["ACTION_KINDS", "REMOVE", "Change", "Edit", "EditError", "FileEdits", "Git", "GitError", "Outcome",
-           "Proposal", "act", "apply_edits", "commit_message", "diff", "edit_file", "needs_approval", "pr_body",
-           "render_recommendation_patches", "unified_patch"]
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_HOME[name]), name)
+    globals()[name] = value
+    return value

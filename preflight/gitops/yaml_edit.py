@@ -206,12 +206,36 @@ def _safe_load(text: str) -> Any:
         return YAML(typ="safe", pure=True).load(text)
 
 
-def apply_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -> str:
-    """`text` with `edits` applied to the document starting at or before `line` (1-based; None: the first)."""
-    if not edits:
-        return text
+@dataclass
+class Document:
+    """One document of a file read for editing (the costly part of an edit: the round-trip load, the independent
+    safe load and ruamel's rewrite of the unedited document), so it can be read ahead of knowing the edits
+    (`preflight.gitops.patch_workers` does while the engine runs). Used by one edit: editing consumes it."""
+
+    chunks: list[tuple[int, str]]
+    index: int
+    header: str
+    body: str
+    yaml: YAML
+    data: CommentedMap
+    expected: Any
+    unedited: str
+
+
+def document_index(text: str, file: str, line: int | None) -> tuple[list[tuple[int, str]], int]:
+    """The file's `---` chunks and the index of the one starting at or before `line` (None: the first)."""
     chunks = _split_documents(text)
-    index = _pick(chunks, line, file)
+    return chunks, _pick(chunks, line, file)
+
+
+def content_documents(text: str) -> tuple[list[tuple[int, str]], list[int]]:
+    """The file's `---` chunks and the indexes of those an edit can pick (those with content)."""
+    chunks = _split_documents(text)
+    return chunks, [i for i, (_, chunk) in enumerate(chunks) if _has_content(chunk)]
+
+
+def read_document(chunks: list[tuple[int, str]], index: int, file: str) -> Document:
+    """The chunk at `index` read for editing (`EditError` when it is not valid YAML or not a mapping)."""
     start, chunk = chunks[index]
     header = ""
     if _DOCUMENT_START.match(chunk):
@@ -227,18 +251,32 @@ def apply_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -
         raise EditError(f"{file}: not valid YAML ({str(exc)[:300]})") from exc
     if not isinstance(data, CommentedMap):
         raise EditError(f"{file}:{start}: the document is not a mapping")
-    unedited = _dump(yaml, data, body)
+    return Document(chunks, index, header, body, yaml, data, expected, _dump(yaml, data, body))
+
+
+def edit_document(document: Document, file: str, edits: Sequence[Edit]) -> str:
+    """The whole file's text with `edits` applied to `document` (which is consumed: its data are edited)."""
+    start = document.chunks[document.index][0]
+    body, data, expected = document.body, document.data, document.expected
     for edit in edits:
         _apply(data, edit, file, start)
         _apply(expected, edit, file, start)
-    new_body = _dump(yaml, data, body)
-    if unedited != body:
+    new_body = _dump(document.yaml, data, body)
+    if document.unedited != body:
         # ruamel does not write this document back byte for byte: keep the original's unedited lines
-        new_body = _carry(body, unedited, new_body)
+        new_body = _carry(body, document.unedited, new_body)
     if _safe_load(new_body) != _plain(expected):
         raise EditError(f"{file}:{start}: the round trip did not reproduce the declaration; not edited")
-    chunks[index] = (start, header + new_body)
-    return "".join(c for _, c in chunks)
+    return "".join(document.header + new_body if i == document.index else chunk
+                   for i, (_, chunk) in enumerate(document.chunks))
+
+
+def apply_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -> str:
+    """`text` with `edits` applied to the document starting at or before `line` (1-based; None: the first)."""
+    if not edits:
+        return text
+    chunks, index = document_index(text, file, line)
+    return edit_document(read_document(chunks, index, file), file, edits)
 
 
 def _dump(yaml: YAML, data: Any, body: str) -> str:
