@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -251,17 +251,27 @@ def _resource_rules(sizing: _Sizing, svc: Service, document: dict[str, Any], fil
     def current(kind: str, name: str) -> Any:
         return get(resources, f"{kind}.{name}")
 
+    def request(name: str, observed: float, unit: str, step: int, floor_key: str,
+                to_units: Callable[[Any, str], float], what: str) -> int | None:
+        """The `name` request for an observed P99 of `observed` (in `unit`): a change when it moves by at least
+        _MIN_CHANGE (with `lower=False`, only upwards). Returns the new value, or None when it is kept."""
+        floor = observed * factor
+        sizing.floors[floor_key] = round(floor, 1)
+        wanted = _step_up(floor, step, step)
+        now = current("requests", name)
+        now_units = to_units(now, f"{where}.requests.{name}") if now is not None else None
+        if now_units is not None and (abs(wanted - now_units) < _MIN_CHANGE * now_units
+                                      or (not lower and wanted <= now_units)):
+            return None
+        sizing.changes[f"{name}_request"] = {"current": now, "recommended": f"{wanted}{unit}",
+                                             "why": f"{basis} P99 {what} {observed:.0f}{unit} x {factor:g}"}
+        sizing.edits.append(Edit([*base, "requests", name], f"{wanted}{unit}"))
+        return wanted
+
     if cpu_p99 is not None:
-        floor = cpu_p99 * factor
-        sizing.floors["cpu_request_millicores"] = round(floor, 1)
-        wanted = _step_up(floor, 50, 50)
-        cpu_now = current("requests", "cpu")
-        now_m = float(parse_cpu(cpu_now, f"{where}.requests.cpu")) * 1000 if cpu_now is not None else None
-        if (now_m is None or abs(wanted - now_m) >= _MIN_CHANGE * now_m) and (lower or now_m is None
-                                                                              or wanted > now_m):
-            sizing.changes["cpu_request"] = {"current": cpu_now, "recommended": f"{wanted}m",
-                                             "why": f"{basis} P99 CPU {cpu_p99:.0f}m x {factor:g}"}
-            sizing.edits.append(Edit([*base, "requests", "cpu"], f"{wanted}m"))
+        wanted = request("cpu", cpu_p99, "m", 50, "cpu_request_millicores",
+                         lambda v, w: float(parse_cpu(v, w)) * 1000, "CPU")
+        if wanted is not None:
             sizing.cpu_vcpu = Decimal(wanted) / 1000
         limit = current("limits", "cpu")
         new_m = int(sizing.cpu_vcpu * 1000)
@@ -270,16 +280,9 @@ def _resource_rules(sizing: _Sizing, svc: Service, document: dict[str, Any], fil
                                            "why": "a limit below the request is refused by Kubernetes"}
             sizing.edits.append(Edit([*base, "limits", "cpu"], f"{new_m}m"))
     if mem_p99 is not None:
-        floor = mem_p99 * factor
-        sizing.floors["memory_request_mib"] = round(floor, 1)
-        wanted = _step_up(floor, 64, 64)
-        mem_now = current("requests", "memory")
-        now_mi = float(parse_memory_gib(mem_now, f"{where}.requests.memory")) * 1024 if mem_now is not None else None
-        if (now_mi is None or abs(wanted - now_mi) >= _MIN_CHANGE * now_mi) and (lower or now_mi is None
-                                                                                 or wanted > now_mi):
-            sizing.changes["memory_request"] = {"current": mem_now, "recommended": f"{wanted}Mi",
-                                                "why": f"{basis} P99 working set {mem_p99:.0f}Mi x {factor:g}"}
-            sizing.edits.append(Edit([*base, "requests", "memory"], f"{wanted}Mi"))
+        wanted = request("memory", mem_p99, "Mi", 64, "memory_request_mib",
+                         lambda v, w: float(parse_memory_gib(v, w)) * 1024, "working set")
+        if wanted is not None:
             sizing.memory_gib = Decimal(wanted) / 1024
     if mem_max is not None:
         floor = max(mem_max * factor, float(sizing.memory_gib) * 1024)
