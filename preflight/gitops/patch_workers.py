@@ -184,14 +184,18 @@ def render_one(project_dir: Path, file: str, line: Any, edits: dict[str, Any], c
     """What `render_recommendation_patches` records for one recommendation: its patch, or its `patch_error`.
     `cache` holds documents read ahead ((file, index) -> (text, Document or the error reading it))."""
     from preflight.gitops.recommendations import recommendation_edits
-    from preflight.gitops.yaml_edit import EditError, diff, document_index, edit_document, read_document
+    from preflight.gitops.yaml_edit import (
+        EditError,
+        diff,
+        document_index,
+        edit_document,
+        read_declaration,
+        read_document,
+    )
 
     changes = recommendation_edits(edits)
     try:
-        try:
-            before = (Path(project_dir) / file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise EditError(f"{file}: cannot read the declaration ({exc.strerror})") from exc
+        before = read_declaration(Path(project_dir) / file, file)
         after = before
         if changes:
             chunks, index = document_index(before, file, line)

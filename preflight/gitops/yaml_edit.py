@@ -300,12 +300,17 @@ def _carry(original: str, rewritten: str, edited: str) -> str:
     return "".join(out)
 
 
-def edit_file(path: Path, file: str, line: int | None, edits: Sequence[Edit]) -> tuple[str, str]:
-    """Apply `edits` to the file at `path` in place; returns (before, after) texts. `file` names it in errors."""
+def read_declaration(path: Path, file: str) -> str:
+    """The text of the declaration at `path`; `EditError` naming `file` when it cannot be read."""
     try:
-        before = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise EditError(f"{file}: cannot read the declaration ({exc.strerror})") from exc
+
+
+def edit_file(path: Path, file: str, line: int | None, edits: Sequence[Edit]) -> tuple[str, str]:
+    """Apply `edits` to the file at `path` in place; returns (before, after) texts. `file` names it in errors."""
+    before = read_declaration(path, file)
     after = apply_edits(before, file, line, edits)
     if after != before:
         path.write_text(after, encoding="utf-8")
@@ -315,10 +320,7 @@ def edit_file(path: Path, file: str, line: int | None, edits: Sequence[Edit]) ->
 def unified_patch(project_dir: Path, file: str, line: int | None, edits: Sequence[Edit]) -> str:
     """A `git apply`-able diff of `file` (relative to `project_dir`) with `edits` applied; "" when nothing changes.
     The file itself is not written."""
-    try:
-        before = (Path(project_dir) / file).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise EditError(f"{file}: cannot read the declaration ({exc.strerror})") from exc
+    before = read_declaration(Path(project_dir) / file, file)
     return diff(file, before, apply_edits(before, file, line, edits))
 
 
