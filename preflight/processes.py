@@ -88,10 +88,11 @@ def raise_if_interrupted() -> None:
 GC_YOUNG_THRESHOLD = 50_000
 
 
-def collect_less() -> None:
-    """For a child process that builds a plan and exits (the program child): what is loaded by now (SDKs, providers'
-    modules) lives as long as the process, so the collector stops scanning it, and young objects are collected
-    every GC_YOUNG_THRESHOLD allocations."""
+def collect_less(oldest_threshold: int = 100) -> None:
+    """For a process that builds a plan (or a report) and exits — the program child, preflight itself: what is
+    loaded by now (SDKs, providers' modules) lives as long as the process, so the collector stops scanning it, and
+    young objects are collected every GC_YOUNG_THRESHOLD allocations. `oldest_threshold`: collections of the middle
+    generation between two of the oldest (preflight's own process keeps 10, as measured for it)."""
     gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 100)
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, oldest_threshold)
 
