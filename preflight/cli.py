@@ -7,7 +7,6 @@ Exit codes: 0 pass, 1 gate blocked (or not verified), 2 usage or input error, 3 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import difflib
 import hashlib
 import importlib.metadata
@@ -236,8 +235,7 @@ def _pack_metadata(result: EngineResult, packs: list[Path], stack: str, step: An
 
 
 def _predictions(result: EngineResult, settings: StackSettings, project_dir: Path, previous: Any,
-                 errors: list[str], observed_pc: dict[str, Any] | None = None,
-                 patch_workers: Any = None) -> dict[str, Any]:
+                 errors: list[str], observed_pc: dict[str, Any] | None = None) -> dict[str, Any]:
     try:
         from guardrails_predict.plan import predict_plan
 
@@ -246,7 +244,7 @@ def _predictions(result: EngineResult, settings: StackSettings, project_dir: Pat
         # No policy findings: change risk is computed exactly as the gate computes it (it cannot see them).
         predictions = predict_plan(result.resources, settings, previous.resources, project_dir,
                                    observed_pc=observed_pc)
-        render_recommendation_patches(predictions, project_dir, patch_workers)
+        render_recommendation_patches(predictions, project_dir, start_workers=_worker_count())
         return predictions
     except Exception as exc:  # noqa: BLE001 - fail closed: a missing/corrupt model blocks, never a silent zero
         errors.append(f"predictions: {exc.__class__.__name__}: {exc}")
@@ -264,27 +262,15 @@ def _warm_report() -> None:
         pass
 
 
-# Below this many declarations the patches are rendered in-process: worker start-up would not pay for itself.
-PATCH_WORKERS_FROM = 100
-
-
-def _patch_workers(project_dir: Path, loaded: list[Declaration]) -> Any:
-    """Worker processes that read the declarations ahead for the rightsizing patches (preflight.gitops.
-    patch_workers), one per core; none for a small plan or a single core."""
+def _worker_count() -> int:
+    """Processes the patches needing the round trip may use (the engine's count; a bad GUARDRAILS_WORKERS is the
+    engine's error to report, so 1 here)."""
     from preflight.engine.offline import worker_count
 
     try:
-        count = worker_count()
-    except ValueError:  # a bad GUARDRAILS_WORKERS: the engine says so
-        return contextlib.nullcontext()
-    if len(loaded) < PATCH_WORKERS_FROM or count < 2:
-        return contextlib.nullcontext()
-    from preflight.gitops.patch_workers import PatchWorkers
-
-    try:
-        return PatchWorkers(project_dir, [d.file for d in loaded], count)
-    except OSError:  # no worker could be started: the patches are rendered in-process, as for a small plan
-        return contextlib.nullcontext()
+        return worker_count()
+    except ValueError:
+        return 1
 
 
 def _supply_chain(result: EngineResult, settings: StackSettings, project_dir: Path,
@@ -364,7 +350,7 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
         except BaseReportError as exc:
             raise UsageError(str(exc)) from None
     declarations = len(declaration_files(project_dir / settings.services_dir))
-    with contextlib.ExitStack() as stack, Progress(console, project_dir, enabled=not args.quiet) as progress:
+    with Progress(console, project_dir, enabled=not args.quiet) as progress:
         progress.phase("reading and validating declarations", key="declarations", count=declarations,
                        unit="files")
         try:
@@ -380,7 +366,6 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
 
         warm_up_in_background()  # the predictions step's imports and models load while the engine runs
         threading.Thread(target=_warm_report, name="preflight-warm-report", daemon=True).start()
-        patch_workers = stack.enter_context(_patch_workers(project_dir, loaded))
         backend = _backend(args, project_dir)
         if backend is not None:  # without one there is nothing to read (and nothing to wait for)
             progress.phase(f"previous state (the stack's last deployment on {backend.display()})")
@@ -394,8 +379,7 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
         errors = previous_errors + list(result.errors)
         progress.phase("cost and risk predictions", key="predictions", count=len(result.resources),
                        unit="resources")
-        predictions = _predictions(result, settings, project_dir, previous, errors, observed_pc, patch_workers)
-        stack.close()  # the patch workers' work is done
+        predictions = _predictions(result, settings, project_dir, previous, errors, observed_pc)
         progress.phase("supply chain", key="supply chain", count=len(result.resources), unit="resources")
         supply_chain = _supply_chain(result, settings, project_dir, errors)
         progress.phase("gate and report")

@@ -11,9 +11,8 @@ import copy
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict
 
 from components.specs import kubernetes as k8s
@@ -21,6 +20,9 @@ from components.specs.annotations import AnnotationKeys, autoscaling_value, chec
 from components.specs.errors import DeclarationError, format_path, is_sensitive, shown
 from components.specs.images import image_problem
 from components.specs.yaml_source import SourceDocument
+
+if TYPE_CHECKING:
+    import jsonschema
 
 API_VERSION = "serving.knative.dev/v1"
 KIND = "Service"
@@ -85,6 +87,9 @@ def _forbid_unknown(node: Any) -> Any:
 
 @cache
 def _validator(strict: bool = True) -> jsonschema.protocols.Validator:
+    # Imported here: the program's processes get the declarations already validated and never need it (~0.3 s).
+    import jsonschema
+
     schema = crd_schema(strict)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     return cls(schema)

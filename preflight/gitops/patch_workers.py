@@ -1,13 +1,13 @@
-"""The rightsizing patches of a large plan, rendered by worker processes (one per core) that read the declarations
-ahead, while the engine runs.
+"""The rightsizing patches that need ruamel's round trip, rendered by worker processes (one per core).
 
-An edit's cost is mostly ruamel's pure-Python round trip (~15 ms per declaration on a 2-core machine, ~300 patches
-for 500 generated services): the load, the independent safe load and the rewrite of the unedited document do not
-depend on the edits, so each worker reads its share of the declaration files (`yaml_edit.read_document`) as soon as
-they are known, and only the edit, the dump and the consistency check are left for when the predictions say what
-to change. The result is exactly `unified_patch`'s: a document is read ahead only from the same text the render
-then reads again (a file changed in between is read afresh), and a request whose render failed in an unexpected way
-is rendered again in preflight's own process, where its error is reported as without workers.
+Most patches are splices (`yaml_edit.splice_document`, well under a millisecond) and preflight renders them itself;
+what is left needs the pure-Python round trip (~15 ms per declaration on a 2-core machine: a new mapping on the
+way, a flow or block value). When many are left (`recommendations.PATCH_WORKERS_FROM`) they are shared by workers:
+each reads its share of the files (`yaml_edit.read_document`: the load, the independent safe load and the rewrite
+of the unedited document, which do not depend on the edits) and renders the requests for them. The result is
+exactly `unified_patch`'s: a document is read ahead only from the same text the render then reads again (a file
+changed in between is read afresh), and a request whose render failed in an unexpected way is rendered again in
+preflight's own process, where its error is reported as without workers.
 
 Workers are children like any other (`preflight.processes`: own session, die with preflight, killed by their
 process group); requests are bounded in time (RENDER_TIMEOUT_S) and a worker that fails or is too slow is given
@@ -180,8 +180,11 @@ class PatchWorkers:
         self.close()
 
 
-def render_one(project_dir: Path, file: str, line: Any, edits: dict[str, Any], cache: dict | None = None) -> Answer:
+def render_one(project_dir: Path, file: str, line: Any, edits: dict[str, Any], cache: dict | None = None, *,
+               round_trip: bool = True) -> Answer:
     """What `render_recommendation_patches` records for one recommendation: its patch, or its `patch_error`.
+    The edits are spliced into the text where they can be (`yaml_edit.splice_document`), else round-tripped;
+    `round_trip=False`: "again" instead of a round trip (for the caller to hand to the workers).
     `cache` holds documents read ahead ((file, index) -> (text, Document or the error reading it))."""
     from preflight.gitops.recommendations import recommendation_edits
     from preflight.gitops.yaml_edit import (
@@ -191,6 +194,7 @@ def render_one(project_dir: Path, file: str, line: Any, edits: dict[str, Any], c
         edit_document,
         read_declaration,
         read_document,
+        splice_document,
     )
 
     changes = recommendation_edits(edits)
@@ -199,6 +203,11 @@ def render_one(project_dir: Path, file: str, line: Any, edits: dict[str, Any], c
         after = before
         if changes:
             chunks, index = document_index(before, file, line)
+            spliced = splice_document(chunks, index, file, changes)
+            if spliced is not None:
+                return "", "patch", diff(file, before, spliced)
+            if not round_trip:
+                return "", "again", None
             text, document = (cache or {}).pop((file, index), (None, None))
             if text != before or document is None:
                 document = read_document(chunks, index, file)

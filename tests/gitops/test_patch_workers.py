@@ -1,7 +1,10 @@
 """The rightsizing patches rendered by worker processes that read the declarations ahead are exactly the ones
 rendered in-process: the full predictions of a 200-service plan (from the real program), and the edge cases a
 read-ahead could get wrong (a file changed after it was read, a document that is not valid YAML, two edited
-documents of one file, a worker that died). The workers are stopped on close."""
+documents of one file, a worker that died). The workers are stopped on close.
+
+Workers only get the patches preflight cannot splice (those needing the round trip): here preflight splices
+nothing (`no_splice`), so every patch of the plan goes through the workers' round trip."""
 
 from __future__ import annotations
 
@@ -16,8 +19,13 @@ from guardrails_predict.plan import predict_plan
 
 from benchmarks.generate import generate
 from preflight.engine.offline import run_program_child
-from preflight.gitops import patch_workers, render_recommendation_patches
+from preflight.gitops import patch_workers, recommendations, render_recommendation_patches, yaml_edit
 from preflight.gitops.patch_workers import PatchWorkers
+
+
+@pytest.fixture(autouse=True)
+def no_splice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yaml_edit, "splice_document", lambda *args: None)
 
 
 def _alive(pid: int) -> bool:
@@ -119,3 +127,26 @@ def test_preflight_renders_itself_what_starved_workers_do_not(plan: tuple[Path, 
         assert workers.rendered_here > 0
         again = _rendered(predictions, project, workers)  # the stopped workers' late answers are not mixed in
     assert shared == _rendered(predictions, project, None) == again
+
+
+def test_many_round_trip_patches_start_their_own_workers(plan: tuple[Path, dict, list[str]],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    project, predictions, _ = plan
+    started: list[int] = []
+    real = PatchWorkers.__init__
+
+    def counting(self: PatchWorkers, project_dir: Path, files: list[str], count: int) -> None:
+        started.append(len(set(files)))
+        real(self, project_dir, files, count)
+
+    monkeypatch.setattr(PatchWorkers, "__init__", counting)
+    alone = _rendered(predictions, project, None)
+    wanted = sum(1 for p in predictions.values() if (p.get("recommendation") or {}).get("edits"))
+    out = copy.deepcopy(predictions)
+    monkeypatch.setattr(recommendations, "PATCH_WORKERS_FROM", wanted + 1)
+    render_recommendation_patches(out, project, start_workers=2)
+    assert started == [] and out == alone  # fewer than PATCH_WORKERS_FROM left: rendered in-process
+    monkeypatch.setattr(recommendations, "PATCH_WORKERS_FROM", wanted)
+    out = copy.deepcopy(predictions)
+    render_recommendation_patches(out, project, start_workers=2)
+    assert started == [wanted] and out == alone
