@@ -7,6 +7,7 @@ Exit codes: 0 pass, 1 gate blocked (or not verified), 2 usage or input error, 3 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import hashlib
 import importlib.metadata
@@ -177,10 +178,35 @@ def _choose_engine(requested: str, settings: StackSettings, backend: Any) -> str
     return "pulumi" if find_pulumi_cli() and settings.platforms == ["knative"] and backend is not None else "offline"
 
 
+def _pack_dirs(args: argparse.Namespace, project_dir: Path) -> list[Path]:
+    return [Path(p).resolve() for p in args.policy_pack] or discover_packs(project_dir)
+
+
+def _start_packs(args: argparse.Namespace, project_dir: Path, settings: StackSettings, packs: list[Path],
+                 declarations: int) -> Any:
+    """The offline engine's pack processes, started before the declarations are read (the engine then finds them
+    ready; starting them costs CPU a single-threaded validation leaves idle) — only when the engine is sure to be
+    the offline one whatever the backend says (see _choose_engine)."""
+    from preflight.engine.pulumi_cli import find_pulumi_cli
+
+    engine = getattr(args, "engine", "auto")
+    offline = engine == "offline" or (engine == "auto" and (settings.platforms != ["knative"]
+                                                             or find_pulumi_cli() is None))
+    if not offline or not packs:
+        return contextlib.nullcontext()
+    from preflight.engine.offline import start_packs
+
+    try:
+        return start_packs(project_dir, args.stack, packs, declarations)
+    except ValueError:  # a bad GUARDRAILS_WORKERS: the engine says so where it is read again
+        return contextlib.nullcontext()
+
+
 def _plan(args: argparse.Namespace, project_dir: Path, settings: StackSettings, step: Any, *, backend: Any,
           previous: Any, overrides: dict[str, str], save_plan: Path | None,
-          declarations: list[Declaration] | None = None) -> EngineResult:
-    packs = [Path(p).resolve() for p in args.policy_pack] or discover_packs(project_dir)
+          declarations: list[Declaration] | None = None, packs: list[Path] | None = None,
+          started: Any = None) -> EngineResult:
+    packs = packs if packs is not None else _pack_dirs(args, project_dir)
     engine = _choose_engine(args.engine, settings, backend)
     if engine == "pulumi":
         from preflight.engine.pulumi_cli import (
@@ -213,7 +239,7 @@ def _plan(args: argparse.Namespace, project_dir: Path, settings: StackSettings, 
 
     try:
         return run_offline(project_dir, args.stack, settings, packs, progress=step, overrides=overrides,
-                           declarations=declarations)
+                           declarations=declarations, started=started)
     except ProgramError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -350,7 +376,9 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
         except BaseReportError as exc:
             raise UsageError(str(exc)) from None
     declarations = len(declaration_files(project_dir / settings.services_dir))
-    with Progress(console, project_dir, enabled=not args.quiet) as progress:
+    with contextlib.ExitStack() as stack, Progress(console, project_dir, enabled=not args.quiet) as progress:
+        packs = _pack_dirs(args, project_dir)
+        started = stack.enter_context(_start_packs(args, project_dir, settings, packs, declarations))
         progress.phase("reading and validating declarations", key="declarations", count=declarations,
                        unit="files")
         try:
@@ -375,7 +403,9 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
             raise UsageError(f"--compare-to {DEPLOYED}: no deployed state of stack {args.stack} to compare with: "
                              + "; ".join([previous.source, *previous_errors]))
         result = _plan(args, project_dir, settings, _engine_progress(progress, declarations), backend=backend,
-                       previous=previous, overrides=overrides or {}, save_plan=save_plan, declarations=loaded)
+                       previous=previous, overrides=overrides or {}, save_plan=save_plan, declarations=loaded,
+                       packs=packs, started=started)
+        stack.close()  # the pack processes started ahead: done with
         errors = previous_errors + list(result.errors)
         progress.phase("cost and risk predictions", key="predictions", count=len(result.resources),
                        unit="resources")

@@ -7,10 +7,12 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from guardrails_core.settings import StackSettings, read_stack_config
 from guardrails_pack.prediction_controls import WARM_ENV
@@ -91,6 +93,69 @@ def run_program_child(project_dir: Path, stack: str, *, timeout: float = 600.0,
         return pickle.loads(out.read_bytes())["resources"]
 
 
+def pack_process_count(declarations: int, workers: int) -> int:
+    """Processes per pack for a plan of `declarations`: one per worker from PACK_SPLIT_DECLARATIONS on."""
+    return workers if declarations >= PACK_SPLIT_DECLARATIONS else 1
+
+
+class PackStarts:
+    """The pack processes of a run, started at once, each by its own thread (concurrently, and possibly before the
+    declarations are even read: preflight starts them while it validates, when the engine is sure to be this
+    one). A starting thread lives until `close`: a child's PR_SET_PDEATHSIG fires when the thread that started it
+    exits (preflight.processes). Only the first process of a pack gets AnalyzeStack: the others need not load the
+    prediction stack."""
+
+    def __init__(self, pack_dirs: Sequence[Path], processes: int, *, stack: str, stack_config: Mapping[str, Any],
+                 call_timeout: float = 60.0) -> None:
+        self.processes = processes
+        self._stop = threading.Event()
+        self._started: dict[Path, list[Future[PackSession]]] = {}
+        self._threads: list[threading.Thread] = []
+        for pack_dir in pack_dirs:
+            for i in range(processes):
+                started: Future[PackSession] = Future()
+                self._started.setdefault(pack_dir, []).append(started)
+                session = PackSession(pack_dir, stack=stack, project=PROJECT, dry_run=True,
+                                      stack_config=stack_config, call_timeout=call_timeout,
+                                      extra_env=None if i == 0 else {WARM_ENV: "0"})
+                thread = threading.Thread(target=self._hold, args=(session, started), daemon=True,
+                                          name=f"preflight-pack-{pack_dir.name}-{i}")
+                self._threads.append(thread)
+                thread.start()
+
+    def _hold(self, session: PackSession, started: Future[PackSession]) -> None:
+        try:
+            with session:
+                started.set_result(session)
+                self._stop.wait()
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the sessions
+            if not started.done():
+                started.set_exception(exc)
+
+    def sessions(self, pack_dir: Path) -> list[PackSession]:
+        """The pack's started sessions (waiting for them); CrossGuardError when one could not start."""
+        return [started.result() for started in self._started[pack_dir]]
+
+    def close(self) -> None:
+        """Stop every pack process (each by the thread that started it); safe to call more than once."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    def __enter__(self) -> PackStarts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_packs(project_dir: Path, stack: str, pack_dirs: Sequence[Path], declarations: int,
+                workers: int | None = None) -> PackStarts:
+    """The pack processes for a plan of `declarations` (see PackStarts), started now."""
+    return PackStarts(pack_dirs, pack_process_count(declarations, worker_count(workers)), stack=stack,
+                      stack_config=read_stack_config(project_dir, stack))
+
+
 def run_offline(
     project_dir: Path,
     stack: str,
@@ -102,11 +167,14 @@ def run_offline(
     workers: int | None = None,
     declarations: list[Declaration] | None = None,
     overrides: Mapping[str, str] | None = None,
+    started: PackStarts | None = None,
 ) -> EngineResult:
     """Plan with mocks, then every pack analyses it. Pack failures become `errors` (they block the gate).
 
     `declarations`: what the caller already loaded (and validated) for this project, stack and settings; the
     program processes then use them instead of reading and parsing services/ again (once per process).
+
+    `started`: the pack processes, started ahead by the caller (for these `pack_dirs`), else started here.
 
     The pack processes start while the program runs; on a machine with more than one core each pack gets
     `workers` processes that share the per-resource Analyze calls (AnalyzeStack runs once, over everything, in the
@@ -118,7 +186,19 @@ def run_offline(
              else len(declaration_files(Path(project_dir) / settings.services_dir)))
     # Sized to the cores and the plan: an idle extra process would still take a core for its start-up.
     shards = min(workers, max(1, count // (SPLIT_THRESHOLD // 2))) if count >= SPLIT_THRESHOLD else 1
-    pack_processes = workers if count >= PACK_SPLIT_DECLARATIONS else 1
+    with ExitStack() as open_sessions:
+        if started is None:
+            started = open_sessions.enter_context(PackStarts(pack_dirs, pack_process_count(count, workers),
+                                                             stack=stack, stack_config=stack_config,
+                                                             call_timeout=call_timeout))
+        return _run_offline(project_dir, stack, settings, pack_dirs, result, started, shards, progress=progress,
+                            declarations=declarations, overrides=overrides)
+
+
+def _run_offline(project_dir: Path, stack: str, settings: StackSettings, pack_dirs: Sequence[Path],
+                 result: EngineResult, started: PackStarts, shards: int, *, progress: Progress,
+                 declarations: list[Declaration] | None, overrides: Mapping[str, str] | None) -> EngineResult:
+    pack_processes = started.processes
     progress(f"running the program under Pulumi mocks ({shards} process(es); policy packs starting meanwhile, "
              f"{pack_processes} process(es) each)")
     with ThreadPoolExecutor(max_workers=shards + pack_processes) as pool, ExitStack() as open_sessions:
@@ -131,13 +211,7 @@ def run_offline(
         sessions: dict[Path, list[PackSession]] = {}
         for pack_dir in pack_dirs:
             try:
-                # Only the first process of a pack gets AnalyzeStack: the others need not load the prediction stack.
-                sessions[pack_dir] = [
-                    open_sessions.enter_context(PackSession(pack_dir, stack=stack, project=PROJECT, dry_run=True,
-                                                            stack_config=stack_config, call_timeout=call_timeout,
-                                                            extra_env=None if i == 0 else {WARM_ENV: "0"}))
-                    for i in range(pack_processes)
-                ]
+                sessions[pack_dir] = started.sessions(pack_dir)
             except CrossGuardError as exc:
                 result.errors.append(str(exc))
         # ProgramError propagates: nothing to analyse. Shards hold disjoint components; their union is the plan.

@@ -64,3 +64,55 @@ def test_ctrl_c_cleans_up_child_processes(tmp_path):
     while any(_alive(pid) for pid in seen) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [pid for pid in seen if _alive(pid)] == []
+
+
+def _running(parent: int, marker: bytes) -> set[int]:
+    """The live descendants of `parent` whose command line holds `marker`."""
+    found = set()
+    for pid in _children(parent):
+        try:
+            if marker in open(f"/proc/{pid}/cmdline", "rb").read():
+                found.add(pid)
+        except OSError:
+            continue
+    return found
+
+
+def _pack_processes(parent: int) -> set[int]:
+    return _running(parent, b"pulumi.policy")
+
+
+def test_packs_started_while_declarations_are_read_stop_on_ctrl_c_and_on_invalid_input(tmp_path):
+    """The offline engine's packs start before the declarations are validated (they use the core that validation
+    leaves idle): a Ctrl-C then, or an invalid declaration (exit 2), must still leave no pack process behind."""
+    project = generate(tmp_path, 400)
+    for name in ("policy_packs", "models"):
+        (project / name).symlink_to(REPO / name, target_is_directory=True)
+    command = [sys.executable, "-m", "preflight", "preview", "--stack", "dev", "--engine", "offline",
+               "--project-dir", str(project)]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=project)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert "reading and validating declarations" in line, line
+    deadline, seen = time.monotonic() + 30, set()
+    while len(seen) < 2 and time.monotonic() < deadline:
+        seen |= _pack_processes(proc.pid)
+        time.sleep(0.02)
+    assert len(seen) == 2, seen
+    assert not _running(proc.pid, b"program_child")  # the packs came first: the program needs the declarations
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130, rest
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in seen) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in seen if _alive(pid)] == []
+
+    (project / "services" / "svc-0300.yaml").write_text("kind: [unclosed\n")
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=project)
+    seen = set()
+    while proc.poll() is None:
+        seen |= _pack_processes(proc.pid)
+        time.sleep(0.02)
+    assert proc.returncode == 2 and "svc-0300.yaml" in proc.stderr.read()
+    assert [pid for pid in seen if _alive(pid)] == []

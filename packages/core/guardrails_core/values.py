@@ -188,6 +188,15 @@ def reveal(value: Any) -> Any:
 
 def redact(value: Any) -> Any:
     """A JSON-safe copy with secrets replaced by "[secret]" and unknowns by "<unknown>"."""
+    kind = type(value)  # the common leaves first: a report of a large plan has millions of them
+    if kind is str:
+        return UNKNOWN_MARK if value in UNKNOWN_SENTINELS else value
+    if kind in _PLAIN_SCALARS:
+        return value
+    if kind is dict and value.get(SPECIAL_SIG_KEY) != SECRET_SIG:
+        return {k: redact(v) for k, v in value.items()}
+    if kind is list:
+        return [redact(v) for v in value]
     if isinstance(value, Secret) or is_wire_secret(value):
         return SECRET_MARK
     if is_unknown(value):
