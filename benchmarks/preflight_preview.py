@@ -20,6 +20,8 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.generate import generate  # noqa: E402
 
+_STEP_END = re.compile(r": [\d,]+ \w+ in [\d.]+s \(")
+
 
 def run(count: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
@@ -33,9 +35,10 @@ def run(count: int) -> dict:
                               capture_output=True, text=True, cwd=project)
         wall = time.perf_counter() - start
         doc = json.loads(proc.stdout)
-        # Step starts only: a long step also prints "... · Ns in this step · still running" every 10 s.
+        # Step starts only: a long step also prints "... · Ns in this step · still running" every 10 s, and its
+        # end as "...: N files in 1.1s (…/s)".
         steps = [(t, label) for t, label in re.findall(r"\[preflight\s+([\d.]+)s\] (.*)", proc.stderr)
-                 if "still running" not in label]
+                 if "still running" not in label and not _STEP_END.search(label)]
         peak_kb = int(proc.stderr.strip().splitlines()[-1])
         return {"services": count, "resources": doc["resources"]["count"], "violations": len(doc["violations"]),
                 "wall_s": wall, "peak_rss_mb": peak_kb / 1024, "steps": steps, "exit": proc.returncode}
