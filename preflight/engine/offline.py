@@ -115,9 +115,13 @@ class PackStarts:
             for i in range(processes):
                 started: Future[PackSession] = Future()
                 self._started.setdefault(pack_dir, []).append(started)
-                session = PackSession(pack_dir, stack=stack, project=PROJECT, dry_run=True,
-                                      stack_config=stack_config, call_timeout=call_timeout,
-                                      extra_env=None if i == 0 else {WARM_ENV: "0"})
+                try:
+                    session = PackSession(pack_dir, stack=stack, project=PROJECT, dry_run=True,
+                                          stack_config=stack_config, call_timeout=call_timeout,
+                                          extra_env=None if i == 0 else {WARM_ENV: "0"})
+                except CrossGuardError as exc:  # not a pack folder: reported like a pack that cannot start
+                    started.set_exception(exc)
+                    continue
                 thread = threading.Thread(target=self._hold, args=(session, started), daemon=True,
                                           name=f"preflight-pack-{pack_dir.name}-{i}")
                 self._threads.append(thread)

@@ -182,3 +182,16 @@ def test_a_counted_step_closes_with_what_it_did(tmp_path: Path, monkeypatch: pyt
         progress.advance(40)
         progress.phase("gate and report")
     assert "policy pack guardrails: 40 resources (40 resources): 40 resources in 4.0s (10.0/s)" in buffer.getvalue()
+
+
+def test_a_policy_pack_that_is_not_a_folder_blocks_without_a_traceback(project: Path, tmp_path: Path) -> None:
+    """The offline engine starts its packs before reading the declarations: a `--policy-pack` that is no pack
+    folder is still an engine error in the report (the gate blocks), not a crash."""
+    missing = tmp_path / "no-such-pack"
+    result = run("preview", "--stack", "local", "--engine", "offline", "--policy-pack", str(missing), "--json",
+                 "--project-dir", str(project))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["gate"]["decision"] == "block"
+    assert any(f"{missing} is not a directory" in error for error in doc["errors"]), doc["errors"]
