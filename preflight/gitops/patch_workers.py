@@ -1,6 +1,6 @@
 """The rightsizing patches that need ruamel's round trip, rendered by worker processes (one per core).
 
-Most patches are splices (`yaml_edit.splice_document`, well under a millisecond) and preflight renders them itself;
+Most patches are splices (`yaml_edit.splice_document`, ~1.3 ms each) and preflight renders them itself;
 what is left needs the pure-Python round trip (~15 ms per declaration on a 2-core machine: a new mapping on the
 way, a flow or block value). When many are left (`recommendations.PATCH_WORKERS_FROM`) they are shared by workers:
 each reads its share of the files (`yaml_edit.read_document`: the load, the independent safe load and the rewrite

@@ -9,7 +9,7 @@ which file, document line and path. The one editor of declarations: GitOps commi
 Most edits (a rightsizing or an adoption: set one existing scalar, add one key beside its siblings) are written
 straight into the text (`_splice`): libyaml tells where the value or the first sibling is, the new text is what the
 round trip would write there, and the same check decides; anything else, or a splice that does not pass the check,
-goes through the round trip (a round trip costs ~15 ms of pure-Python YAML per declaration, a splice well under 1).
+goes through the round trip (a round trip costs ~15-20 ms of pure-Python YAML per declaration, a splice ~1.3 ms).
 """
 
 from __future__ import annotations
