@@ -241,15 +241,23 @@ def content_documents(text: str) -> tuple[list[tuple[int, str]], list[int]]:
     return chunks, [i for i, (_, chunk) in enumerate(chunks) if _has_content(chunk)]
 
 
+def _header_and_body(chunk: str) -> tuple[str, str]:
+    """A chunk's own `---` line (with its newline; "" when it has none) and the document after it."""
+    if not _DOCUMENT_START.match(chunk):
+        return "", chunk
+    header, _, body = chunk.partition("\n")
+    return header + "\n", body
+
+
+def _with_chunk(chunks: list[tuple[int, str]], index: int, text: str) -> str:
+    """The whole file with chunk `index` replaced by `text` (the other documents byte for byte)."""
+    return "".join(text if i == index else chunk for i, (_, chunk) in enumerate(chunks))
+
+
 def read_document(chunks: list[tuple[int, str]], index: int, file: str) -> Document:
     """The chunk at `index` read for editing (`EditError` when it is not valid YAML or not a mapping)."""
     start, chunk = chunks[index]
-    header = ""
-    if _DOCUMENT_START.match(chunk):
-        header, _, body = chunk.partition("\n")
-        header += "\n"
-    else:
-        body = chunk
+    header, body = _header_and_body(chunk)
     try:
         yaml = _yaml(body)
         data = yaml.load(body)
@@ -278,8 +286,7 @@ def edit_document(document: Document, file: str, edits: Sequence[Edit]) -> str:
         reproduced = False
     if not reproduced:
         raise EditError(f"{file}:{start}: the round trip did not reproduce the declaration; not edited")
-    return "".join(document.header + new_body if i == document.index else chunk
-                   for i, (_, chunk) in enumerate(document.chunks))
+    return _with_chunk(document.chunks, document.index, document.header + new_body)
 
 
 def apply_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -> str:
@@ -415,14 +422,9 @@ def _splice(body: str, file: str, start: int, edits: Sequence[Edit]) -> str | No
 def splice_document(chunks: list[tuple[int, str]], index: int, file: str, edits: Sequence[Edit]) -> str | None:
     """The whole file's text with `edits` spliced into the document at `index`; None: use the round trip."""
     start, chunk = chunks[index]
-    header = ""
-    if _DOCUMENT_START.match(chunk):
-        header, _, chunk = chunk.partition("\n")
-        header += "\n"
-    new_body = _splice(chunk, file, start, edits)
-    if new_body is None:
-        return None
-    return "".join(header + new_body if i == index else text for i, (_, text) in enumerate(chunks))
+    header, body = _header_and_body(chunk)
+    new_body = _splice(body, file, start, edits)
+    return None if new_body is None else _with_chunk(chunks, index, header + new_body)
 
 
 def _dump(yaml: YAML, data: Any, body: str) -> str:
