@@ -163,43 +163,39 @@ def construct(node: Any) -> Any:
 def check_node_budget(root: Any) -> None:
     """Refuse a node graph whose expansion (every alias use counted) is over MAX_NODES or MAX_DEPTH, or cyclic.
 
-    Sizes are memoised per node, so measuring costs one visit per distinct node however often it is aliased.
+    Sizes of collections are memoised per node, so measuring costs one visit per distinct collection however often
+    it is aliased; a scalar is one node wherever it appears. (Recursion is bounded: past MAX_DEPTH it raises.)
     """
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
-    # Iterative post-order walk: (node, depth, children-done).
-    stack: list[tuple[Any, int, bool]] = [(root, 1, False)]
-    while stack:
-        node, depth, done = stack.pop()
-        key = id(node)
-        if done:
-            on_path.discard(key)
-            total = 1 + sum(sizes[id(child)] for child in _children(node))
-            if total > MAX_NODES:
-                raise UnsafeInputError(f"expands to more than {MAX_NODES:,} YAML nodes (an alias bomb?)")
-            sizes[key] = total
-            continue
-        if key in sizes:
-            continue
-        if key in on_path:
-            raise UnsafeInputError("has a recursive YAML alias (a node that contains itself)")
+
+    def size(node: Any, depth: int) -> int:
         if depth > MAX_DEPTH:
             raise UnsafeInputError(f"nests deeper than {MAX_DEPTH} levels")
+        kind = type(node)
+        if kind is not yaml.MappingNode and kind is not yaml.SequenceNode:
+            return 1
+        key = id(node)
+        known = sizes.get(key)
+        if known is not None:
+            return known
+        if key in on_path:
+            raise UnsafeInputError("has a recursive YAML alias (a node that contains itself)")
         on_path.add(key)
-        stack.append((node, depth, True))
-        for child in _children(node):
-            if id(child) in on_path:
-                raise UnsafeInputError("has a recursive YAML alias (a node that contains itself)")
-            if id(child) not in sizes:
-                stack.append((child, depth + 1, False))
+        total = 1
+        if kind is yaml.MappingNode:
+            for item_key, item_value in node.value:
+                total += size(item_key, depth + 1) + size(item_value, depth + 1)
+        else:
+            for item in node.value:
+                total += size(item, depth + 1)
+        on_path.discard(key)
+        if total > MAX_NODES:
+            raise UnsafeInputError(f"expands to more than {MAX_NODES:,} YAML nodes (an alias bomb?)")
+        sizes[key] = total
+        return total
 
-
-def _children(node: Any) -> list[Any]:
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
+    size(root, 1)
 
 
 def load_yaml_bounded(text: str) -> Any:
