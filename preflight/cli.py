@@ -479,7 +479,8 @@ def _observed_section(args: argparse.Namespace, project_dir: Path, console: Cons
 def emit(doc: dict, args: argparse.Namespace, console: Console) -> None:
     from preflight.report import prepare_report, render_html, render_markdown, render_sarif, render_terminal, view
 
-    doc = prepare_report(doc)
+    # Each renderer prepares the document again (it must accept any document); with `--json` alone none does.
+    doc = prepare_report(doc, remember=not args.json or bool(args.markdown or args.sarif or args.html))
     out = Path(args.project_dir).resolve() / "out"
     out.mkdir(exist_ok=True)
     text = json.dumps(doc, indent=2)  # once: with an indent, json encodes in pure Python (~1 s at 500 services)

@@ -103,6 +103,33 @@ def test_validation_cache_never_skips_a_changed_document(sample: dict[str, Any])
         render_html(sample)
 
 
+def test_a_prepared_document_handed_back_is_neither_redacted_nor_validated_again(
+        sample: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CLI prepares once and each renderer prepares what it is given again (issue 17: ~0.5 s of redaction and
+    # the schema per format at 500 services); unchanged, the very document comes back without either.
+    from preflight.report import prepare as prepare_module
+
+    validated: list[Any] = []
+    real = prepare_module.validate_report
+    monkeypatch.setattr(prepare_module, "validate_report", lambda doc, *a, **k: (validated.append(doc), real(doc, *a, **k)))
+    clean = prepare_report(sample)
+    assert prepare_report(clean) is clean and len(validated) == 1
+    once = prepare_report(sample, remember=False)  # --json alone: nothing remembered, no hash computed
+    assert prepare_report(once) is not once and len(validated) == 3
+
+
+def test_a_prepared_document_edited_since_is_prepared_again(sample: dict[str, Any]) -> None:
+    from preflight.report import ReportValidationError
+
+    clean = prepare_report(sample)
+    clean["violations"][0]["message"] = Secret(API_TOKEN)
+    again = prepare_report(clean)
+    assert again is not clean and API_TOKEN not in json.dumps(again)
+    again["violations"][0]["severity"] = "urgent"
+    with pytest.raises(ReportValidationError, match="urgent"):
+        render_markdown(again)
+
+
 def test_a_leaf_that_is_not_json_is_named_after_the_one_walk(sample: dict[str, Any]) -> None:
     # prepare_report checks the leaves while it redacts (issue 17); a bad one still gets validation's full answer.
     from preflight.report import ReportValidationError
