@@ -174,13 +174,21 @@ def _is_policy_secret(value: Any) -> bool:  # pulumi_policy.secret.Secret, witho
     return type(value).__name__ == "Secret" and type(value).__module__.startswith("pulumi_policy")
 
 
+# Values that can never be a secret wrapper: what controls read most (a Knative Service's Analyze asks ~100 times).
+_NEVER_SECRET = frozenset({str, int, float, bool, type(None), list, tuple})
+
+
 def is_secret(value: Any) -> bool:
     """True for a value the program marked secret: our marker, pulumi-policy's, or the wire envelope."""
+    if type(value) in _NEVER_SECRET:
+        return False
     return isinstance(value, Secret) or _is_policy_secret(value) or is_wire_secret(value)
 
 
 def reveal(value: Any) -> Any:
     """The value under any secret wrapper (for code that must judge a secret's shape, never print it)."""
+    if type(value) in _NEVER_SECRET:
+        return value
     while is_secret(value):
         value = value.get("value") if isinstance(value, Mapping) else value.value
     return value
