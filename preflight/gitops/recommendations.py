@@ -41,15 +41,15 @@ def render_recommendation_patches(predictions: dict[str, dict[str, Any]], projec
         answers.update(workers.render(left))
     elif len(left) >= PATCH_WORKERS_FROM and start_workers >= 2:
         try:
-            with PatchWorkers(project_dir, [request[1] for request in left], start_workers) as started:
+            with PatchWorkers(project_dir, start_workers) as started:
                 answers.update(started.render(left))
         except OSError:  # no worker could be started: rendered here, as for a small plan
             pass
     for key, recommendation in wanted.items():
         edits = recommendation["edits"]
         _, kind, text = answers[key]
-        if kind == "again":
-            _, kind, text = render_one(project_dir, edits["file"], edits["line"], edits)
+        if kind == "again":  # the splice was tried above
+            _, kind, text = render_one(project_dir, edits["file"], edits["line"], edits, splice=False)
         if kind == "patch":
             recommendation["patch"] = text or None
         else:

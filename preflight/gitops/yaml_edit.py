@@ -216,8 +216,8 @@ def _safe_load(text: str) -> Any:
 @dataclass
 class Document:
     """One document of a file read for editing (the costly part of an edit: the round-trip load, the independent
-    safe load and ruamel's rewrite of the unedited document), so it can be read ahead of knowing the edits
-    (`preflight.gitops.patch_workers` does while the engine runs). Used by one edit: editing consumes it."""
+    safe load and ruamel's rewrite of the unedited document, none of which depends on the edits). Used by one
+    edit: editing consumes it."""
 
     chunks: list[tuple[int, str]]
     index: int

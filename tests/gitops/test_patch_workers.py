@@ -1,7 +1,7 @@
-"""The rightsizing patches rendered by worker processes that read the declarations ahead are exactly the ones
-rendered in-process: the full predictions of a 200-service plan (from the real program), and the edge cases a
-read-ahead could get wrong (a file changed after it was read, a document that is not valid YAML, two edited
-documents of one file, a worker that died). The workers are stopped on close.
+"""The rightsizing patches rendered by worker processes are exactly the ones rendered in-process: the full
+predictions of a 200-service plan (from the real program), and the edge cases (a file changed between two
+renders, a document that is not valid YAML, two edited documents of one file, a worker that died). The workers
+are stopped on close.
 
 Workers only get the patches preflight cannot splice (those needing the round trip): here preflight splices
 nothing (`no_splice`), so every patch of the plan goes through the workers' round trip."""
@@ -36,12 +36,11 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, list[str]]:
+def plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     project = generate(tmp_path_factory.mktemp("patches"), 200)
     predictions = predict_plan(run_program_child(project, "dev"), load_stack_settings(project, "dev"), None,
                                project)
-    files = sorted(str(p.relative_to(project)) for p in (project / "services").glob("*.yaml"))
-    return project, predictions, files
+    return project, predictions
 
 
 def _rendered(predictions: dict, project: Path, workers: PatchWorkers | None) -> dict:
@@ -50,17 +49,16 @@ def _rendered(predictions: dict, project: Path, workers: PatchWorkers | None) ->
     return out
 
 
-def test_workers_render_the_same_predictions_as_in_process(plan: tuple[Path, dict, list[str]],
+def test_workers_render_the_same_predictions_as_in_process(plan: tuple[Path, dict],
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    project, predictions, files = plan
+    project, predictions = plan
     monkeypatch.setattr(patch_workers, "WAIT_S", patch_workers.RENDER_TIMEOUT_S)  # only the workers render
     alone = _rendered(predictions, project, None)
     patches = [p["recommendation"]["patch"] for p in alone.values() if (p.get("recommendation") or {}).get("patch")]
     assert len(patches) > 50 and all(patch.startswith("--- a/services/") for patch in patches)
-    with PatchWorkers(project, files, 2) as workers:
-        workers.finish_reading()  # every document read ahead: the patches come from what the workers kept
+    with PatchWorkers(project, 2) as workers:
         first = _rendered(predictions, project, workers)
-        second = _rendered(predictions, project, workers)  # read-ahead used up: read again, same patches
+        second = _rendered(predictions, project, workers)  # the same workers, a second render
         assert workers.rendered_here == 0
     assert first == alone and second == alone
     assert list(first) == list(alone)
@@ -71,7 +69,7 @@ def _one_recommendation(project: Path, file: str, line: int, path: list, value: 
                                          "changes": [{"path": path, "value": value, "quote": False}]}}}
 
 
-def test_read_ahead_never_hides_a_change_or_an_error(tmp_path: Path) -> None:
+def test_workers_see_every_change_and_report_every_error_as_in_process(tmp_path: Path) -> None:
     services = tmp_path / "services"
     services.mkdir()
     (services / "a.yaml").write_text("kind: Function\nspec:\n  memoryMib: 1024  # sized by hand\n")
@@ -88,9 +86,8 @@ def test_read_ahead_never_hides_a_change_or_an_error(tmp_path: Path) -> None:
         "gone": _one_recommendation(tmp_path, "services/gone.yaml", 1, ["spec"], 1),
         "none": {"recommendation": None},
     }
-    files = ["services/a.yaml", "services/two.yaml", "services/bad.yaml", "services/list.yaml", "services/gone.yaml"]
-    with PatchWorkers(tmp_path, files, 2) as workers:
-        workers.finish_reading()
+    with PatchWorkers(tmp_path, 2) as workers:
+        _rendered(predictions, tmp_path, workers)
         (services / "a.yaml").write_text("kind: Function\nspec:\n  memoryMib: 2048  # changed since\n")
         parallel = _rendered(predictions, tmp_path, workers)
     alone = _rendered(predictions, tmp_path, None)
@@ -104,9 +101,9 @@ def test_read_ahead_never_hides_a_change_or_an_error(tmp_path: Path) -> None:
     assert alone["none"] == {"recommendation": None}
 
 
-def test_a_dead_worker_is_rendered_in_process_and_close_stops_them(plan: tuple[Path, dict, list[str]]) -> None:
-    project, predictions, files = plan
-    workers = PatchWorkers(project, files, 2)
+def test_a_dead_worker_is_rendered_in_process_and_close_stops_them(plan: tuple[Path, dict]) -> None:
+    project, predictions = plan
+    workers = PatchWorkers(project, 2)
     pids = [proc.pid for proc, _ in workers._workers]
     try:
         os.killpg(pids[0], signal.SIGKILL)
@@ -118,26 +115,26 @@ def test_a_dead_worker_is_rendered_in_process_and_close_stops_them(plan: tuple[P
     assert workers.render([("k", "services/fn-0000.yaml", 1, {})]) == {}  # closed: the caller renders
 
 
-def test_preflight_renders_itself_what_starved_workers_do_not(plan: tuple[Path, dict, list[str]],
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    project, predictions, files = plan
+def test_preflight_renders_while_it_waits_for_the_workers(plan: tuple[Path, dict],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    project, predictions = plan
     monkeypatch.setattr(patch_workers, "WAIT_S", 0)  # never wait for a worker: both sides render
-    with PatchWorkers(project, files, 2) as workers:
+    with PatchWorkers(project, 2) as workers:
         shared = _rendered(predictions, project, workers)
         assert workers.rendered_here > 0
         again = _rendered(predictions, project, workers)  # the stopped workers' late answers are not mixed in
     assert shared == _rendered(predictions, project, None) == again
 
 
-def test_many_round_trip_patches_start_their_own_workers(plan: tuple[Path, dict, list[str]],
+def test_many_round_trip_patches_start_their_own_workers(plan: tuple[Path, dict],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    project, predictions, _ = plan
+    project, predictions = plan
     started: list[int] = []
     real = PatchWorkers.__init__
 
-    def counting(self: PatchWorkers, project_dir: Path, files: list[str], count: int) -> None:
-        started.append(len(set(files)))
-        real(self, project_dir, files, count)
+    def counting(self: PatchWorkers, project_dir: Path, count: int) -> None:
+        started.append(count)
+        real(self, project_dir, count)
 
     monkeypatch.setattr(PatchWorkers, "__init__", counting)
     alone = _rendered(predictions, project, None)
@@ -149,4 +146,4 @@ def test_many_round_trip_patches_start_their_own_workers(plan: tuple[Path, dict,
     monkeypatch.setattr(recommendations, "PATCH_WORKERS_FROM", wanted)
     out = copy.deepcopy(predictions)
     render_recommendation_patches(out, project, start_workers=2)
-    assert started == [wanted] and out == alone
+    assert started == [2] and out == alone
