@@ -111,7 +111,8 @@ def test_a_prepared_document_handed_back_is_neither_redacted_nor_validated_again
 
     validated: list[Any] = []
     real = prepare_module.validate_report
-    monkeypatch.setattr(prepare_module, "validate_report", lambda doc, *a, **k: (validated.append(doc), real(doc, *a, **k)))
+    monkeypatch.setattr(prepare_module, "validate_report",
+                        lambda doc, *a, **k: (validated.append(doc), real(doc, *a, **k)))
     clean = prepare_report(sample)
     assert prepare_report(clean) is clean and len(validated) == 1
     once = prepare_report(sample, remember=False)  # --json alone: nothing remembered, no hash computed
