@@ -123,6 +123,8 @@ class AnalyzerClient:
         self.stub = analyzer_pb2_grpc.AnalyzerStub(process.channel)
         self._info: PackInfo | None = None
         self._providers: dict[str, PlannedResource] = {}
+        # A plan has a few providers and every resource names one: each message is built once per plan.
+        self._provider_messages: dict[str, analyzer_pb2.AnalyzerProviderResource] = {}
         # Configure is sent once per plan (per fixture in the fixture runner) with an entry for every policy;
         # the entries rarely change, so their compiled schemas and protobuf messages are cached.
         self._validators: dict[str, Any] = {}
@@ -152,10 +154,17 @@ class AnalyzerClient:
     def set_provider_resources(self, resources: Iterable[PlannedResource]) -> None:
         """Provider resources (type `pulumi:providers:*`) whose inputs fill AnalyzerProviderResource."""
         self._providers = {r.urn: r for r in resources if r.type.startswith("pulumi:providers:")}
+        self._provider_messages = {}
 
     def _provider_message(self, reference: str | None) -> analyzer_pb2.AnalyzerProviderResource | None:
         if not reference:
             return None
+        message = self._provider_messages.get(reference)
+        if message is None:
+            message = self._provider_messages[reference] = self._new_provider_message(reference)
+        return message
+
+    def _new_provider_message(self, reference: str) -> analyzer_pb2.AnalyzerProviderResource:
         urn = provider_urn(reference)
         known = self._providers.get(urn)
         if known is not None:
