@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from preflight.gitops.yaml_edit import REMOVE, Edit, EditError, PathKey, apply_edits, diff
+from preflight.gitops.yaml_edit import REMOVE, Edit, EditError, PathKey, apply_edits, diff, read_declaration
 
 
 class AdoptError(ValueError):
@@ -36,11 +36,8 @@ def adopt_patch(project_dir: Path, edits: Sequence[FieldEdit], path_prefix: str 
     patches = []
     for file in sorted(by_file):
         try:
-            before = (Path(project_dir) / file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise AdoptError(f"{file}: cannot read the declaration ({exc.strerror})") from None
-        after = before
-        try:
+            before = read_declaration(Path(project_dir) / file, file)
+            after = before
             for line, document_edits in sorted(by_file[file].items()):
                 after = apply_edits(after, file, line, document_edits)
         except EditError as exc:

@@ -17,7 +17,7 @@ from guardrails_core.settings import StackSettings
 from guardrails_predict.pricing.currency import USD, ExchangeRate
 
 from preflight.gitops.git import Git, GitError
-from preflight.gitops.yaml_edit import Edit, EditError, apply_edits
+from preflight.gitops.yaml_edit import Edit, EditError, apply_edits, read_declaration, write_declaration
 from preflight.report.markdown import code, fenced, text
 
 ActionKind = Literal["promote", "rollback", "rightsize", "cleanup"]
@@ -205,12 +205,12 @@ def _apply(git: Git, tree: Path, proposal: Proposal) -> list[str]:
     for item in proposal.edits:
         path = tree / item.file
         try:
-            before = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise EditError(f"{item.file}: cannot read the declaration at {git.head()[:12]} ({exc.strerror})") from None
+            before = read_declaration(path, item.file)
+        except EditError as exc:
+            raise EditError(f"{exc} at {git.head()[:12]}") from None
         after = apply_edits(before, item.file, item.line, item.edits)
         if after != before:
-            path.write_text(after, encoding="utf-8")
+            write_declaration(path, after)
             git.run("add", "--", item.file, cwd=tree)
             files.append(item.file)
     return files

@@ -164,28 +164,19 @@ def render_one(project_dir: Path, file: str, line: Any, edits: dict[str, Any], *
     `round_trip=False`: "again" instead of a round trip (for the caller to hand to the workers); `splice=False`:
     the round trip at once (the splice was tried already)."""
     from preflight.gitops.recommendations import recommendation_edits
-    from preflight.gitops.yaml_edit import (
-        EditError,
-        diff,
-        document_index,
-        edit_document,
-        read_declaration,
-        read_document,
-        splice_document,
-    )
+    from preflight.gitops.yaml_edit import EditError, diff, read_declaration, round_trip_edits, splice_edits
 
     changes = recommendation_edits(edits)
     try:
         before = read_declaration(Path(project_dir) / file, file)
         after = before
         if changes:
-            chunks, index = document_index(before, file, line)
-            spliced = splice_document(chunks, index, file, changes) if splice else None
+            spliced = splice_edits(before, file, line, changes) if splice else None
             if spliced is not None:
                 return "", "patch", diff(file, before, spliced)
             if not round_trip:
                 return "", "again", None
-            after = edit_document(read_document(chunks, index, file), file, changes)
+            after = round_trip_edits(before, file, line, changes)
         return "", "patch", diff(file, before, after)
     except EditError as exc:
         return "", "patch_error", str(exc)

@@ -289,15 +289,42 @@ def edit_document(document: Document, file: str, edits: Sequence[Edit]) -> str:
     return _with_chunk(document.chunks, document.index, document.header + new_body)
 
 
+def _with_lf(text: str, file: str) -> tuple[str, bool]:
+    """(the text with LF line ends, whether its lines ended in CRLF). Both editors work on LF text; a file whose
+    lines all end in CRLF gets CRLF back, new lines included. A file that mixes them (or has a lone CR) cannot
+    keep its line ends through an edit: `EditError`, nothing edited."""
+    if "\r" not in text:
+        return text, False
+    lf = text.replace("\r\n", "\n")
+    if "\r" in lf or lf.count("\n") != text.count("\r\n"):
+        raise EditError(f"{file}: its lines end in both CRLF and LF (or a lone CR); not edited")
+    return lf, True
+
+
+def splice_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -> str | None:
+    """`text` with `edits` spliced into the document starting at or before `line` (1-based; None: the first);
+    None when the splice cannot make them (the round trip can)."""
+    lf, crlf = _with_lf(text, file)
+    chunks, index = document_index(lf, file, line)
+    spliced = splice_document(chunks, index, file, edits)
+    return spliced.replace("\n", "\r\n") if crlf and spliced is not None else spliced
+
+
+def round_trip_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -> str:
+    """`text` with `edits` applied to that document by ruamel's round trip."""
+    lf, crlf = _with_lf(text, file)
+    chunks, index = document_index(lf, file, line)
+    edited = edit_document(read_document(chunks, index, file), file, edits)
+    return edited.replace("\n", "\r\n") if crlf else edited
+
+
 def apply_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -> str:
-    """`text` with `edits` applied to the document starting at or before `line` (1-based; None: the first)."""
+    """`text` with `edits` applied to the document starting at or before `line` (1-based; None: the first):
+    spliced where it can be, else round-tripped. Line ends are kept (LF, or CRLF on every line)."""
     if not edits:
         return text
-    chunks, index = document_index(text, file, line)
-    spliced = splice_document(chunks, index, file, edits)
-    if spliced is not None:
-        return spliced
-    return edit_document(read_document(chunks, index, file), file, edits)
+    spliced = splice_edits(text, file, line, edits)
+    return spliced if spliced is not None else round_trip_edits(text, file, line, edits)
 
 
 # A key or a plain string value the splice writes as is: what ruamel writes unquoted too (anything else is quoted
@@ -449,11 +476,21 @@ def _carry(original: str, rewritten: str, edited: str) -> str:
 
 
 def read_declaration(path: Path, file: str) -> str:
-    """The text of the declaration at `path`; `EditError` naming `file` when it cannot be read."""
+    """The text of the declaration at `path` exactly as it is (CRLF line ends kept: a patch must match the bytes
+    `git apply` finds); `EditError` naming `file` when it cannot be read."""
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as handle:
+            return handle.read()
     except OSError as exc:
         raise EditError(f"{file}: cannot read the declaration ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise EditError(f"{file}: the declaration is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def write_declaration(path: Path, text: str) -> None:
+    """Write an edited declaration's text as is (no newline translation)."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
 
 
 def edit_file(path: Path, file: str, line: int | None, edits: Sequence[Edit]) -> tuple[str, str]:
@@ -461,7 +498,7 @@ def edit_file(path: Path, file: str, line: int | None, edits: Sequence[Edit]) ->
     before = read_declaration(path, file)
     after = apply_edits(before, file, line, edits)
     if after != before:
-        path.write_text(after, encoding="utf-8")
+        write_declaration(path, after)
     return before, after
 
 
@@ -472,6 +509,18 @@ def unified_patch(project_dir: Path, file: str, line: int | None, edits: Sequenc
     return diff(file, before, apply_edits(before, file, line, edits))
 
 
+def _patch_lines(text: str) -> list[str]:
+    """The text's lines as `git apply` counts them: ended by LF only (a CRLF line keeps its CR), the last one
+    without a line end marked as git marks it."""
+    lines = text.split("\n")
+    last = lines.pop()
+    out = [line + "\n" for line in lines]
+    if last:
+        out.append(last + "\n\\ No newline at end of file\n")
+    return out
+
+
 def diff(file: str, before: str, after: str) -> str:
-    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        fromfile=f"a/{file}", tofile=f"b/{file}"))
+    """A unified diff of two texts of `file` that `git apply` takes (paths `a/<file>`, `b/<file>`)."""
+    return "".join(difflib.unified_diff(_patch_lines(before), _patch_lines(after), fromfile=f"a/{file}",
+                                        tofile=f"b/{file}"))
