@@ -17,7 +17,7 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from guardrails_core.atomic import write_atomic
 from guardrails_core.settings import (
@@ -41,6 +41,9 @@ from preflight.gate import decide
 from preflight.packs import discover_packs, pack_config
 from preflight.processes import handle_termination_like_interrupt, interrupted, raise_if_interrupted
 from preflight.progress import Progress
+
+if TYPE_CHECKING:
+    from preflight.engine.offline import PackStarts
 
 PROJECT = "serverless-guardrails"
 EXAMPLES = """\
@@ -183,7 +186,7 @@ def _pack_dirs(args: argparse.Namespace, project_dir: Path) -> list[Path]:
 
 
 def _start_packs(args: argparse.Namespace, project_dir: Path, settings: StackSettings, packs: list[Path],
-                 declarations: int) -> Any:
+                 declarations: int) -> PackStarts | None:
     """The offline engine's pack processes, started before the declarations are read (the engine then finds them
     ready; starting them costs CPU a single-threaded validation leaves idle) — only when the engine is sure to be
     the offline one whatever the backend says (see _choose_engine)."""
@@ -193,13 +196,13 @@ def _start_packs(args: argparse.Namespace, project_dir: Path, settings: StackSet
     offline = engine == "offline" or (engine == "auto" and (settings.platforms != ["knative"]
                                                              or find_pulumi_cli() is None))
     if not offline or not packs:
-        return contextlib.nullcontext()
+        return None
     from preflight.engine.offline import start_packs
 
     try:
         return start_packs(project_dir, args.stack, packs, declarations)
     except ValueError:  # a bad GUARDRAILS_WORKERS: the engine says so where it is read again
-        return contextlib.nullcontext()
+        return None
 
 
 def _plan(args: argparse.Namespace, project_dir: Path, settings: StackSettings, step: Any, *, backend: Any,
@@ -378,7 +381,9 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
     declarations = len(declaration_files(project_dir / settings.services_dir))
     with contextlib.ExitStack() as stack, Progress(console, project_dir, enabled=not args.quiet) as progress:
         packs = _pack_dirs(args, project_dir)
-        started = stack.enter_context(_start_packs(args, project_dir, settings, packs, declarations))
+        started = _start_packs(args, project_dir, settings, packs, declarations)
+        if started is not None:
+            stack.enter_context(started)  # stopped, and waited for, on any way out of this block
         progress.phase("reading and validating declarations", key="declarations", count=declarations,
                        unit="files")
         try:
@@ -405,7 +410,8 @@ def build(args: argparse.Namespace, console: Console, overrides: dict[str, str] 
         result = _plan(args, project_dir, settings, _engine_progress(progress, declarations), backend=backend,
                        previous=previous, overrides=overrides or {}, save_plan=save_plan, declarations=loaded,
                        packs=packs, started=started)
-        stack.close()  # the pack processes started ahead: done with
+        if started is not None:
+            started.stop()  # done with the packs: they exit while the predictions run
         errors = previous_errors + list(result.errors)
         progress.phase("cost and risk predictions", key="predictions", count=len(result.resources),
                        unit="resources")

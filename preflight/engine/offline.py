@@ -140,9 +140,13 @@ class PackStarts:
         """The pack's started sessions (waiting for them); CrossGuardError when one could not start."""
         return [started.result() for started in self._started[pack_dir]]
 
-    def close(self) -> None:
-        """Stop every pack process (each by the thread that started it); safe to call more than once."""
+    def stop(self) -> None:
+        """Let every pack process stop (each by the thread that started it), without waiting for it."""
         self._stop.set()
+
+    def close(self) -> None:
+        """Stop every pack process and wait until each is gone; safe to call more than once."""
+        self.stop()
         for thread in self._threads:
             thread.join()
 
