@@ -78,7 +78,8 @@ def build_report(
          "line": r.source_line}
         for r in result.resources
     ]
-    doc = redact({
+    root = str(Path(project_dir).resolve()) + "/" if project_dir is not None else None
+    return redact({
         "schema_version": "1",
         "project": project,
         "stack": stack,
@@ -94,16 +95,4 @@ def build_report(
         "gate": gate,
         "overrides": overrides,
         "errors": errors,
-    })
-    return _relative(doc, str(Path(project_dir).resolve()) + "/") if project_dir is not None else doc
-
-
-def _relative(value: Any, root: str) -> Any:
-    """Every string with the project's absolute path made repo-relative (messages, reasons, artifact paths)."""
-    if isinstance(value, str):
-        return value.replace(root, "")
-    if isinstance(value, dict):
-        return {key: _relative(item, root) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_relative(item, root) for item in value]
-    return value
+    }, None if root is None else lambda text: text.replace(root, ""))  # repo-relative, in the same walk

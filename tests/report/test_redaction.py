@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,3 +142,24 @@ def test_a_leaf_that_is_not_json_is_named_after_the_one_walk(sample: dict[str, A
         prepare_report(sample)
     assert "predictions.invoice-parser.workload.ratio: inf is not a finite number" in str(caught.value)
     assert "predictions.invoice-parser.workload.when: a object is not JSON data" in str(caught.value)
+
+
+def test_the_report_is_redacted_and_made_repo_relative_in_one_walk(tmp_path: Path) -> None:
+    # build_report hands the path rewrite to the redaction walk (issue 17: one walk of a 155,000-node document
+    # less); both must still happen everywhere, and the markers must stay as they are.
+    from guardrails_core.values import SECRET_MARK, UNKNOWN_MARK
+
+    from preflight.engine.base import EngineResult
+    from preflight.report_builder import build_report
+
+    root = str(tmp_path.resolve())
+    doc = build_report(
+        project="p", stack="dev", environment="dev", result=EngineResult(engine="offline", stack="dev"),
+        violation_list=[{"message": f"code archive {root}/functions/x is a directory", "token": Secret(API_TOKEN)}],
+        predictions={"svc": {"reasons": [f"read {root}/services/svc.yaml", UNKNOWN_SENTINEL],
+                             "nested": {"deep": (f"{root}/a", UNKNOWN)}}},
+        supply_chain=[], gate={"decision": "block"}, overrides=[], errors=[f"{root}/x: failed"], project_dir=tmp_path)
+    assert doc["violations"][0] == {"message": "code archive functions/x is a directory", "token": SECRET_MARK}
+    assert doc["predictions"]["svc"] == {"reasons": ["read services/svc.yaml", UNKNOWN_MARK],
+                                         "nested": {"deep": ["a", UNKNOWN_MARK]}}
+    assert doc["errors"] == ["x: failed"] and root not in json.dumps(doc)

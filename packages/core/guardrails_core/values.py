@@ -14,7 +14,7 @@ SkipInternalKeys for Analyze/AnalyzeStack) sends a `google.protobuf.Struct` wher
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,23 +194,28 @@ def reveal(value: Any) -> Any:
     return value
 
 
-def redact(value: Any) -> Any:
-    """A JSON-safe copy with secrets replaced by "[secret]" and unknowns by "<unknown>"."""
+def redact(value: Any, text: Callable[[str], str] | None = None) -> Any:
+    """A JSON-safe copy with secrets replaced by "[secret]" and unknowns by "<unknown>"; `text`, when given, is
+    applied to every other string value on the way (keys untouched), saving the caller a walk of its own."""
     kind = type(value)  # the common leaves first: a report of a large plan has millions of them
     if kind is str:
-        return UNKNOWN_MARK if value in UNKNOWN_SENTINELS else value
+        if value in UNKNOWN_SENTINELS:
+            return UNKNOWN_MARK
+        return value if text is None else text(value)
     if kind in _PLAIN_SCALARS:
         return value
     if kind is dict and value.get(SPECIAL_SIG_KEY) != SECRET_SIG:
-        return {k: redact(v) for k, v in value.items()}
+        return {k: redact(v, text) for k, v in value.items()}
     if kind is list:
-        return [redact(v) for v in value]
+        return [redact(v, text) for v in value]
     if isinstance(value, Secret) or is_wire_secret(value):
         return SECRET_MARK
     if is_unknown(value):
         return UNKNOWN_MARK
+    if isinstance(value, str):  # a str subclass
+        return value if text is None else text(value)
     if isinstance(value, Mapping):
-        return {k: redact(v) for k, v in value.items()}
+        return {k: redact(v, text) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
+        return [redact(v, text) for v in value]
     return value
