@@ -124,8 +124,9 @@ def redact_document(doc: Any) -> Any:
 # needs ~1 ms per violation and the redaction walk ~0.5 s at 500 services, and the CLI renders one document in up to
 # four formats; hashing the canonical JSON is much cheaper than either. Identity alone is not trusted: a document
 # edited since is prepared again (redacted and validated), so an edit can never slip a secret past the renderers.
+# A few at most: each is held whole (the CLI renders one document at a time; a large plan's is ~100 MB).
 _PREPARED: OrderedDict[int, tuple[Any, str]] = OrderedDict()
-_PREPARED_CAPACITY = 16
+_PREPARED_CAPACITY = 4
 
 
 def _content_hash(doc: Any) -> str | None:
