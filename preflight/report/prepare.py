@@ -124,7 +124,7 @@ def redact_document(doc: Any) -> Any:
 # needs ~1 ms per violation and the redaction walk ~0.5 s at 500 services, and the CLI renders one document in up to
 # four formats; hashing the canonical JSON is much cheaper than either. Identity alone is not trusted: a document
 # edited since is prepared again (redacted and validated), so an edit can never slip a secret past the renderers.
-# A few at most: each is held whole (the CLI renders one document at a time; a large plan's is ~100 MB).
+# A few at most: each is held whole (the CLI renders one document at a time; a 500-service one is ~17 MB).
 _PREPARED: OrderedDict[int, tuple[Any, str]] = OrderedDict()
 _PREPARED_CAPACITY = 4
 
