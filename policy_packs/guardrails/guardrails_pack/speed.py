@@ -191,13 +191,34 @@ def _configure_runtime_settings_on_change(servicer: Any) -> None:
     servicer._configure_runtime_settings = configure
 
 
+def _validate(servicer: Any, policy: Any, args: Any, report_violation: Any, response: Any) -> None:
+    """One policy's `validate` (awaited when it returns a coroutine), an unknown value or "not applicable" recorded
+    in `response` as pulumi-policy 1.21 records them, in its Analyze and AnalyzeStack alike."""
+    proto = _policy.proto
+    pack_name = servicer._PolicyAnalyzerServicer__policy_pack_name
+    pack_version = servicer._PolicyAnalyzerServicer__policy_pack_version
+    try:
+        result = policy.validate(args, report_violation)
+        if _policy.isawaitable(result):
+            loop = _policy.asyncio.new_event_loop()
+            loop.run_until_complete(_policy.asyncio.Task(result, loop=loop))
+            loop.close()
+    except _policy.UnknownValueError as e:
+        response.diagnostics.append(proto.AnalyzeDiagnostic(
+            policyName=policy.name, policyPackName=pack_name, policyPackVersion=pack_version,
+            message=(f"can't run policy '{policy.name}' from policy pack '{pack_name}@v{pack_version}' during "
+                     f"preview: {e.message}"),
+            urn="", description=policy.description,
+            enforcementLevel=servicer._map_enforcement_level(_policy.EnforcementLevel.ADVISORY)))
+    except _policy._NotApplicableError as e:
+        response.not_applicable.append(proto.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or ""))
+
+
 def _analyze_building_args_once(self: Any, request: Any, _context: Any) -> Any:
     """pulumi-policy 1.21's `_PolicyAnalyzerServicer.Analyze`, the props, options and provider built once (see above).
     Every policy still gets its own arguments, config copy and report function, and runs as the SDK runs it."""
     self._configure_runtime_settings()
     proto, levels = _policy.proto, _policy.EnforcementLevel
-    pack_name = self._PolicyAnalyzerServicer__policy_pack_name
-    pack_version = self._PolicyAnalyzerServicer__policy_pack_version
     stack_tags = self._PolicyAnalyzerServicer__stack_tags
     response = proto.AnalyzeResponse()
     built: tuple[Any, Any, Any] | None = None
@@ -220,21 +241,7 @@ def _analyze_building_args_once(self: Any, request: Any, _context: Any) -> Any:
         props, opts, provider = built
         args = _policy.ResourceValidationArgs(request.type, props, request.urn, request.name, opts, provider,
                                               self._get_policy_config(policy.name), stack_tags)
-        try:
-            result = policy.validate(args, report_violation)
-            if _policy.isawaitable(result):
-                loop = _policy.asyncio.new_event_loop()
-                loop.run_until_complete(_policy.asyncio.Task(result, loop=loop))
-                loop.close()
-        except _policy.UnknownValueError as e:
-            response.diagnostics.append(proto.AnalyzeDiagnostic(
-                policyName=policy.name, policyPackName=pack_name, policyPackVersion=pack_version,
-                message=(f"can't run policy '{policy.name}' from policy pack '{pack_name}@v{pack_version}' during "
-                         f"preview: {e.message}"),
-                urn="", description=policy.description,
-                enforcementLevel=self._map_enforcement_level(levels.ADVISORY)))
-        except _policy._NotApplicableError as e:
-            response.not_applicable.append(proto.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or ""))
+        _validate(self, policy, args, report_violation, response)
     return response
 
 
@@ -264,8 +271,6 @@ def _analyze_stack_sharing_resources(self: Any, request: Any, _context: Any) -> 
     """pulumi-policy 1.21's `_PolicyAnalyzerServicer.AnalyzeStack`, the resource list built once (see above)."""
     self._configure_runtime_settings()
     proto, levels = _policy.proto, _policy.EnforcementLevel
-    pack_name = self._PolicyAnalyzerServicer__policy_pack_name
-    pack_version = self._PolicyAnalyzerServicer__policy_pack_version
     response = proto.AnalyzeResponse()
     resources: list[Any] | None = None
     for policy in self._PolicyAnalyzerServicer__policies:
@@ -280,21 +285,7 @@ def _analyze_stack_sharing_resources(self: Any, request: Any, _context: Any) -> 
             resources = _stack_resources(self, request)
         args = _policy.StackValidationArgs(resources, self._get_policy_config(policy.name),
                                            self._PolicyAnalyzerServicer__stack_tags)
-        try:
-            result = policy.validate(args, report_violation)
-            if _policy.isawaitable(result):
-                loop = _policy.asyncio.new_event_loop()
-                loop.run_until_complete(_policy.asyncio.Task(result, loop=loop))
-                loop.close()
-        except _policy.UnknownValueError as e:
-            response.diagnostics.append(proto.AnalyzeDiagnostic(
-                policyName=policy.name, policyPackName=pack_name, policyPackVersion=pack_version,
-                message=(f"can't run policy '{policy.name}' from policy pack '{pack_name}@v{pack_version}' during "
-                         f"preview: {e.message}"),
-                urn="", description=policy.description,
-                enforcementLevel=self._map_enforcement_level(levels.ADVISORY)))
-        except _policy._NotApplicableError as e:
-            response.not_applicable.append(proto.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or ""))
+        _validate(self, policy, args, report_violation, response)
     return response
 
 
