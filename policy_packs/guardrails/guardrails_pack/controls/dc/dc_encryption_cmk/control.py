@@ -6,7 +6,7 @@ from guardrails_core.types import LAMBDA_FUNCTION, LOG_GROUP
 from guardrails_core.values import is_unknown, reveal
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
-from guardrails_pack.lambda_env import env_variables
+from guardrails_pack.env_secrets import env_variables
 from guardrails_pack.metadata import classification_of
 from guardrails_pack.props import props_of
 

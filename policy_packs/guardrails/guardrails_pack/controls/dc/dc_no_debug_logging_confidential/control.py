@@ -7,7 +7,7 @@ from guardrails_core.types import KNATIVE_SERVICE, LAMBDA_FUNCTION
 from guardrails_core.values import reveal
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
-from guardrails_pack.lambda_env import env_variables, pii_looking
+from guardrails_pack.env_secrets import env_variables, pii_looking
 from guardrails_pack.metadata import classification_of
 from guardrails_pack.props import as_list, as_mapping, get_path, props_of
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from guardrails_core.types import LAMBDA_FUNCTION
 from guardrails_pack.context import ResourceContext
 from guardrails_pack.control import ResourceControl
-from guardrails_pack.lambda_env import env_variables, secret_in_env
+from guardrails_pack.env_secrets import env_variables, secret_in_env
 from guardrails_pack.props import props_of
 
 

@@ -1,25 +1,14 @@
 """pod.no-secrets-in-env: no secretKeyRef/secretRef env and no literal secret-looking env values.
 
-Values are never echoed in messages (they may be real secrets).
+Values are never echoed in messages (they may be real secrets). What a secret-looking name or value is comes from
+the pack's one table (`guardrails_pack.env_secrets`, shared with the Lambda controls).
 """
 
-import re
 from collections.abc import Iterator
 
 from guardrails_pack.context import KNATIVE_SERVICE, ResourceContext, container_list, get_in
 from guardrails_pack.control import ResourceControl
-
-SECRET_NAME = re.compile(
-    r"(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential|client[_-]?secret)",
-    re.IGNORECASE,
-)
-SECRET_VALUE = [
-    ("an AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
-    ("a Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b")),
-    ("a JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b")),
-]
+from guardrails_pack.env_secrets import literal_credential, secret_value_kind
 
 
 def check(ctx: ResourceContext) -> Iterator[str]:
@@ -36,13 +25,10 @@ def check(ctx: ResourceContext) -> Iterator[str]:
             if value is None:
                 continue
             text = str(value)
-            if SECRET_NAME.search(name) and text.strip():
+            if literal_credential(name, text):
                 yield f"{where} looks like a credential set as a literal value; use a secret volume or a secret store"
-                continue
-            for what, pattern in SECRET_VALUE:
-                if pattern.search(text):
-                    yield f"{where} value looks like {what}; never put credentials in the manifest"
-                    break
+            elif (what := secret_value_kind(text)) is not None:
+                yield f"{where} value looks like {what}; never put credentials in the manifest"
         env_from = container_list(ref, "envFrom")
         for index in range(len(env_from)):
             if get_in(env_from[index], "secretRef") is not None:

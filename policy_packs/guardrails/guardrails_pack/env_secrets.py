@@ -1,4 +1,6 @@
-"""Secrets and personal data in Lambda environment variables (names and values; values are never printed).
+"""Secrets and personal data in environment variables — Lambda's and Knative containers' alike (names and values;
+values are never printed). The one table of what a secret-looking name or value is, for every control that reads
+env vars (`lam.no-secrets-in-env`, `pod.no-secrets-in-env`, `dc.*`).
 
 Values may be UNKNOWN (preview-time), Secret, wire sentinels or pulumi-policy's own wrappers; nothing here
 prints a secret. Bad shapes raise PropertyError naming the field, so the control fails closed.
@@ -15,14 +17,15 @@ from guardrails_core.values import is_secret, is_unknown, reveal
 
 from guardrails_pack.props import as_mapping, get_path
 
+# `_` or `-` between words: Lambda names are identifiers, container env names may hold a hyphen (`API-KEY`).
 SECRET_NAME = re.compile(
-    r"(?i)(secret|passw(or)?d|passwd|(^|_)pwd($|_)|token|api_?key|apikey|private_?key|access_?key|credential"
-    r"|client_?secret|signing_?key|session_?key|conn(ection)?_?str(ing)?|(^|_)dsn($|_))"
+    r"(?i)(secret|passw(or)?d|passwd|(^|[_-])pwd($|[_-])|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key"
+    r"|credential|client[_-]?secret|signing[_-]?key|session[_-]?key|conn(ection)?[_-]?str(ing)?|(^|[_-])dsn($|[_-]))"
 )
 
 
 # A secret-looking name may still hold a *reference* to a secret (ARN, SSM parameter name): that is the fix.
-REFERENCE_NAME_SUFFIX = re.compile(r"(?i)_(arn|param|parameter|parameter_name|path|secret_id|secret_name|ref)$")
+REFERENCE_NAME_SUFFIX = re.compile(r"(?i)[_-](arn|param|parameter|parameter_name|path|secret_id|secret_name|ref)$")
 
 
 REFERENCE_VALUE = re.compile(r"^(arn:aws[a-z-]*:(secretsmanager|ssm|kms):|\{\{resolve:)")
@@ -49,20 +52,36 @@ PII_NAME = re.compile(
 )
 
 
+def secret_looking_name(name: str) -> bool:
+    """A name that says it holds a credential (and not a reference to one: `DB_PASSWORD_ARN`)."""
+    return bool(SECRET_NAME.search(name)) and not REFERENCE_NAME_SUFFIX.search(name)
+
+
+def secret_value_kind(text: str) -> str | None:
+    """What a literal value looks like when it looks like a credential ("an AWS access key id", ...), else None."""
+    for what, pattern in SECRET_VALUE_PATTERNS:
+        if pattern.search(text):
+            return what
+    return None
+
+
+def literal_credential(name: str, text: str) -> bool:
+    """A secret-looking name holding a literal value that is no reference to a secret store."""
+    return secret_looking_name(name) and bool(text.strip()) and not REFERENCE_VALUE.match(text.strip())
+
+
 def secret_in_env(name: str, value: Any) -> str | None:
-    """Why an env var looks like a hard-coded secret, or None. Never includes the value itself."""
+    """Why a Lambda env var looks like a hard-coded secret, or None. Never includes the value itself."""
     if is_secret(value):
         return ("is a Pulumi secret, but Lambda stores environment variables in plain text for anyone with "
                 "lambda:GetFunctionConfiguration")
     raw = reveal(value)
-    name_hit = bool(SECRET_NAME.search(name)) and not REFERENCE_NAME_SUFFIX.search(name)
     if is_unknown(raw):
-        return "has a secret-looking name and a value computed at deploy time" if name_hit else None
+        return "has a secret-looking name and a value computed at deploy time" if secret_looking_name(name) else None
     text = raw if isinstance(raw, str) else json.dumps(raw, default=str)
-    for what, pattern in SECRET_VALUE_PATTERNS:
-        if pattern.search(text):
-            return f"holds what looks like {what}"
-    if name_hit and text.strip() and not REFERENCE_VALUE.match(text.strip()):
+    if (what := secret_value_kind(text)) is not None:
+        return f"holds what looks like {what}"
+    if literal_credential(name, text):
         return "has a secret-looking name and a literal value"
     return None
 
