@@ -172,13 +172,21 @@ def _backend(args: argparse.Namespace, project_dir: Path) -> Any:
 
 
 def _choose_engine(requested: str, settings: StackSettings, backend: Any) -> str:
+    # Without a backend to preview against (nothing logged in, no --backend) there is no real stack: offline.
+    if requested == "auto" and backend is None:
+        return "offline"
+    return _engine_with_a_backend(requested, settings)
+
+
+def _engine_with_a_backend(requested: str, settings: StackSettings) -> str:
+    """The engine `_choose_engine` picks when there is a backend to preview against (so "offline" here means offline
+    whatever the backend)."""
     if requested != "auto":
         return requested
     from preflight.engine.pulumi_cli import find_pulumi_cli
 
     # The AWS provider cannot be built offline (DESIGN.md, decision 6): Lambda stacks stay on the offline engine.
-    # Without a backend to preview against (nothing logged in, no --backend) there is no real stack: offline.
-    return "pulumi" if find_pulumi_cli() and settings.platforms == ["knative"] and backend is not None else "offline"
+    return "pulumi" if find_pulumi_cli() and settings.platforms == ["knative"] else "offline"
 
 
 def _pack_dirs(args: argparse.Namespace, project_dir: Path) -> list[Path]:
@@ -190,12 +198,7 @@ def _start_packs(args: argparse.Namespace, project_dir: Path, settings: StackSet
     """The offline engine's pack processes, started before the declarations are read (the engine then finds them
     ready; starting them costs CPU a single-threaded validation leaves idle) — only when the engine is sure to be
     the offline one whatever the backend says (see _choose_engine)."""
-    from preflight.engine.pulumi_cli import find_pulumi_cli
-
-    engine = getattr(args, "engine", "auto")
-    offline = engine == "offline" or (engine == "auto" and (settings.platforms != ["knative"]
-                                                             or find_pulumi_cli() is None))
-    if not offline or not packs:
+    if _engine_with_a_backend(getattr(args, "engine", "auto"), settings) != "offline" or not packs:
         return None
     from preflight.engine.offline import start_packs
 
@@ -208,7 +211,7 @@ def _start_packs(args: argparse.Namespace, project_dir: Path, settings: StackSet
 def _plan(args: argparse.Namespace, project_dir: Path, settings: StackSettings, step: Any, *, backend: Any,
           previous: Any, overrides: dict[str, str], save_plan: Path | None,
           declarations: list[Declaration] | None = None, packs: list[Path] | None = None,
-          started: Any = None) -> EngineResult:
+          started: PackStarts | None = None) -> EngineResult:
     packs = packs if packs is not None else _pack_dirs(args, project_dir)
     engine = _choose_engine(args.engine, settings, backend)
     if engine == "pulumi":
