@@ -292,13 +292,20 @@ def edit_document(document: Document, file: str, edits: Sequence[Edit]) -> str:
 def _with_lf(text: str, file: str) -> tuple[str, bool]:
     """(the text with LF line ends, whether its lines ended in CRLF). Both editors work on LF text; a file whose
     lines all end in CRLF gets CRLF back, new lines included. A file that mixes them (or has a lone CR) cannot
-    keep its line ends through an edit: `EditError`, nothing edited."""
+    keep its line ends through an edit: `EditError` naming the first such line, nothing edited."""
     if "\r" not in text:
         return text, False
-    lf = text.replace("\r\n", "\n")
-    if "\r" in lf or lf.count("\n") != text.count("\r\n"):
-        raise EditError(f"{file}: its lines end in both CRLF and LF (or a lone CR); not edited")
-    return lf, True
+    lines = text.split("\n")
+    crlf = len(lines) > 1 and lines[0].endswith("\r")
+    for number, line in enumerate(lines, 1):
+        ended = number < len(lines)  # the last piece has no line end of its own
+        if "\r" in (line[:-1] if ended else line):
+            raise EditError(f"{file}:{number}: line {number} holds a carriage return (CR) that ends no line; a line "
+                            "end must be LF or CRLF to be kept through an edit: not edited")
+        if ended and line.endswith("\r") != crlf:
+            raise EditError(f"{file}:{number}: its lines end in both CRLF and LF (line {number} unlike line 1); "
+                            "not edited")
+    return text.replace("\r\n", "\n"), True
 
 
 def splice_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -> str | None:

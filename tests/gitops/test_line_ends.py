@@ -69,9 +69,15 @@ def test_mixed_line_ends_are_refused_and_the_file_left_alone(tmp_path: Path) -> 
     mixed = DECLARATION.replace("\n", "\r\n", 2).encode()
     path = tmp_path / "f.yaml"
     path.write_bytes(mixed)
-    with pytest.raises(EditError, match=r"f\.yaml: its lines end in both CRLF and LF"):
+    with pytest.raises(EditError, match=r"f\.yaml:3: its lines end in both CRLF and LF \(line 3 unlike line 1"):
         edit_file(path, "f.yaml", 1, EDITS)
     assert path.read_bytes() == mixed
+    lone = b"kind: Function\nname: 'a\rb'\nspec:\n  memoryMib: 1024\n"
+    path.write_bytes(lone)
+    with pytest.raises(EditError, match=r"f\.yaml:2: line 2 holds a carriage return \(CR\) that ends no line"):
+        edit_file(path, "f.yaml", 1, EDITS)
+    assert path.read_bytes() == lone
+    path.write_bytes(mixed)
     # as a rightsizing recommendation: its patch_error, no patch
     kind, text = patch_workers.render_one(tmp_path, "f.yaml", 1, {"changes": [
         {"path": ["spec", "memoryMib"], "value": 512}]})[1:]
