@@ -14,12 +14,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from guardrails_core.collector import collect_less  # noqa: E402
 from guardrails_core.settings import read_stack_config  # noqa: E402
 
 from benchmarks.generate import generate  # noqa: E402
 from preflight.engine.mock_runner import run_program  # noqa: E402
 from preflight.engine.program_child import _skip_source_positions  # noqa: E402
-from preflight.processes import collect_less  # noqa: E402
 
 
 def main(counts: list[int]) -> None:

@@ -16,14 +16,16 @@ def run() -> int:
     pending: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, frame: pending.append(signum))
+    from guardrails_core.collector import collect_less
+
     from preflight.cli import main
-    from preflight.processes import collect_less, handle_termination_like_interrupt
+    from preflight.processes import PREFLIGHT_OLDEST_THRESHOLD, handle_termination_like_interrupt
 
     # A large run allocates millions of small objects (resources, findings, predictions, the report) that live to
     # the end: with the default thresholds the collector scanned the whole growing heap ~680 times (1.6-1.9 s of a
     # 500-service preview). The imported modules are moved out of its sight and it runs ~70x less often
     # (0.4 s); cycles are still collected.
-    collect_less(oldest_threshold=10)
+    collect_less(oldest_threshold=PREFLIGHT_OLDEST_THRESHOLD)
 
     if pending:
         sys.stderr.write("interrupted: nothing was run or deployed\n")

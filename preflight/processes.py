@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import errno
-import gc
 import os
 import shutil
 import signal
@@ -80,19 +79,8 @@ def raise_if_interrupted() -> None:
         raise KeyboardInterrupt(signal.Signals(_received[0]).name)
 
 
-# Allocations between two young-generation collections while a large plan is built. The Pulumi SDK keeps ~100 futures
-# and Outputs alive per resource until the program ends (the plan's records, once built, live as long), so under the
-# default (700) the cyclic collector ran thousands of times over an ever larger live heap that it could not free:
-# about 40% of a 500-service program run (issue 17). Reference counting still frees everything else at once, and a
-# collection still runs every GC_YOUNG_THRESHOLD allocations, so memory stays bounded.
-GC_YOUNG_THRESHOLD = 50_000
-
-
-def collect_less(oldest_threshold: int = 100) -> None:
-    """For a process that builds a plan (or a report) and exits — the program child, preflight itself: what is
-    loaded by now (SDKs, providers' modules) lives as long as the process, so the collector stops scanning it, and
-    young objects are collected every GC_YOUNG_THRESHOLD allocations. `oldest_threshold`: collections of the middle
-    generation between two of the oldest (preflight's own process keeps 10, as measured for it)."""
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, oldest_threshold)
+# preflight's own process: collections of the middle generation between two of the oldest for
+# guardrails_core.collector.collect_less (as measured for it; see preflight/__main__.py). Benchmarks of preflight's
+# in-process work (predictions) run with it too.
+PREFLIGHT_OLDEST_THRESHOLD = 10
 

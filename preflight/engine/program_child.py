@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pulumi.runtime.resource as pulumi_resource
+from guardrails_core.collector import collect_less
 from guardrails_core.settings import read_stack_config
 from pulumi.runtime.proto import source_pb2
 
 from preflight.engine.mock_runner import ProgramFailed, run_program
-from preflight.processes import collect_less
 
 PROJECT = "serverless-guardrails"
 
@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
     project_dir, stack, out = Path(argv[0]), argv[1], Path(argv[2])
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     _skip_source_positions()
-    collect_less()  # the plan-building process's collector settings (preflight.processes)
+    collect_less()  # the plan-building process's collector settings
     try:
         resources = run_program(project_dir, stack, read_stack_config(project_dir, stack), project=PROJECT)
     except ProgramFailed as exc:
