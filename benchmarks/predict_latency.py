@@ -18,12 +18,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from guardrails_core.collector import collect_less  # noqa: E402
 from guardrails_core.settings import StackSettings  # noqa: E402
 from guardrails_predict.model_store import PREDICT_NTHREAD_ENV, predict_nthread  # noqa: E402
 from guardrails_predict.plan import cached_models, predict_plan  # noqa: E402
 from guardrails_predict.training import train_capacity, train_risk, train_workload  # noqa: E402
 
 from preflight.engine.base import PlannedResource  # noqa: E402
+from preflight.processes import PREFLIGHT_OLDEST_THRESHOLD  # noqa: E402
 
 TRACE = Path("/work/shared/data/serverless-trace")
 
@@ -56,6 +58,7 @@ def bench_predict(n: int, repeats: int = 7) -> None:
     t0 = time.perf_counter()
     cached_models(None)
     load_ms = (time.perf_counter() - t0) * 1000
+    collect_less(oldest_threshold=PREFLIGHT_OLDEST_THRESHOLD)  # preflight's collector settings, as it predicts
     resources = services(n)
     timings = []
     for _ in range(repeats):

@@ -110,9 +110,15 @@ def priced_points(svc: Service, points: Sequence[tuple[float, float, float]], se
     for requests, duration_ms, burstiness in points:
         req, dur, burst = Decimal(str(round(requests))), Decimal(str(round(duration_ms, 3))), \
             Decimal(str(round(burstiness, 3)))
-        workload = KnativeWorkload(req, dur, profile=on_off_profile(req, burst, prices.hours_per_month))
-        keyed.append(((scaling, req, dur, burst), workload))
-    return _priced_once(keyed, lambda todo: knative_monthly_costs(todo, scaling, prices), memo)
+        keyed.append(((scaling, req, dur, burst), (req, dur, burst)))
+
+    def price(todo: list[tuple[Decimal, Decimal, Decimal]]) -> list[KnativeCost]:
+        # The workloads (and their on/off profiles) are built only for the points the memo does not hold.
+        hours = prices.hours_per_month
+        return knative_monthly_costs([KnativeWorkload(req, dur, profile=on_off_profile(req, burst, hours))
+                                      for req, dur, burst in todo], scaling, prices)
+
+    return _priced_once(keyed, price, memo)
 
 
 def _priced_once(keyed: list[tuple[tuple[Any, ...], Any]], price: Callable[[list[Any]], list[Any]],
