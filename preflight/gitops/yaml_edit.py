@@ -18,7 +18,7 @@ import difflib
 import io
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -308,30 +308,39 @@ def _with_lf(text: str, file: str) -> tuple[str, bool]:
     return text.replace("\r\n", "\n"), True
 
 
+def _edited(text: str, file: str, line: int | None,
+            edit: Callable[[list[tuple[int, str]], int], str | None]) -> str | None:
+    """`edit(chunks, index)` of the document starting at or before `line`, on LF text, its line ends given back."""
+    lf, crlf = _with_lf(text, file)
+    chunks, index = document_index(lf, file, line)
+    edited = edit(chunks, index)
+    return edited.replace("\n", "\r\n") if crlf and edited is not None else edited
+
+
 def splice_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -> str | None:
     """`text` with `edits` spliced into the document starting at or before `line` (1-based; None: the first);
     None when the splice cannot make them (the round trip can)."""
-    lf, crlf = _with_lf(text, file)
-    chunks, index = document_index(lf, file, line)
-    spliced = splice_document(chunks, index, file, edits)
-    return spliced.replace("\n", "\r\n") if crlf and spliced is not None else spliced
+    return _edited(text, file, line, lambda chunks, index: splice_document(chunks, index, file, edits))
 
 
 def round_trip_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -> str:
     """`text` with `edits` applied to that document by ruamel's round trip."""
-    lf, crlf = _with_lf(text, file)
-    chunks, index = document_index(lf, file, line)
-    edited = edit_document(read_document(chunks, index, file), file, edits)
-    return edited.replace("\n", "\r\n") if crlf else edited
+    return _edited(text, file, line,
+                   lambda chunks, index: edit_document(read_document(chunks, index, file), file, edits))
 
 
 def apply_edits(text: str, file: str, line: int | None, edits: Sequence[Edit]) -> str:
     """`text` with `edits` applied to the document starting at or before `line` (1-based; None: the first):
-    spliced where it can be, else round-tripped. Line ends are kept (LF, or CRLF on every line)."""
+    spliced where it can be, else round-tripped (the file split and its line ends checked once for both). Line
+    ends are kept (LF, or CRLF on every line)."""
     if not edits:
         return text
-    spliced = splice_edits(text, file, line, edits)
-    return spliced if spliced is not None else round_trip_edits(text, file, line, edits)
+
+    def splice_else_round_trip(chunks: list[tuple[int, str]], index: int) -> str:
+        spliced = splice_document(chunks, index, file, edits)
+        return spliced if spliced is not None else edit_document(read_document(chunks, index, file), file, edits)
+
+    return _edited(text, file, line, splice_else_round_trip)
 
 
 # A key or a plain string value the splice writes as is: what ruamel writes unquoted too (anything else is quoted
