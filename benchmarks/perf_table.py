@@ -185,26 +185,11 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 def prediction_latency(services: int, repeats: int) -> dict:
-    from guardrails_core.collector import collect_less
-    from guardrails_core.settings import StackSettings
     from guardrails_predict.model_store import PREDICT_NTHREAD_ENV, predict_nthread
-    from guardrails_predict.plan import cached_models, predict_plan
 
-    from benchmarks.predict_latency import services as prediction_services
-    from preflight.processes import PREFLIGHT_OLDEST_THRESHOLD
+    from benchmarks.predict_latency import timed_predictions
 
-    settings = StackSettings(environment="prod", aws_region="us-east-1")
-    cached_models(None)
-    # preflight's own collector settings (preflight/__main__.py), under which it computes the predictions
-    collect_less(oldest_threshold=PREFLIGHT_OLDEST_THRESHOLD)
-    resources = prediction_services(services)
-    predict_plan(resources, settings, None, REPO)  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        predict_plan(resources, settings, None, REPO)
-        times.append(time.perf_counter() - t0)
-    return {"times": times, "nthread": predict_nthread(), "env": PREDICT_NTHREAD_ENV,
+    return {"times": timed_predictions(services, repeats), "nthread": predict_nthread(), "env": PREDICT_NTHREAD_ENV,
             "omp": os.environ.get("OMP_NUM_THREADS", "unset")}
 
 
