@@ -41,4 +41,4 @@ def test_the_pack_serves_with_the_collector_on_and_its_start_up_frozen() -> None
     assert state["policies"] > 50  # the pack really started (every control became a policy)
     assert state["enabled"] is True
     assert state["threshold"][0] == GC_YOUNG_THRESHOLD
-    assert state["frozen"] > 50_000  # the modules and policies of start-up, out of the collector's sight
+    assert state["frozen"] > 10_000  # the modules and policies of start-up (~65,000 objects), out of its sight
