@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml as libyaml
 from guardrails_core.safe_input import UnsafeInputError, compose_documents, construct
@@ -308,8 +308,12 @@ def _with_lf(text: str, file: str) -> tuple[str, bool]:
     return text.replace("\r\n", "\n"), True
 
 
+# What an editor of one document gives back: the whole file's text, or (the splice) None when it cannot make the edits.
+_Edited = TypeVar("_Edited", str, str | None)
+
+
 def _edited(text: str, file: str, line: int | None,
-            edit: Callable[[list[tuple[int, str]], int], str | None]) -> str | None:
+            edit: Callable[[list[tuple[int, str]], int], _Edited]) -> _Edited:
     """`edit(chunks, index)` of the document starting at or before `line`, on LF text, its line ends given back."""
     lf, crlf = _with_lf(text, file)
     chunks, index = document_index(lf, file, line)
